@@ -1,0 +1,29 @@
+// The command line: binds flags to the Options tree and nothing else.
+//
+// Stateless; parse_command_line may be called from any thread (tests call it directly).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "pipeline/options.h"
+
+namespace imgpipe {
+
+// Exit codes scripts rely on.
+constexpr int kExitOk = 0;        // every line produced a thumbnail
+constexpr int kExitSomeFailed = 1;  // the run finished, some lines failed (see the manifest)
+constexpr int kExitUsage = 2;     // bad flag, unreadable list, output folder not writable
+
+// "256" → 256×256, "320x200" → 320×200; nullopt if malformed or a side is outside 1..65535.
+std::optional<Size> parse_size(const std::string& text);
+
+struct CommandLine {
+  Options options;
+  std::optional<int> exit_code;  // set when the program should exit now (help, version, error)
+};
+
+// Parses argv. Help and version are printed to stdout, errors to stderr, with the exit code set.
+CommandLine parse_command_line(int argc, const char* const* argv);
+
+}  // namespace imgpipe

@@ -1,0 +1,46 @@
+// imgpipe's entry point: parse, run, report, exit code — a table of contents, nothing more.
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "pipeline/pipeline.h"
+
+using namespace imgpipe;
+
+namespace {
+
+bool write_metrics_json(const std::string& path, const Report& report) {
+  std::ofstream out(path);
+  out << to_json(report).dump(2) << "\n";
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a peer closing a socket must not kill us
+  CommandLine cl = parse_command_line(argc, argv);
+  if (cl.exit_code) return *cl.exit_code;
+  const Options& options = cl.options;
+
+  RunResult result;
+  try {
+    result = run(options);
+  } catch (const SetupError& e) {
+    std::cerr << "imgpipe: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (!options.quiet) std::cout << format_table(result.report) << std::flush;
+  if (!options.metrics_json.empty() && !write_metrics_json(options.metrics_json, result.report)) {
+    std::cerr << "imgpipe: cannot write " << options.metrics_json << "\n";
+    return kExitUsage;
+  }
+  if (!result.error.empty()) {
+    std::cerr << "imgpipe: " << result.error << "\n";
+    return kExitUsage;
+  }
+  return result.report.total.failed == 0 ? kExitOk : kExitSomeFailed;
+}

@@ -1,0 +1,78 @@
+// Item: one input line on its way through the pipeline, from URL to thumbnail and manifest row.
+//
+// Ownership: created by the downloader, handed into the graph as std::shared_ptr<Item> (graph
+// messages must be copyable), and dropped by the last node after the manifest row is written.
+// Thread-safety: exactly one stage touches an item at a time; the hand-offs (curl thread → graph,
+// node → node) are the synchronisation. No locking inside.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/status.h"
+
+namespace imgpipe {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Stage { kDownload, kDecode, kResize, kEncode, kWrite, kCount };
+constexpr int kStageCount = static_cast<int>(Stage::kCount);
+constexpr const char* kStageNames[kStageCount] = {"download", "decode", "resize", "encode", "write"};
+
+// Frees pixel buffers from malloc: stb_image allocates with it, so all pixel buffers use it and no
+// decoded image needs a copy.
+struct FreeDeleter {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+using PixelBuffer = std::unique_ptr<uint8_t[], FreeDeleter>;
+
+// 8-bit interleaved pixels, rows packed (stride = width × channels).
+struct Image {
+  PixelBuffer pixels;
+  int width = 0;
+  int height = 0;
+  int channels = 0;  // 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+  size_t bytes() const { return pixels ? size_t(width) * height * channels : 0; }
+};
+
+// Where the download time went, in ms, for the last attempt (from curl's *_TIME_T fields).
+struct TransferTimings {
+  double dns_ms = 0, connect_ms = 0, tls_ms = 0, first_byte_ms = 0, body_ms = 0;
+  bool reused_connection = false;
+};
+
+struct Item {
+  uint64_t line = 0;  // 1-based line number in the input list: the item's identity
+  std::string url;
+
+  Status status = Status::kOk;
+  std::string error;     // human-readable reason when status != ok
+  long http_status = 0;  // last HTTP status seen; 0 when no response
+  int attempts = 0;      // transfers started for this item (1 + retries used)
+
+  std::vector<uint8_t> body;  // downloaded bytes; released once decoded
+  uint64_t bytes_in = 0;      // body size as downloaded (kept after body is released)
+  TransferTimings timings;
+
+  Image image;  // decoded, then resized in place
+  int source_width = 0, source_height = 0;
+
+  std::vector<uint8_t> encoded;  // the thumbnail file's bytes; released once written
+  std::string output_path;       // relative to the output folder; empty unless written
+  uint64_t bytes_out = 0;
+
+  double stage_ms[kStageCount] = {};  // time spent in each stage (download: all attempts)
+  Clock::time_point started;          // first transfer start, for end-to-end latency
+
+  bool ok() const { return status == Status::kOk; }
+  void fail(Status s, std::string why) {
+    status = s;
+    error = std::move(why);
+  }
+};
+
+}  // namespace imgpipe

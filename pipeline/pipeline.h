@@ -1,0 +1,32 @@
+// run(): one imgpipe run — the curl thread feeding the oneTBB flow graph, start to finish.
+//
+// pipeline.cc is the only file that knows TBB: stages stay plain functions. Thread-safety: run()
+// is called from one thread at a time; it starts and joins every thread it uses.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "pipeline/metrics.h"
+#include "pipeline/options.h"
+
+namespace imgpipe {
+
+// A problem with the setup (unreadable list, output folder not writable): nothing was processed.
+struct SetupError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct RunResult {
+  Report report;
+  std::string error;  // a run-wide failure after setup (e.g. the manifest hit a full disk)
+};
+
+// Processes options.input into options.output_dir. Throws SetupError before doing any work if the
+// input or output cannot be used; per-line failures are manifest rows, never exceptions.
+RunResult run(const Options& options);
+
+// Thread count actually used: options.threads, or every core when it is 0.
+int effective_threads(const Options& options);
+
+}  // namespace imgpipe

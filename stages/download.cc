@@ -1,0 +1,370 @@
+// The curl-multi download loop: refill, poll, finish, retry (after curl's 10-at-a-time.c).
+#include "stages/download.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace imgpipe {
+
+bool parse_http_url(const std::string& url, std::string* host, std::string* why) {
+  CURLU* u = curl_url();
+  char* scheme = nullptr;
+  char* h = nullptr;
+  bool ok = false;
+  if (!u) {
+    *why = "out of memory";
+  } else if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    *why = "not a valid URL";
+  } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+             (std::string(scheme) != "http" && std::string(scheme) != "https")) {
+    *why = "only http:// and https:// URLs are fetched";
+  } else if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || !*h) {
+    *why = "URL has no host";
+  } else {
+    *host = h;
+    std::transform(host->begin(), host->end(), host->begin(), ::tolower);
+    ok = true;
+  }
+  curl_free(scheme);
+  curl_free(h);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+namespace {
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// One item's transfer state; lives from its line being read until it is handed on.
+struct Transfer {
+  std::shared_ptr<Item> item;
+  std::string host;
+  CURL* easy = nullptr;
+  Clock::time_point attempt_start;
+  Clock::time_point retry_at;  // when a scheduled retry may start
+  double busy_ms = 0;          // summed over attempts, backoff excluded
+  bool over_limit = false;     // the write callback refused the body as too large
+  int64_t max_bytes = 0;
+  char error[CURL_ERROR_SIZE] = {};
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t n = size * count;
+  std::vector<uint8_t>& body = t->item->body;
+  // Content-Length may be absent or lie; this check is the one that always holds.
+  if (static_cast<int64_t>(body.size() + n) > t->max_bytes) {
+    t->over_limit = true;
+    return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
+  }
+  if (body.empty()) {
+    curl_off_t announced = -1;
+    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+    if (announced > 0) body.reserve(static_cast<size_t>(std::min<curl_off_t>(announced, t->max_bytes)));
+  }
+  body.insert(body.end(), data, data + n);
+  return n;
+}
+
+struct Verdict {
+  Status status = Status::kOk;
+  std::string error;
+  bool transient = false;  // worth another attempt
+};
+
+Verdict classify_http(long code) {
+  if (code >= 200 && code < 300) return {};
+  bool transient = code == 408 || code == 429 || code >= 500;
+  return {Status::kHttpError, "HTTP " + std::to_string(code), transient};
+}
+
+Verdict classify(CURLcode rc, const Transfer& t, long http_code) {
+  if (rc == CURLE_OK) return classify_http(http_code);
+  std::string detail = t.error[0] ? t.error : curl_easy_strerror(rc);
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return {Status::kTimeout, detail, true};
+    case CURLE_FILESIZE_EXCEEDED:
+      return {Status::kTooLarge, "body larger than --max-bytes", false};
+    case CURLE_WRITE_ERROR:
+      if (t.over_limit) return {Status::kTooLarge, "body larger than --max-bytes", false};
+      return {Status::kNetworkError, detail, false};
+    case CURLE_TOO_MANY_REDIRECTS:
+      return {Status::kTooManyRedirects, detail, false};
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return {Status::kBlockedProtocol, detail, false};
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return {Status::kNetworkError, detail, true};
+    default:  // DNS failures, TLS verification, malformed responses: retrying will not help
+      return {Status::kNetworkError, detail, false};
+  }
+}
+
+TransferTimings read_timings(CURL* easy) {
+  curl_off_t dns = 0, connect = 0, tls = 0, first = 0, total = 0, connects = 0;
+  curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls);
+  curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+  curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
+  long n = 0;
+  curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &n);
+  connects = n;
+  // The *_TIME_T values are µs from the start, each including the ones before: subtract.
+  TransferTimings t;
+  t.dns_ms = dns / 1000.0;
+  t.connect_ms = std::max<curl_off_t>(0, connect - dns) / 1000.0;
+  t.tls_ms = tls > 0 ? std::max<curl_off_t>(0, tls - connect) / 1000.0 : 0;
+  t.first_byte_ms = std::max<curl_off_t>(0, first - std::max(connect, tls)) / 1000.0;
+  t.body_ms = std::max<curl_off_t>(0, total - first) / 1000.0;
+  t.reused_connection = connects == 0;
+  return t;
+}
+
+}  // namespace
+
+class Downloader::Impl {
+ public:
+  Impl(const DownloadOptions& o, int max_in_flight, Metrics* m)
+      : opt_(o), max_in_flight_(max_in_flight), metrics_(m), rng_(std::random_device{}()) {}
+
+  void run(const DownloadCallbacks& cb);
+  void release_slot() {
+    in_flight_.fetch_sub(1);
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    if (multi_) curl_multi_wakeup(multi_);
+  }
+
+ private:
+  bool read_line(const DownloadCallbacks& cb);
+  void start_ready();
+  void start(std::unique_ptr<Transfer> t);
+  void configure(Transfer* t);
+  void finish(CURLMsg* msg, const DownloadCallbacks& cb);
+  void hand_on(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb);
+  double backoff_ms(int attempt, CURL* easy);
+  int poll_timeout_ms() const;
+  void drop_all();
+
+  const DownloadOptions opt_;
+  const int max_in_flight_;
+  Metrics* metrics_;
+  std::mt19937 rng_;
+
+  std::atomic<int> in_flight_{0};  // lines read and not yet released by the consumer
+  std::mutex wake_mu_;             // lets release_slot() wake the poll without racing teardown
+  CURLM* multi_ = nullptr;
+
+  // Everything below belongs to the run() thread.
+  std::vector<CURL*> idle_easy_;                   // reused handles: at most `concurrency`
+  std::deque<std::unique_ptr<Transfer>> waiting_;  // read, waiting for a host or retry slot
+  std::unordered_map<std::string, int> per_host_;  // transfers running per host
+  std::unordered_set<Transfer*> running_;          // added to the multi handle; owned here
+  bool list_done_ = false;
+};
+
+void Downloader::Impl::run(const DownloadCallbacks& cb) {
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    multi_ = curl_multi_init();
+  }
+  // HTTP/2 multiplexing where the server offers it (over TLS); harmless otherwise.
+  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  while (!cb.cancelled()) {
+    start_ready();
+    while (static_cast<int>(running_.size()) < opt_.concurrency && in_flight_.load() < max_in_flight_ && read_line(cb)) {
+      start_ready();
+    }
+    if (list_done_ && running_.empty() && waiting_.empty()) break;
+    int still = 0;
+    curl_multi_perform(multi_, &still);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued))
+      if (msg->msg == CURLMSG_DONE) finish(msg, cb);
+    curl_multi_poll(multi_, nullptr, 0, poll_timeout_ms(), nullptr);
+  }
+  drop_all();
+}
+
+// Reads one list line into waiting_, or hands an invalid one straight on. False at list end.
+bool Downloader::Impl::read_line(const DownloadCallbacks& cb) {
+  if (list_done_) return false;
+  ListLine line;
+  if (!cb.next_line(&line)) {
+    list_done_ = true;
+    return false;
+  }
+  auto t = std::make_unique<Transfer>();
+  t->item = std::make_shared<Item>();
+  t->item->line = line.number;
+  t->item->url = std::move(line.text);
+  t->max_bytes = opt_.max_bytes;
+  in_flight_.fetch_add(1);
+  std::string why;
+  if (line.too_long) {
+    t->item->fail(Status::kInvalidUrl, "line longer than 64 KiB");
+  } else if (!parse_http_url(t->item->url, &t->host, &why)) {
+    t->item->fail(Status::kInvalidUrl, why);
+  }
+  if (!t->item->ok()) {
+    hand_on(std::move(t), cb);
+  } else {
+    t->retry_at = Clock::now();
+    waiting_.push_back(std::move(t));
+  }
+  return true;
+}
+
+// Starts every waiting transfer whose retry time has come and whose host has room, in order.
+void Downloader::Impl::start_ready() {
+  auto now = Clock::now();
+  for (auto it = waiting_.begin(); it != waiting_.end() && static_cast<int>(running_.size()) < opt_.concurrency;) {
+    Transfer& t = **it;
+    auto host = per_host_.find(t.host);
+    if (t.retry_at <= now && (host == per_host_.end() || host->second < opt_.per_host)) {
+      start(std::move(*it));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Downloader::Impl::start(std::unique_ptr<Transfer> t) {
+  if (idle_easy_.empty()) idle_easy_.push_back(curl_easy_init());
+  t->easy = idle_easy_.back();
+  idle_easy_.pop_back();
+  configure(t.get());
+  t->item->body.clear();
+  t->over_limit = false;
+  t->error[0] = 0;
+  t->attempt_start = Clock::now();
+  if (t->item->attempts++ == 0) t->item->started = t->attempt_start;
+  ++per_host_[t->host];
+  metrics_->overlap().begin(Activity::kDownload);
+  curl_multi_add_handle(multi_, t->easy);
+  running_.insert(t.release());  // back to a unique_ptr in finish()
+}
+
+void Downloader::Impl::configure(Transfer* t) {
+  CURL* e = t->easy;
+  curl_easy_reset(e);  // keeps the connection cache, which lives in the multi handle
+  curl_easy_setopt(e, CURLOPT_URL, t->item->url.c_str());
+  curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(opt_.max_redirects));
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opt_.timeout_s * 1000));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt_.connect_timeout_s * 1000));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, opt_.low_speed_bytes);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, opt_.low_speed_s);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(opt_.max_bytes));
+  curl_easy_setopt(e, CURLOPT_USERAGENT, opt_.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);  // prefer multiplexing on an HTTP/2 connection
+}
+
+void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
+  CURL* easy = msg->easy_handle;
+  CURLcode rc = msg->data.result;
+  Transfer* raw = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&raw));
+  std::unique_ptr<Transfer> t(raw);
+  running_.erase(raw);
+  curl_multi_remove_handle(multi_, easy);
+  metrics_->overlap().end(Activity::kDownload);
+  // Drop idle hosts: a list of a million hosts must not leave a million map entries.
+  if (--per_host_[t->host] == 0) per_host_.erase(t->host);
+  t->busy_ms += ms_since(t->attempt_start);
+
+  Item& item = *t->item;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &item.http_status);
+  item.timings = read_timings(easy);
+  Verdict v = classify(rc, *t, item.http_status);
+  if (v.transient && item.attempts <= opt_.retries) {
+    t->retry_at = Clock::now() + std::chrono::microseconds(
+                                     static_cast<int64_t>(backoff_ms(item.attempts, easy) * 1000));
+    idle_easy_.push_back(easy);
+    waiting_.push_back(std::move(t));  // keeps its in-flight slot while it waits
+    return;
+  }
+  idle_easy_.push_back(easy);
+  if (v.status != Status::kOk) item.fail(v.status, v.error);
+  if (item.ok() && item.body.empty()) item.fail(Status::kNotAnImage, "empty body");
+  hand_on(std::move(t), cb);
+}
+
+// Exponential backoff with ±50% jitter, or the server's Retry-After if longer (capped).
+double Downloader::Impl::backoff_ms(int attempt, CURL* easy) {
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  double ms = opt_.retry_backoff_s * 1000 * std::pow(2.0, attempt - 1) * jitter(rng_);
+  curl_off_t retry_after = 0;
+  curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
+  if (retry_after > 0) ms = std::max(ms, std::min<double>(retry_after, opt_.max_retry_after_s) * 1000);
+  return ms;
+}
+
+void Downloader::Impl::hand_on(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb) {
+  Item& item = *t->item;
+  item.bytes_in = item.body.size();
+  item.stage_ms[static_cast<int>(Stage::kDownload)] = t->busy_ms;
+  if (item.attempts > 0) {
+    StageSample s{item.started, Clock::now(), t->busy_ms, item.ok(), item.bytes_in, item.bytes_in};
+    metrics_->record_stage(Stage::kDownload, s);
+  }
+  cb.done(std::move(t->item));
+}
+
+int Downloader::Impl::poll_timeout_ms() const {
+  // Wake for the earliest scheduled retry; otherwise release_slot() or curl wakes us. The 1 s
+  // ceiling bounds how late we notice cancellation.
+  auto next = Clock::now() + std::chrono::seconds(1);
+  for (const auto& t : waiting_) next = std::min(next, t->retry_at);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count();
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
+}
+
+// Tears everything down; items still here are abandoned (only on cancellation).
+void Downloader::Impl::drop_all() {
+  std::lock_guard<std::mutex> lock(wake_mu_);
+  for (Transfer* t : running_) {
+    curl_multi_remove_handle(multi_, t->easy);
+    curl_easy_cleanup(t->easy);
+    delete t;
+  }
+  running_.clear();
+  for (CURL* e : idle_easy_) curl_easy_cleanup(e);
+  idle_easy_.clear();
+  waiting_.clear();
+  curl_multi_cleanup(multi_);
+  multi_ = nullptr;
+}
+
+Downloader::Downloader(const DownloadOptions& options, int max_in_flight, Metrics* metrics)
+    : impl_(std::make_unique<Impl>(options, max_in_flight, metrics)) {}
+Downloader::~Downloader() = default;
+void Downloader::run(const DownloadCallbacks& callbacks) { impl_->run(callbacks); }
+void Downloader::release_slot() { impl_->release_slot(); }
+
+}  // namespace imgpipe

@@ -1,0 +1,52 @@
+// Downloader: the concurrent download stage — one thread, one curl multi handle, many transfers.
+//
+// run() reads list lines through a callback, keeps up to `concurrency` transfers going (at most
+// `per_host` to one host), retries transient failures with backoff, and hands every item — ok or
+// failed, invalid URLs included — to the `done` callback exactly once.
+// Backpressure: each item holds one in-flight slot from the moment its line is read until the
+// consumer calls release_slot(); no new line is read while max_in_flight slots are taken, so a
+// slow consumer pauses downloading instead of filling memory.
+// Ownership and thread-safety: the thread that calls run() owns every curl handle; nothing else
+// touches curl. release_slot() is the one method safe to call from other threads, at any time,
+// even after run() returned.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "pipeline/item.h"
+#include "pipeline/metrics.h"
+#include "pipeline/options.h"
+#include "stages/reader.h"
+
+namespace imgpipe {
+
+// Checks that `url` is an absolute http(s) URL with a host; on success sets *host (lower case).
+bool parse_http_url(const std::string& url, std::string* host, std::string* why);
+
+struct DownloadCallbacks {
+  std::function<bool(ListLine*)> next_line;              // the next list line; false at the end
+  std::function<void(std::shared_ptr<Item>)> done;       // every item, exactly once
+  std::function<bool()> cancelled;                       // the consumer gave up: stop at once
+};
+
+class Downloader {
+ public:
+  Downloader(const DownloadOptions& options, int max_in_flight, Metrics* metrics);
+  ~Downloader();
+  Downloader(const Downloader&) = delete;
+  Downloader& operator=(const Downloader&) = delete;
+
+  // Blocks until the list is exhausted and every item has been handed to `done`, or until
+  // `cancelled` returns true. Call once.
+  void run(const DownloadCallbacks& callbacks);
+  // An item handed to `done` has left the pipeline: its slot may be reused. Thread-safe.
+  void release_slot();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imgpipe

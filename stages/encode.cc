@@ -1,0 +1,50 @@
+// Thumbnail encoding with stb_image_write.
+#include "stages/encode.h"
+
+#include <stb/stb_image_write.h>
+
+namespace imgpipe {
+namespace {
+
+void append_bytes(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(context);
+  auto* p = static_cast<uint8_t*>(data);
+  out->insert(out->end(), p, p + size);
+}
+
+}  // namespace
+
+void flatten_alpha(Image& image) {
+  if (image.channels != 2 && image.channels != 4) return;
+  const int in = image.channels, out = in - 1;
+  const size_t n = static_cast<size_t>(image.width) * image.height;
+  uint8_t* p = image.pixels.get();
+  // In place: each output pixel is written at or before the input pixel it comes from.
+  for (size_t i = 0; i < n; ++i) {
+    unsigned a = p[i * in + out];
+    for (int c = 0; c < out; ++c)
+      p[i * out + c] = static_cast<uint8_t>((p[i * in + c] * a + 255 * (255 - a) + 127) / 255);
+  }
+  image.channels = out;
+}
+
+void encode(Item& item, Format format, int quality) {
+  Image& img = item.image;
+  item.encoded.clear();
+  int ok = 0;
+  if (format == Format::kJpeg) {
+    flatten_alpha(img);
+    ok = stbi_write_jpg_to_func(append_bytes, &item.encoded, img.width, img.height, img.channels,
+                                img.pixels.get(), quality);
+  } else {
+    ok = stbi_write_png_to_func(append_bytes, &item.encoded, img.width, img.height, img.channels,
+                                img.pixels.get(), 0);
+  }
+  if (!ok || item.encoded.empty()) {
+    item.fail(Status::kProcessError, "encode failed");
+    return;
+  }
+  img.pixels.reset();  // the thumbnail exists as bytes now
+}
+
+}  // namespace imgpipe
