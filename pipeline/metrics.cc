@@ -46,6 +46,7 @@ double LatencyHistogram::percentile(double p) const {
   p = std::clamp(p, 0.0, 100.0);
   // Nearest rank: the smallest value with at least p% of the samples at or below it.
   auto rank = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(p / 100.0 * count_)));
+  if (rank >= count_) return max_;
   uint64_t seen = 0;
   for (size_t i = 0; i < buckets_.size(); ++i) {
     seen += buckets_[i];

@@ -1,0 +1,97 @@
+// Tests for flag parsing into the Options tree.
+#include "cli/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace imgpipe {
+namespace {
+
+CommandLine parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "imgpipe");
+  return parse_command_line(static_cast<int>(args.size()), args.data());
+}
+
+TEST(ParseSize, Forms) {
+  EXPECT_EQ(parse_size("256")->width, 256);
+  EXPECT_EQ(parse_size("256")->height, 256);
+  EXPECT_EQ(parse_size("320x200")->width, 320);
+  EXPECT_EQ(parse_size("320x200")->height, 200);
+  EXPECT_EQ(parse_size("320X200")->height, 200);
+  for (const char* bad : {"", "0", "-5", "x200", "320x", "320x200x1", "abc", "70000", "1.5", " 5",
+                          "+5", "320*200"})
+    EXPECT_FALSE(parse_size(bad)) << bad;
+}
+
+TEST(CommandLine, DefaultsMatchTheDocumentation) {
+  CommandLine cl = parse({"-i", "list.txt", "-o", "out"});
+  ASSERT_FALSE(cl.exit_code);
+  const Options& o = cl.options;
+  EXPECT_EQ(o.input, "list.txt");
+  EXPECT_EQ(o.output_dir, "out");
+  EXPECT_EQ(o.image.box.width, 256);
+  EXPECT_EQ(o.image.format, Format::kJpeg);
+  EXPECT_EQ(o.image.quality, 85);
+  EXPECT_EQ(o.image.max_pixels, 100'000'000);
+  EXPECT_EQ(o.download.concurrency, 64);
+  EXPECT_EQ(o.download.per_host, 16);
+  EXPECT_EQ(o.download.retries, 2);
+  EXPECT_EQ(o.download.timeout_s, 30);
+  EXPECT_EQ(o.download.connect_timeout_s, 10);
+  EXPECT_EQ(o.download.max_bytes, 50'000'000);
+  EXPECT_EQ(o.threads, 0);
+  EXPECT_FALSE(o.quiet);
+}
+
+TEST(CommandLine, EveryFlagReachesTheOptions) {
+  CommandLine cl = parse({"--input", "-", "--output", "o", "-s", "100x50", "-j", "8", "--per-host",
+                          "2", "-t", "3", "-f", "png", "-q", "70", "--retries", "0", "--timeout",
+                          "5", "--connect-timeout", "2", "--max-bytes", "2MB", "--max-pixels",
+                          "5M", "--metrics-json", "m.json", "--quiet", "--retry-backoff", "0.1"});
+  ASSERT_FALSE(cl.exit_code);
+  const Options& o = cl.options;
+  EXPECT_EQ(o.input, "-");
+  EXPECT_EQ(o.image.box.width, 100);
+  EXPECT_EQ(o.image.box.height, 50);
+  EXPECT_EQ(o.download.concurrency, 8);
+  EXPECT_EQ(o.download.per_host, 2);
+  EXPECT_EQ(o.threads, 3);
+  EXPECT_EQ(o.image.format, Format::kPng);
+  EXPECT_EQ(o.image.quality, 70);
+  EXPECT_EQ(o.download.retries, 0);
+  EXPECT_EQ(o.download.timeout_s, 5);
+  EXPECT_EQ(o.download.connect_timeout_s, 2);
+  EXPECT_EQ(o.download.max_bytes, 2'000'000);
+  EXPECT_EQ(o.image.max_pixels, 5'000'000);
+  EXPECT_EQ(o.metrics_json, "m.json");
+  EXPECT_TRUE(o.quiet);
+  EXPECT_DOUBLE_EQ(o.download.retry_backoff_s, 0.1);
+}
+
+TEST(CommandLine, BadValuesExitWithUsageCode) {
+  const std::vector<std::vector<const char*>> bad = {
+      {"-o", "out"},                                   // missing --input
+      {"-i", "l"},                                     // missing --output
+      {"-i", "l", "-o", "o", "-s", "0"},
+      {"-i", "l", "-o", "o", "-j", "0"},
+      {"-i", "l", "-o", "o", "-q", "101"},
+      {"-i", "l", "-o", "o", "-f", "gif"},
+      {"-i", "l", "-o", "o", "--max-bytes", "lots"},
+      {"-i", "l", "-o", "o", "--bogus"},
+      {"-i", "l", "-o", "o", "-t", "0"},
+  };
+  for (const auto& args : bad) {
+    CommandLine cl = parse(args);
+    ASSERT_TRUE(cl.exit_code) << args.back();
+    EXPECT_EQ(*cl.exit_code, kExitUsage) << args.back();
+  }
+}
+
+TEST(CommandLine, HelpAndVersionExitZero) {
+  EXPECT_EQ(parse({"--help"}).exit_code, kExitOk);
+  EXPECT_EQ(parse({"--version"}).exit_code, kExitOk);
+}
+
+}  // namespace
+}  // namespace imgpipe

@@ -1,0 +1,267 @@
+// End-to-end tests: the real imgpipe binary against a loopback HTTP server started by the test.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "fixtures/fixture_server.h"
+#include "stages/decode.h"
+
+extern char** environ;
+
+namespace imgpipe {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("imgpipe_e2e_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  fs::path write_list(const std::vector<std::string>& lines) {
+    fs::path p = dir_ / "list.txt";
+    std::ofstream out(p);
+    for (const auto& l : lines) out << l << "\n";
+    return p;
+  }
+
+  // Runs build/imgpipe with args; stdin from `stdin_path` (or /dev/null).
+  Outcome run(std::vector<std::string> args, const std::string& stdin_path = "/dev/null") {
+    args.insert(args.begin(), IMGPIPE_BINARY);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, (dir_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    Outcome r;
+    if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0) {
+      int status = 0;
+      waitpid(pid, &status, 0);
+      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    r.out = slurp(dir_ / "stdout");
+    r.err = slurp(dir_ / "stderr");
+    return r;
+  }
+
+  // Manifest rows keyed by line number; fails the test on a duplicate line.
+  std::map<int, json> manifest(const fs::path& out_dir) {
+    std::map<int, json> rows;
+    std::ifstream in(out_dir / "manifest.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      json row = json::parse(line);
+      int n = row["line"];
+      EXPECT_FALSE(rows.count(n)) << "two rows for line " << n;
+      rows[n] = row;
+    }
+    return rows;
+  }
+
+  // Decodes an output thumbnail with the same decoder imgpipe uses.
+  static Item decode_file(const fs::path& p) {
+    Item item;
+    std::string bytes = slurp(p);
+    item.body.assign(bytes.begin(), bytes.end());
+    decode(item, 100'000'000);
+    return item;
+  }
+
+  fs::path dir_;
+  fixtures::FixtureServer server_;
+};
+
+TEST_F(E2eTest, EveryLineGetsOneRowWithTheRightStatus) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/image/640x480.jpg", "ok"},
+      {"/image/200x150.png", "ok"},
+      {"/image/120x80.gif", "ok"},
+      {"/image/200x100.bmp", "ok"},
+      {"/image/100x100-rgba.png", "ok"},
+      {"/image/90x60-gray.jpg", "ok"},
+      {"/flaky/e2e/1", "ok"},
+      {"/redirect/3", "ok"},
+      {"/status/404", "http_error"},
+      {"/status/500", "http_error"},
+      {"/loop", "too_many_redirects"},
+      {"/redirect-to?u=file:///etc/passwd", "blocked_protocol"},
+      {"/big/3000000", "too_large"},
+      {"/big-chunked/3000000", "too_large"},
+      {"/stall", "timeout"},
+      {"/truncated.jpg", "network_error"},
+      {"/html", "not_an_image"},
+      {"/empty", "not_an_image"},
+      {"/huge-dims.png", "too_large"},
+  };
+  std::vector<std::string> lines = {"# a comment, skipped", "not a url", ""};
+  for (const auto& c : cases) lines.push_back(server_.url(c.first));
+  fs::path out = dir_ / "out";
+  Outcome r = run({"-i", write_list(lines).string(), "-o", out.string(), "--max-bytes", "2MB",
+               "--timeout", "2", "--retry-backoff", "0.01", "--metrics-json",
+               (dir_ / "m.json").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), cases.size() + 1) << "blank and comment lines get no row";
+  EXPECT_EQ(rows[2]["status"], "invalid_url");
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const json& row = rows[static_cast<int>(i) + 4];
+    EXPECT_EQ(row["status"], cases[i].second) << cases[i].first << ": " << row.dump();
+    if (row["status"] != "ok") {
+      EXPECT_FALSE(row["error"].get<std::string>().empty()) << cases[i].first;
+      EXPECT_EQ(row["output"], "") << cases[i].first;
+      continue;
+    }
+    Item thumb = decode_file(out / row["output"].get<std::string>());
+    ASSERT_TRUE(thumb.ok()) << cases[i].first << ": " << thumb.error;
+    EXPECT_LE(std::max(thumb.image.width, thumb.image.height), 256) << cases[i].first;
+    EXPECT_EQ(thumb.image.width, row["output_width"]) << cases[i].first;
+    EXPECT_EQ(thumb.image.height, row["output_height"]) << cases[i].first;
+  }
+  EXPECT_EQ(rows[4]["output_width"], 256);  // 640x480 → 256x192
+  EXPECT_EQ(rows[4]["output_height"], 192);
+  EXPECT_EQ(rows[10]["attempts"], 2);  // flaky: 503 then 200
+
+  json m = json::parse(slurp(dir_ / "m.json"));
+  EXPECT_EQ(m["inputs"], rows.size());
+  EXPECT_EQ(m["total"]["ok"].get<int>() + m["total"]["failed"].get<int>(), (int)rows.size());
+  EXPECT_EQ(m["total"]["ok"], 8);
+  int by_status_sum = 0;
+  for (auto& [k, v] : m["by_status"].items()) by_status_sum += v.get<int>();
+  EXPECT_EQ(by_status_sum, (int)rows.size());
+  EXPECT_EQ(m["stages"][0]["name"], "download");
+  EXPECT_EQ(m["stages"][4]["ok"], 8);  // write
+  // No temporary files left behind: only thumbnails and the manifest.
+  for (auto& f : fs::directory_iterator(out))
+    EXPECT_NE(f.path().filename().string()[0], '.') << f.path();
+  EXPECT_NE(r.out.find("download"), std::string::npos);
+  EXPECT_NE(r.out.find("failures:"), std::string::npos);
+}
+
+TEST_F(E2eTest, AllOkExitsZeroAndThreadsOrConcurrencyDoNotChangeOutputs) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 30; ++i)
+    lines.push_back(server_.url("/image/" + std::to_string(300 + i * 7) + "x200.jpg"));
+  fs::path list = write_list(lines);
+  Outcome a = run({"-i", list.string(), "-o", (dir_ / "a").string(), "-j", "1", "-t", "1"});
+  Outcome b = run({"-i", list.string(), "-o", (dir_ / "b").string(), "-j", "16"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  for (int i = 1; i <= 30; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%08d.jpg", i);
+    EXPECT_EQ(slurp(dir_ / "a" / name), slurp(dir_ / "b" / name)) << name;
+    EXPECT_FALSE(slurp(dir_ / "a" / name).empty()) << name;
+  }
+}
+
+TEST_F(E2eTest, ReadsStdinAndHonoursSizeFormatQuiet) {
+  fs::path list = write_list({server_.url("/image/400x100-rgba.png"), server_.url("/image/50x400.jpg")});
+  fs::path out = dir_ / "out";
+  Outcome r = run({"-i", "-", "-o", out.string(), "-s", "100x60", "-f", "png", "--quiet"}, list.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "") << "--quiet prints nothing on stdout";
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 2u);
+  Item wide = decode_file(out / "00000001.png");
+  ASSERT_TRUE(wide.ok());
+  EXPECT_EQ(wide.image.width, 100);
+  EXPECT_EQ(wide.image.height, 25);
+  EXPECT_EQ(wide.image.channels, 4) << "PNG keeps alpha";
+  Item tall = decode_file(out / "00000002.png");
+  ASSERT_TRUE(tall.ok());
+  EXPECT_EQ(tall.image.width, 8);  // 50x400 in 100x60 → 7.5 rounds to 8
+  EXPECT_EQ(tall.image.height, 60);
+}
+
+TEST_F(E2eTest, UsageAndSetupErrorsExitTwoWithAMessage) {
+  fs::path list = write_list({server_.url("/image/8x8.jpg")});
+  std::ofstream(dir_ / "a_file") << "x";
+  struct Bad {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Bad> bad = {
+      {{"-i", list.string(), "-o", (dir_ / "o").string(), "--size", "0"}, "size"},
+      {{"-i", list.string(), "-o", (dir_ / "o").string(), "--bogus"}, "bogus"},
+      {{"-i", (dir_ / "missing.txt").string(), "-o", (dir_ / "o").string()}, "missing.txt"},
+      {{"-i", dir_.string(), "-o", (dir_ / "o").string()}, "directory"},
+      {{"-i", list.string(), "-o", (dir_ / "a_file" / "sub").string()}, "output folder"},
+      {{"-o", (dir_ / "o").string()}, "input"},
+  };
+  for (const Bad& b : bad) {
+    Outcome r = run(b.args);
+    EXPECT_EQ(r.exit_code, 2) << b.message << ": " << r.err;
+    EXPECT_NE(r.err.find(b.message), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(E2eTest, HelpAndVersion) {
+  Outcome help = run({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Examples:"), std::string::npos);
+  EXPECT_NE(help.out.find("--concurrency"), std::string::npos);
+  Outcome version = run({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.out.find("imgpipe 0."), std::string::npos);
+}
+
+TEST_F(E2eTest, EmptyListIsASuccessWithAnEmptyManifest) {
+  fs::path out = dir_ / "out";
+  Outcome r = run({"-i", write_list({"# nothing"}).string(), "-o", out.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out / "manifest.jsonl"));
+  EXPECT_TRUE(manifest(out).empty());
+}
+
+// A long list through a small in-flight budget: nothing lost, nothing duplicated.
+TEST_F(E2eTest, ThousandsOfLinesAllAccountedFor) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3000; ++i)
+    lines.push_back(i % 10 == 9 ? server_.url("/status/404")
+                                : server_.url("/image/" + std::to_string(20 + i % 50) + "x20.png"));
+  fs::path out = dir_ / "out";
+  Outcome r = run({"-i", write_list(lines).string(), "-o", out.string(), "-j", "8", "-s", "16",
+               "--quiet"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 3000u);
+  int ok = 0;
+  for (auto& [n, row] : rows) ok += row["status"] == "ok";
+  EXPECT_EQ(ok, 2700);
+}
+
+}  // namespace
+}  // namespace imgpipe

@@ -1,0 +1,96 @@
+// Tests for alpha flattening and JPEG/PNG encoding (checked by decoding the result).
+#include "stages/encode.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "fixtures/images.h"
+#include "stages/decode.h"
+
+namespace imgpipe {
+namespace {
+
+Image solid(int w, int h, std::vector<uint8_t> pixel) {
+  Image img;
+  int c = static_cast<int>(pixel.size());
+  img.pixels.reset(static_cast<uint8_t*>(std::malloc(size_t(w) * h * c)));
+  for (int i = 0; i < w * h; ++i) std::memcpy(&img.pixels[i * c], pixel.data(), c);
+  img.width = w;
+  img.height = h;
+  img.channels = c;
+  return img;
+}
+
+TEST(FlattenAlpha, BlendsOntoWhite) {
+  Image transparent = solid(2, 2, {10, 20, 30, 0});
+  flatten_alpha(transparent);
+  EXPECT_EQ(transparent.channels, 3);
+  EXPECT_EQ(transparent.pixels[0], 255);
+  EXPECT_EQ(transparent.pixels[2], 255);
+
+  Image opaque = solid(2, 2, {10, 20, 30, 255});
+  flatten_alpha(opaque);
+  EXPECT_EQ(opaque.pixels[0], 10);
+  EXPECT_EQ(opaque.pixels[1], 20);
+  EXPECT_EQ(opaque.pixels[11], 30);  // last pixel's blue: in-place packing kept every pixel
+
+  Image half_gray = solid(1, 1, {0, 128});
+  flatten_alpha(half_gray);
+  EXPECT_EQ(half_gray.channels, 1);
+  EXPECT_NEAR(half_gray.pixels[0], 127, 1);
+}
+
+TEST(FlattenAlpha, LeavesOpaqueLayoutsAlone) {
+  Image rgb = solid(1, 1, {1, 2, 3});
+  flatten_alpha(rgb);
+  EXPECT_EQ(rgb.channels, 3);
+  EXPECT_EQ(rgb.pixels[2], 3);
+}
+
+Item encoded(Image img, Format format) {
+  Item item;
+  item.image = std::move(img);
+  encode(item, format, 85);
+  return item;
+}
+
+Item decoded(const Item& encoded_item) {
+  Item back;
+  back.body = encoded_item.encoded;
+  decode(back, 1'000'000);
+  return back;
+}
+
+TEST(Encode, JpegFlattensAlphaAndRoundTrips) {
+  Item item = encoded(solid(40, 30, {200, 50, 50, 0}), Format::kJpeg);
+  ASSERT_TRUE(item.ok()) << item.error;
+  EXPECT_FALSE(item.image.pixels) << "pixels should be released after encoding";
+  Item back = decoded(item);
+  ASSERT_TRUE(back.ok()) << back.error;
+  EXPECT_EQ(back.image.width, 40);
+  EXPECT_EQ(back.image.height, 30);
+  EXPECT_EQ(back.image.channels, 3);
+  EXPECT_GT(back.image.pixels[0], 245);  // transparent red became white
+}
+
+TEST(Encode, PngKeepsAlpha) {
+  Item item = encoded(solid(8, 8, {1, 2, 3, 77}), Format::kPng);
+  ASSERT_TRUE(item.ok()) << item.error;
+  Item back = decoded(item);
+  ASSERT_TRUE(back.ok()) << back.error;
+  EXPECT_EQ(back.image.channels, 4);
+  EXPECT_EQ(back.image.pixels[3], 77);
+}
+
+TEST(Encode, GrayJpegStaysGray) {
+  Item item = encoded(solid(8, 8, {90}), Format::kJpeg);
+  ASSERT_TRUE(item.ok());
+  Item back = decoded(item);
+  ASSERT_TRUE(back.ok());
+  // stb_image_write stores gray as YCbCr; what matters is that it still looks gray.
+  for (int c = 0; c < back.image.channels; ++c) EXPECT_NEAR(back.image.pixels[c], 90, 2);
+}
+
+}  // namespace
+}  // namespace imgpipe
