@@ -125,12 +125,16 @@ void Metrics::record_item(const Item& item, Clock::time_point end) {
   total_.last = std::max(total_.last, end);
   if (item.started != Clock::time_point{})
     total_.latency.add(std::chrono::duration<double, std::milli>(end - item.started).count());
+  double cpu_ms = 0;
+  for (int s = static_cast<int>(Stage::kDecode); s < kStageCount; ++s) cpu_ms += item.stage_ms[s];
+  if (cpu_ms > 0) processing_latency_.add(cpu_ms);
   ++by_status_[static_cast<int>(item.status)];
 }
 
 Report Metrics::report() const {
   Report r;
-  double busy_total = 0;
+  double busy_total = 0, busy_cpu = 0;
+  Clock::time_point cpu_first = Clock::time_point::max(), cpu_last = Clock::time_point::min();
   for (int i = 0; i < kStageCount; ++i) {
     const StageSums& s = stages_[i];
     std::lock_guard<std::mutex> lock(s.mu);
@@ -140,8 +144,20 @@ Report Metrics::report() const {
     r.stages.back().bytes_out = s.bytes_out;
     r.stages.back().mb_per_s = span > 0 ? s.bytes_in / 1e6 / span : 0;
     busy_total += s.busy_s;
+    if (i == static_cast<int>(Stage::kDownload)) continue;
+    busy_cpu += s.busy_s;
+    cpu_first = std::min(cpu_first, s.first);
+    cpu_last = std::max(cpu_last, s.last);
   }
   std::lock_guard<std::mutex> lock(total_.mu);
+  const StageReport& decode = r.stages[static_cast<int>(Stage::kDecode)];
+  const StageReport& write = r.stages[static_cast<int>(Stage::kWrite)];
+  double cpu_span = cpu_last > cpu_first ? seconds(cpu_last - cpu_first) : 0;
+  r.processing = derive("process", write.ok, decode.ok + decode.failed - write.ok, busy_cpu,
+                        cpu_span, processing_latency_);
+  r.processing.bytes_in = decode.bytes_in;
+  r.processing.bytes_out = write.bytes_out;
+  r.processing.mb_per_s = cpu_span > 0 ? decode.bytes_in / 1e6 / cpu_span : 0;
   double wall = total_.last > run_start_ ? seconds(total_.last - run_start_) : 0;
   r.total = derive("total", total_.ok, total_.failed, busy_total, wall, total_.latency);
   r.total.bytes_in = total_.bytes_in;
@@ -177,9 +193,10 @@ std::string format_table(const Report& r) {
       "stage          ok failed    MB in   MB out   busy s  span s  items/s    MB/s  p50 ms  p95 ms"
       "   max ms  eff.conc\n";
   for (const StageReport& s : r.stages) out += table_row(s);
+  out += table_row(r.processing);
   out += table_row(r.total);
-  out += "\neff.conc = busy / span: for download the speedup over one transfer at a time, for the\n"
-         "CPU stages the speedup over one core.\n";
+  out += "\neff.conc = busy / span. download: the speedup over one transfer at a time. process\n"
+         "(decode..write together): the speedup over one core.\n";
   if (r.total.failed > 0) {
     out += "\nfailures:";
     for (int i = 0; i < kStatusCount; ++i)
@@ -222,6 +239,7 @@ nlohmann::ordered_json to_json(const Report& r) {
   j["inputs"] = r.inputs;
   j["stages"] = nlohmann::ordered_json::array();
   for (const StageReport& s : r.stages) j["stages"].push_back(stage_json(s));
+  j["processing"] = stage_json(r.processing);
   j["total"] = stage_json(r.total);
   j["wall_s"] = r.total.span_s;
   nlohmann::ordered_json failures = nlohmann::ordered_json::object();

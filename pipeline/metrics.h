@@ -67,6 +67,9 @@ struct StageReport {
 
 struct Report {
   std::vector<StageReport> stages;  // one per Stage, in data-flow order
+  // The CPU stages (decode..write) together: effective concurrency here is the speedup over one
+  // core, which no single CPU stage shows since they share the cores.
+  StageReport processing;
   StageReport total;                // end to end; busy sums all stages, span is the wall time
   uint64_t inputs = 0;
   std::array<uint64_t, kStatusCount> by_status{};
@@ -106,6 +109,7 @@ class Metrics {
   Clock::time_point run_start_;
   std::array<StageSums, kStageCount> stages_;
   StageSums total_;  // first/last unused: the span is the run's wall time
+  LatencyHistogram processing_latency_;  // per item, CPU stages summed; guarded by total_.mu
   std::array<uint64_t, kStatusCount> by_status_{};
   OverlapTracker overlap_;
 };

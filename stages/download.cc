@@ -196,9 +196,14 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
     int still = 0;
     curl_multi_perform(multi_, &still);
     int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued))
-      if (msg->msg == CURLMSG_DONE) finish(msg, cb);
-    curl_multi_poll(multi_, nullptr, 0, poll_timeout_ms(), nullptr);
+    bool finished_any = false;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      finish(msg, cb);
+      finished_any = true;
+    }
+    // A finished transfer frees a transfer slot: refill at once instead of sleeping in poll.
+    if (!finished_any) curl_multi_poll(multi_, nullptr, 0, poll_timeout_ms(), nullptr);
   }
   drop_all();
 }

@@ -91,6 +91,25 @@ TEST(Metrics, StageSpanAndBusyFromSamples) {
   EXPECT_EQ(e.span_s, 0);  // nothing ran: zero span, no division by zero
 }
 
+TEST(Metrics, ProcessingRowCombinesCpuStagesOnly) {
+  Metrics m;
+  auto t0 = Clock::now();
+  m.record_stage(Stage::kDownload, {t0, t0 + milliseconds(1000), 1000, true, 50, 50});
+  // Two items decoded side by side, then written: 0.4 s of CPU work within a 0.2 s span.
+  m.record_stage(Stage::kDecode, {t0, t0 + milliseconds(100), 100, true, 50, 900});
+  m.record_stage(Stage::kDecode, {t0, t0 + milliseconds(100), 100, true, 50, 900});
+  m.record_stage(Stage::kWrite, {t0 + milliseconds(100), t0 + milliseconds(200), 100, true, 9, 9});
+  m.record_stage(Stage::kWrite, {t0 + milliseconds(100), t0 + milliseconds(200), 100, false, 9, 0});
+  Report r = m.report();
+  EXPECT_EQ(r.processing.name, "process");
+  EXPECT_NEAR(r.processing.busy_s, 0.4, 1e-9);
+  EXPECT_NEAR(r.processing.span_s, 0.2, 1e-9);
+  EXPECT_NEAR(r.processing.effective_concurrency, 2.0, 1e-9);
+  EXPECT_EQ(r.processing.ok, 1u);
+  EXPECT_EQ(r.processing.failed, 1u);
+  EXPECT_EQ(r.processing.bytes_in, 100u);
+}
+
 TEST(Metrics, ItemOutcomesAddUpToInputs) {
   Metrics m;
   Item ok, bad, worse;

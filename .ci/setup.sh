@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs imgpipe's Debian build dependencies if any are missing, then configures and builds.
+# Usage: .ci/setup.sh [BUILD_DIR] [extra cmake args...]   (default BUILD_DIR: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev libcli11-dev
+          libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libjpeg62-turbo-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir="${1:-build}"
+shift || true
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
