@@ -20,4 +20,9 @@ fi
 build_dir="${1:-build}"
 shift || true
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-cmake --build "$build_dir" -j "$(nproc)"
+# Quiet on success, the whole log on failure.
+if ! log=$(cmake --build "$build_dir" -j "$(nproc)" 2>&1); then
+  echo "$log"
+  exit 1
+fi
+echo "setup: built in $build_dir/"
