@@ -68,10 +68,16 @@ auto timed_step(Stage stage, Context* ctx, Fn fn) {
   };
 }
 
-// The one place every item ends: manifest row, outcome counted, in-flight slot freed.
+// The one place every item ends: manifest row, outcome counted, in-flight slot freed. The slot is
+// freed even if recording throws (out of memory): a lost slot would stall the downloader forever.
 void finish(Context* ctx, const Item& item) {
-  ctx->manifest->append(item);
-  ctx->metrics.record_item(item, Clock::now());
+  try {
+    ctx->manifest->append(item);
+    ctx->metrics.record_item(item, Clock::now());
+  } catch (const std::exception& e) {
+    std::cerr << "imgpipe: line " << item.line << ": could not record the result: " << e.what()
+              << "\n";
+  }
   ctx->downloader->release_slot();
 }
 
@@ -80,9 +86,10 @@ void finish(Context* ctx, const Item& item) {
 std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, std::istream& in) {
   gateway.reserve_wait();
   return std::thread([&g, &gateway, ctx, &in] {
-    ListReader reader(in);
+    Downloader* downloader = ctx->downloader.get();
+    LineFeeder feeder(in, [downloader] { downloader->wake(); });
     DownloadCallbacks cb;
-    cb.next_line = [&reader](ListLine* line) { return reader.next(line); };
+    cb.next_line = [&feeder](ListLine* line) { return feeder.try_next(line); };
     cb.done = [&gateway](Msg item) { gateway.try_put(std::move(item)); };
     cb.cancelled = [&g] { return g.is_cancelled(); };
     try {

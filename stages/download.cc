@@ -148,6 +148,9 @@ class Downloader::Impl {
   void run(const DownloadCallbacks& cb);
   void release_slot() {
     in_flight_.fetch_sub(1);
+    wake();
+  }
+  void wake() {
     std::lock_guard<std::mutex> lock(wake_mu_);
     if (multi_) curl_multi_wakeup(multi_);
   }
@@ -208,12 +211,14 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
   drop_all();
 }
 
-// Reads one list line into waiting_, or hands an invalid one straight on. False at list end.
+// Takes one list line into waiting_, or hands an invalid one straight on. False if there is no
+// line to take now (the list ended, or the producer has not written the next one yet).
 bool Downloader::Impl::read_line(const DownloadCallbacks& cb) {
   if (list_done_) return false;
   ListLine line;
-  if (!cb.next_line(&line)) {
-    list_done_ = true;
+  NextLine next = cb.next_line(&line);
+  if (next != NextLine::kLine) {
+    list_done_ = next == NextLine::kEnd;
     return false;
   }
   auto t = std::make_unique<Transfer>();
@@ -371,5 +376,6 @@ Downloader::Downloader(const DownloadOptions& options, int max_in_flight, Metric
 Downloader::~Downloader() = default;
 void Downloader::run(const DownloadCallbacks& callbacks) { impl_->run(callbacks); }
 void Downloader::release_slot() { impl_->release_slot(); }
+void Downloader::wake() { impl_->wake(); }
 
 }  // namespace imgpipe

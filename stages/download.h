@@ -7,8 +7,8 @@
 // consumer calls release_slot(); no new line is read while max_in_flight slots are taken, so a
 // slow consumer pauses downloading instead of filling memory.
 // Ownership and thread-safety: the thread that calls run() owns every curl handle; nothing else
-// touches curl. release_slot() is the one method safe to call from other threads, at any time,
-// even after run() returned.
+// touches curl. release_slot() and wake() are safe to call from other threads at any time, even
+// after run() returned.
 #pragma once
 
 #include <functional>
@@ -26,7 +26,7 @@ namespace imgpipe {
 bool parse_http_url(const std::string& url, std::string* host, std::string* why);
 
 struct DownloadCallbacks {
-  std::function<bool(ListLine*)> next_line;              // the next list line; false at the end
+  std::function<NextLine(ListLine*)> next_line;          // must not block: kNotYet if no line yet
   std::function<void(std::shared_ptr<Item>)> done;       // every item, exactly once
   std::function<bool()> cancelled;                       // the consumer gave up: stop at once
 };
@@ -43,6 +43,8 @@ class Downloader {
   void run(const DownloadCallbacks& callbacks);
   // An item handed to `done` has left the pipeline: its slot may be reused. Thread-safe.
   void release_slot();
+  // Something changed outside (e.g. a new list line is ready): poll again now. Thread-safe.
+  void wake();
 
  private:
   class Impl;

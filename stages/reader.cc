@@ -41,4 +41,42 @@ bool ListReader::next(ListLine* out) {
   return false;
 }
 
+LineFeeder::LineFeeder(std::istream& in, std::function<void()> on_line)
+    : reader_(in), on_line_(std::move(on_line)), thread_([this] { read_all(); }) {}
+
+LineFeeder::~LineFeeder() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  space_.notify_all();
+  thread_.join();
+}
+
+void LineFeeder::read_all() {
+  ListLine line;
+  while (reader_.next(&line)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [this] { return stopping_ || queue_.size() < kQueueLines; });
+    if (stopping_) return;
+    queue_.push_back(std::move(line));
+    lock.unlock();
+    on_line_();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_ = true;
+  }
+  on_line_();
+}
+
+NextLine LineFeeder::try_next(ListLine* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (queue_.empty()) return ended_ ? NextLine::kEnd : NextLine::kNotYet;
+  *out = std::move(queue_.front());
+  queue_.pop_front();
+  space_.notify_one();
+  return NextLine::kLine;
+}
+
 }  // namespace imgpipe

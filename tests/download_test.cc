@@ -30,11 +30,11 @@ Items fetch(const std::vector<std::string>& urls, const DownloadOptions& o) {
   Items out;
   DownloadCallbacks cb;
   cb.next_line = [&](ListLine* line) {
-    if (next == urls.size()) return false;
+    if (next == urls.size()) return NextLine::kEnd;
     line->number = next + 1;
     line->text = urls[next++];
     line->too_long = false;
-    return true;
+    return NextLine::kLine;
   };
   cb.done = [&](std::shared_ptr<Item> item) {
     out.push_back(std::move(item));
@@ -209,10 +209,10 @@ TEST_F(DownloadTest, NeverMoreThanMaxInFlightOutstanding) {
   });
   DownloadCallbacks cb;
   cb.next_line = [&](ListLine* line) {
-    if (next == urls.size()) return false;
+    if (next == urls.size()) return NextLine::kEnd;
     line->number = ++next;
     line->text = urls[next - 1];
-    return true;
+    return NextLine::kLine;
   };
   cb.done = [&](std::shared_ptr<Item>) {
     int h = ++held;

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace imgpipe {
@@ -61,6 +63,37 @@ TEST(ListReader, CommentMarkOnlyAtLineStart) {
   auto lines = read_all("http://a/x#frag\n  # indented comment\n");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].text, "http://a/x#frag");
+}
+
+TEST(LineFeeder, DeliversEveryLineInOrderThenEnds) {
+  std::string text;
+  for (int i = 1; i <= 2000; ++i) text += "http://a/" + std::to_string(i) + "\n";  // > queue size
+  std::istringstream in(text);
+  std::atomic<int> wakes{0};
+  LineFeeder feeder(in, [&wakes] { ++wakes; });
+  std::vector<uint64_t> numbers;
+  ListLine line;
+  for (;;) {
+    NextLine next = feeder.try_next(&line);
+    if (next == NextLine::kEnd) break;
+    if (next == NextLine::kNotYet) {
+      std::this_thread::yield();
+      continue;
+    }
+    EXPECT_EQ(line.text, "http://a/" + std::to_string(line.number));
+    numbers.push_back(line.number);
+  }
+  ASSERT_EQ(numbers.size(), 2000u);
+  for (size_t i = 0; i < numbers.size(); ++i) ASSERT_EQ(numbers[i], i + 1);
+  EXPECT_GE(wakes.load(), 1);
+  EXPECT_EQ(feeder.try_next(&line), NextLine::kEnd);  // stays ended
+}
+
+TEST(LineFeeder, DestroyedBeforeDrainingDoesNotHang) {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "http://a/x\n";
+  std::istringstream in(text);
+  LineFeeder feeder(in, [] {});  // the reader fills the queue and waits; the destructor frees it
 }
 
 }  // namespace
