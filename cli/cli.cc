@@ -2,7 +2,6 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <map>
 
@@ -12,8 +11,10 @@ std::optional<Size> parse_size(const std::string& text) {
   int w = 0, h = 0;
   char x = 0, extra = 0;
   int n = std::sscanf(text.c_str(), "%d%c%d%c", &w, &x, &h, &extra);
-  if (n == 1) h = w;
-  else if (n != 3 || (x != 'x' && x != 'X')) return std::nullopt;
+  if (n == 1)
+    h = w;
+  else if (n != 3 || (x != 'x' && x != 'X'))
+    return std::nullopt;
   // Digits only: sscanf would accept "+5" or " 5"; a size is written plainly.
   if (text.find_first_not_of("0123456789xX") != std::string::npos) return std::nullopt;
   if (w < 1 || h < 1 || w > 65535 || h > 65535) return std::nullopt;
@@ -36,20 +37,27 @@ Exit codes: 0 all lines ok, 1 some lines failed (see OUTDIR/manifest.jsonl), 2 u
 void add_download_flags(CLI::App& app, DownloadOptions& d) {
   // Default ulimit -n is 1024 descriptors: a higher count would fail on connect, not here.
   app.add_option("-j,--concurrency", d.concurrency, "Transfers in flight")
-      ->check(CLI::Range(1, 1000))->capture_default_str();
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   app.add_option("--per-host", d.per_host, "Most simultaneous connections to one host")
-      ->check(CLI::Range(1, 1000))->capture_default_str();
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   app.add_option("--retries", d.retries, "Extra attempts for transient failures")
-      ->check(CLI::Range(0, 10))->capture_default_str();
+      ->check(CLI::Range(0, 10))
+      ->capture_default_str();
   app.add_option("--retry-backoff", d.retry_backoff_s, "First retry delay in seconds, doubling")
-      ->check(CLI::Range(0.0, 60.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 60.0))
+      ->capture_default_str();
   app.add_option("--timeout", d.timeout_s, "Whole-transfer limit in seconds")
-      ->check(CLI::Range(0.1, 3600.0))->capture_default_str();
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
   app.add_option("--connect-timeout", d.connect_timeout_s, "Connect limit in seconds")
-      ->check(CLI::Range(0.1, 600.0))->capture_default_str();
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
   // 1 GB ceiling: stb_image takes int lengths, and no web image comes near it.
   app.add_option("--max-bytes", d.max_bytes, "Largest body accepted (e.g. 50MB, 800k)")
-      ->transform(CLI::AsSizeValue(true))->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
+      ->transform(CLI::AsSizeValue(true))
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
       ->default_str("50MB");
 }
 
@@ -57,15 +65,21 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::string& size_text,
                      std::string& format_text) {
   app.add_option("-s,--size", size_text, "Fit inside N×N or W×H (never upscaled)")
       ->check([](const std::string& s) {
-        return parse_size(s) ? std::string() : "expected N or WxH with sides 1-65535, got '" + s + "'";
-      })->capture_default_str();
+        return parse_size(s) ? std::string()
+                             : "expected N or WxH with sides 1-65535, got '" + s + "'";
+      })
+      ->capture_default_str();
   app.add_option("-f,--format", format_text, "Output format")
-      ->check(CLI::IsMember({"jpg", "png"}))->capture_default_str();
+      ->check(CLI::IsMember({"jpg", "png"}))
+      ->capture_default_str();
   app.add_option("-q,--quality", im.quality, "JPEG quality")
-      ->check(CLI::Range(1, 100))->capture_default_str();
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   app.add_option("--max-pixels", im.max_pixels, "Largest source image, width×height (e.g. 100M)")
-      ->transform(CLI::AsNumberWithUnit(std::map<std::string, int64_t>{{"k", 1000}, {"m", 1000000}, {"g", 1000000000}}))
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 32))->default_str("100M");
+      ->transform(CLI::AsNumberWithUnit(
+          std::map<std::string, int64_t>{{"k", 1000}, {"m", 1000000}, {"g", 1000000000}}))
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 32))
+      ->default_str("100M");
 }
 
 }  // namespace

@@ -11,9 +11,9 @@
 namespace imgpipe {
 
 // Exit codes scripts rely on.
-constexpr int kExitOk = 0;        // every line produced a thumbnail
+constexpr int kExitOk = 0;          // every line produced a thumbnail
 constexpr int kExitSomeFailed = 1;  // the run finished, some lines failed (see the manifest)
-constexpr int kExitUsage = 2;     // bad flag, unreadable list, output folder not writable
+constexpr int kExitUsage = 2;       // bad flag, unreadable list, output folder not writable
 
 // "256" → 256×256, "320x200" → 320×200; nullopt if malformed or a side is outside 1..65535.
 std::optional<Size> parse_size(const std::string& text);

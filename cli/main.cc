@@ -2,7 +2,6 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"

@@ -21,7 +21,8 @@ using Clock = std::chrono::steady_clock;
 
 enum class Stage { kDownload, kDecode, kResize, kEncode, kWrite, kCount };
 constexpr int kStageCount = static_cast<int>(Stage::kCount);
-constexpr const char* kStageNames[kStageCount] = {"download", "decode", "resize", "encode", "write"};
+constexpr const char* kStageNames[kStageCount] = {"download", "decode", "resize", "encode",
+                                                  "write"};
 
 // Frees pixel buffers from malloc: stb_image allocates with it, so all pixel buffers use it and no
 // decoded image needs a copy.

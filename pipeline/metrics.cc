@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 namespace imgpipe {
@@ -195,8 +194,9 @@ std::string format_table(const Report& r) {
   for (const StageReport& s : r.stages) out += table_row(s);
   out += table_row(r.processing);
   out += table_row(r.total);
-  out += "\neff.conc = busy / span. download: the speedup over one transfer at a time. process\n"
-         "(decode..write together): the speedup over one core.\n";
+  out +=
+      "\neff.conc = busy / span. download: the speedup over one transfer at a time. process\n"
+      "(decode..write together): the speedup over one core.\n";
   if (r.total.failed > 0) {
     out += "\nfailures:";
     for (int i = 0; i < kStatusCount; ++i)
@@ -244,7 +244,8 @@ nlohmann::ordered_json to_json(const Report& r) {
   j["wall_s"] = r.total.span_s;
   nlohmann::ordered_json failures = nlohmann::ordered_json::object();
   for (int i = 0; i < kStatusCount; ++i)
-    if (r.by_status[i] > 0) failures[std::string(status_name(static_cast<Status>(i)))] = r.by_status[i];
+    if (r.by_status[i] > 0)
+      failures[std::string(status_name(static_cast<Status>(i)))] = r.by_status[i];
   j["by_status"] = failures;
   j["overlap"] = {{"download_active_s", r.download_active_s},
                   {"process_active_s", r.process_active_s},

@@ -9,10 +9,9 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "pipeline/item.h"
 #include "pipeline/status.h"
@@ -58,8 +57,8 @@ struct StageReport {
   std::string name;
   uint64_t ok = 0, failed = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
-  double busy_s = 0;  // summed over items
-  double span_s = 0;  // first start to last end
+  double busy_s = 0;                     // summed over items
+  double span_s = 0;                     // first start to last end
   double items_per_s = 0, mb_per_s = 0;  // over the span; MB/s counts bytes_in
   double p50_ms = 0, p95_ms = 0, max_ms = 0;
   double effective_concurrency = 0;  // busy / span: the speedup over one-at-a-time
@@ -70,7 +69,7 @@ struct Report {
   // The CPU stages (decode..write) together: effective concurrency here is the speedup over one
   // core, which no single CPU stage shows since they share the cores.
   StageReport processing;
-  StageReport total;                // end to end; busy sums all stages, span is the wall time
+  StageReport total;  // end to end; busy sums all stages, span is the wall time
   uint64_t inputs = 0;
   std::array<uint64_t, kStatusCount> by_status{};
   double download_active_s = 0, process_active_s = 0, overlap_s = 0;
@@ -108,7 +107,7 @@ class Metrics {
   };
   Clock::time_point run_start_;
   std::array<StageSums, kStageCount> stages_;
-  StageSums total_;  // first/last unused: the span is the run's wall time
+  StageSums total_;                      // first/last unused: the span is the run's wall time
   LatencyHistogram processing_latency_;  // per item, CPU stages summed; guarded by total_.mu
   std::array<uint64_t, kStatusCount> by_status_{};
   OverlapTracker overlap_;

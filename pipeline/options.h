@@ -47,9 +47,9 @@ struct DownloadOptions {
 };
 
 struct ImageOptions {
-  Size box;                     // --size
+  Size box;                       // --size
   Format format = Format::kJpeg;  // JPEG: small thumbnails, what web pages use
-  int quality = 85;             // JPEG quality: visually clean at a third of q100's size
+  int quality = 85;               // JPEG quality: visually clean at a third of q100's size
   // Largest source image accepted, width × height, checked from the header before any pixel buffer
   // is allocated: 100 MP decoded as RGBA is 400 MB, the most one item may cost.
   int64_t max_pixels = 100'000'000;

@@ -1,7 +1,11 @@
 // The pipeline: setup checks, the curl thread, and the oneTBB flow graph wired in data-flow order.
 #include "pipeline/pipeline.h"
 
+#include <curl/curl.h>
 #include <sys/stat.h>
+#include <tbb/flow_graph.h>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
 
 #include <cerrno>
 #include <cstring>
@@ -9,11 +13,6 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
-
-#include <curl/curl.h>
-#include <tbb/flow_graph.h>
-#include <tbb/global_control.h>
-#include <tbb/info.h>
 
 #include "stages/decode.h"
 #include "stages/download.h"
@@ -116,10 +115,10 @@ void run_graph(Context* ctx, std::istream& in, int threads) {
   flow::function_node<Msg, Msg> encode_node(
       g, threads,
       timed_step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io.format, io.quality); }));
-  flow::function_node<Msg, Msg> write_node(
-      g, threads, timed_step(Stage::kWrite, ctx, [ctx, &io](Item& it) {
-        write_output(it, ctx->options.output_dir, io.format);
-      }));
+  flow::function_node<Msg, Msg> write_node(g, threads,
+                                           timed_step(Stage::kWrite, ctx, [ctx, &io](Item& it) {
+                                             write_output(it, ctx->options.output_dir, io.format);
+                                           }));
   flow::function_node<Msg, flow::continue_msg> finish_node(g, flow::serial, [ctx](Msg item) {
     finish(ctx, *item);
     return flow::continue_msg();

@@ -5,19 +5,32 @@ namespace imgpipe {
 
 std::string_view status_name(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kInvalidUrl: return "invalid_url";
-    case Status::kHttpError: return "http_error";
-    case Status::kNetworkError: return "network_error";
-    case Status::kTimeout: return "timeout";
-    case Status::kTooManyRedirects: return "too_many_redirects";
-    case Status::kBlockedProtocol: return "blocked_protocol";
-    case Status::kTooLarge: return "too_large";
-    case Status::kNotAnImage: return "not_an_image";
-    case Status::kDecodeError: return "decode_error";
-    case Status::kProcessError: return "process_error";
-    case Status::kWriteError: return "write_error";
-    case Status::kCount: break;
+    case Status::kOk:
+      return "ok";
+    case Status::kInvalidUrl:
+      return "invalid_url";
+    case Status::kHttpError:
+      return "http_error";
+    case Status::kNetworkError:
+      return "network_error";
+    case Status::kTimeout:
+      return "timeout";
+    case Status::kTooManyRedirects:
+      return "too_many_redirects";
+    case Status::kBlockedProtocol:
+      return "blocked_protocol";
+    case Status::kTooLarge:
+      return "too_large";
+    case Status::kNotAnImage:
+      return "not_an_image";
+    case Status::kDecodeError:
+      return "decode_error";
+    case Status::kProcessError:
+      return "process_error";
+    case Status::kWriteError:
+      return "write_error";
+    case Status::kCount:
+      break;
   }
   return "unknown";
 }

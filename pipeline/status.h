@@ -12,18 +12,18 @@ namespace imgpipe {
 
 enum class Status {
   kOk,
-  kInvalidUrl,       // the line is not an http(s) URL
-  kHttpError,        // the server answered with a non-2xx status (http_status says which)
-  kNetworkError,     // connection refused/reset, DNS failure, truncated body, TLS failure
-  kTimeout,          // --timeout, --connect-timeout or the low-speed rule fired
-  kTooManyRedirects, // more than the redirect limit
-  kBlockedProtocol,  // a redirect to something other than http/https
-  kTooLarge,         // body over --max-bytes, or image over --max-pixels
-  kNotAnImage,       // the bytes are no image format we decode (HTML, empty body, ...)
-  kDecodeError,      // a known format whose data is corrupt or truncated
-  kProcessError,     // resize or encode failed
-  kWriteError,       // the output file could not be written
-  kCount             // not a status: the number of statuses
+  kInvalidUrl,        // the line is not an http(s) URL
+  kHttpError,         // the server answered with a non-2xx status (http_status says which)
+  kNetworkError,      // connection refused/reset, DNS failure, truncated body, TLS failure
+  kTimeout,           // --timeout, --connect-timeout or the low-speed rule fired
+  kTooManyRedirects,  // more than the redirect limit
+  kBlockedProtocol,   // a redirect to something other than http/https
+  kTooLarge,          // body over --max-bytes, or image over --max-pixels
+  kNotAnImage,        // the bytes are no image format we decode (HTML, empty body, ...)
+  kDecodeError,       // a known format whose data is corrupt or truncated
+  kProcessError,      // resize or encode failed
+  kWriteError,        // the output file could not be written
+  kCount              // not a status: the number of statuses
 };
 
 constexpr int kStatusCount = static_cast<int>(Status::kCount);

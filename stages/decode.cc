@@ -39,7 +39,8 @@ void fail_unreadable_header(Item& item, int64_t max_pixels) {
   const std::vector<uint8_t>& b = item.body;
   const char* format = magic_format(b);
   if (!format) {
-    item.fail(Status::kNotAnImage, std::string("no image format recognised: ") + stbi_failure_reason());
+    item.fail(Status::kNotAnImage,
+              std::string("no image format recognised: ") + stbi_failure_reason());
     return;
   }
   // PNG: signature, IHDR length and type, then width and height (big-endian) at offset 16.

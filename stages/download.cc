@@ -71,7 +71,8 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   if (body.empty()) {
     curl_off_t announced = -1;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
-    if (announced > 0) body.reserve(static_cast<size_t>(std::min<curl_off_t>(announced, t->max_bytes)));
+    if (announced > 0)
+      body.reserve(static_cast<size_t>(std::min<curl_off_t>(announced, t->max_bytes)));
   }
   body.insert(body.end(), data, data + n);
   return n;
@@ -192,7 +193,8 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   while (!cb.cancelled()) {
     start_ready();
-    while (static_cast<int>(running_.size()) < opt_.concurrency && in_flight_.load() < max_in_flight_ && read_line(cb)) {
+    while (static_cast<int>(running_.size()) < opt_.concurrency &&
+           in_flight_.load() < max_in_flight_ && read_line(cb)) {
       start_ready();
     }
     if (list_done_ && running_.empty() && waiting_.empty()) break;
@@ -245,7 +247,8 @@ bool Downloader::Impl::read_line(const DownloadCallbacks& cb) {
 // Starts every waiting transfer whose retry time has come and whose host has room, in order.
 void Downloader::Impl::start_ready() {
   auto now = Clock::now();
-  for (auto it = waiting_.begin(); it != waiting_.end() && static_cast<int>(running_.size()) < opt_.concurrency;) {
+  for (auto it = waiting_.begin();
+       it != waiting_.end() && static_cast<int>(running_.size()) < opt_.concurrency;) {
     Transfer& t = **it;
     auto host = per_host_.find(t.host);
     if (t.retry_at <= now && (host == per_host_.end() || host->second < opt_.per_host)) {
@@ -312,14 +315,16 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &item.http_status);
   item.timings = read_timings(easy);
   Verdict v = classify(rc, *t, item.http_status);
-  if (v.transient && item.attempts <= opt_.retries) {
-    t->retry_at = Clock::now() + std::chrono::microseconds(
-                                     static_cast<int64_t>(backoff_ms(item.attempts, easy) * 1000));
-    idle_easy_.push_back(easy);
+  bool retry = v.transient && item.attempts <= opt_.retries;
+  if (retry) {
+    auto wait = std::chrono::duration<double, std::milli>(backoff_ms(item.attempts, easy));
+    t->retry_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
+  }
+  idle_easy_.push_back(easy);
+  if (retry) {
     waiting_.push_back(std::move(t));  // keeps its in-flight slot while it waits
     return;
   }
-  idle_easy_.push_back(easy);
   if (v.status != Status::kOk) item.fail(v.status, v.error);
   if (item.ok() && item.body.empty()) item.fail(Status::kNotAnImage, "empty body");
   hand_on(std::move(t), cb);
@@ -331,7 +336,8 @@ double Downloader::Impl::backoff_ms(int attempt, CURL* easy) {
   double ms = opt_.retry_backoff_s * 1000 * std::pow(2.0, attempt - 1) * jitter(rng_);
   curl_off_t retry_after = 0;
   curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
-  if (retry_after > 0) ms = std::max(ms, std::min<double>(retry_after, opt_.max_retry_after_s) * 1000);
+  if (retry_after > 0)
+    ms = std::max(ms, std::min<double>(retry_after, opt_.max_retry_after_s) * 1000);
   return ms;
 }
 

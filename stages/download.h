@@ -26,9 +26,9 @@ namespace imgpipe {
 bool parse_http_url(const std::string& url, std::string* host, std::string* why);
 
 struct DownloadCallbacks {
-  std::function<NextLine(ListLine*)> next_line;          // must not block: kNotYet if no line yet
-  std::function<void(std::shared_ptr<Item>)> done;       // every item, exactly once
-  std::function<bool()> cancelled;                       // the consumer gave up: stop at once
+  std::function<NextLine(ListLine*)> next_line;     // must not block: kNotYet if no line yet
+  std::function<void(std::shared_ptr<Item>)> done;  // every item, exactly once
+  std::function<bool()> cancelled;                  // the consumer gave up: stop at once
 };
 
 class Downloader {

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 namespace imgpipe {
@@ -56,7 +55,8 @@ Manifest::~Manifest() {
 
 void Manifest::append(const Item& item) {
   // replace: a URL line with invalid UTF-8 must still produce a valid JSON row, not an exception.
-  std::string row = manifest_row(item).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  std::string row =
+      manifest_row(item).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   row += '\n';
   std::lock_guard<std::mutex> lock(mu_);
   if (!error_.empty()) return;

@@ -8,9 +8,8 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 #include "pipeline/item.h"
 

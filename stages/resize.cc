@@ -31,7 +31,8 @@ void resize(Item& item, Size target) {
       std::malloc(static_cast<size_t>(target.width) * target.height * src.channels)));
   // Alpha (last channel of 2 or 4) is premultiplied by stb during filtering, so transparent
   // pixels do not bleed their colour into the edges.
-  int alpha = (src.channels == 2 || src.channels == 4) ? src.channels - 1 : STBIR_ALPHA_CHANNEL_NONE;
+  int alpha =
+      (src.channels == 2 || src.channels == 4) ? src.channels - 1 : STBIR_ALPHA_CHANNEL_NONE;
   // Linear colourspace = filter the stored (sRGB-encoded) values as they are, as vipsthumbnail
   // does by default: a third faster than converting to linear light and back.
   int ok = out && stbir_resize_uint8_generic(src.pixels.get(), src.width, src.height, 0, out.get(),

@@ -19,8 +19,8 @@ TEST(ParseSize, Forms) {
   EXPECT_EQ(parse_size("320x200")->width, 320);
   EXPECT_EQ(parse_size("320x200")->height, 200);
   EXPECT_EQ(parse_size("320X200")->height, 200);
-  for (const char* bad : {"", "0", "-5", "x200", "320x", "320x200x1", "abc", "70000", "1.5", " 5",
-                          "+5", "320*200"})
+  for (const char* bad :
+       {"", "0", "-5", "x200", "320x", "320x200x1", "abc", "70000", "1.5", " 5", "+5", "320*200"})
     EXPECT_FALSE(parse_size(bad)) << bad;
 }
 
@@ -45,10 +45,37 @@ TEST(CommandLine, DefaultsMatchTheDocumentation) {
 }
 
 TEST(CommandLine, EveryFlagReachesTheOptions) {
-  CommandLine cl = parse({"--input", "-", "--output", "o", "-s", "100x50", "-j", "8", "--per-host",
-                          "2", "-t", "3", "-f", "png", "-q", "70", "--retries", "0", "--timeout",
-                          "5", "--connect-timeout", "2", "--max-bytes", "2MB", "--max-pixels",
-                          "5M", "--metrics-json", "m.json", "--quiet", "--retry-backoff", "0.1"});
+  CommandLine cl = parse({"--input",
+                          "-",
+                          "--output",
+                          "o",
+                          "-s",
+                          "100x50",
+                          "-j",
+                          "8",
+                          "--per-host",
+                          "2",
+                          "-t",
+                          "3",
+                          "-f",
+                          "png",
+                          "-q",
+                          "70",
+                          "--retries",
+                          "0",
+                          "--timeout",
+                          "5",
+                          "--connect-timeout",
+                          "2",
+                          "--max-bytes",
+                          "2MB",
+                          "--max-pixels",
+                          "5M",
+                          "--metrics-json",
+                          "m.json",
+                          "--quiet",
+                          "--retry-backoff",
+                          "0.1"});
   ASSERT_FALSE(cl.exit_code);
   const Options& o = cl.options;
   EXPECT_EQ(o.input, "-");
@@ -71,8 +98,8 @@ TEST(CommandLine, EveryFlagReachesTheOptions) {
 
 TEST(CommandLine, BadValuesExitWithUsageCode) {
   const std::vector<std::vector<const char*>> bad = {
-      {"-o", "out"},                                   // missing --input
-      {"-i", "l"},                                     // missing --output
+      {"-o", "out"},  // missing --input
+      {"-i", "l"},    // missing --output
       {"-i", "l", "-o", "o", "-s", "0"},
       {"-i", "l", "-o", "o", "-j", "0"},
       {"-i", "l", "-o", "o", "-q", "101"},

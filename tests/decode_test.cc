@@ -61,8 +61,8 @@ TEST(Decode, PixelCapIsInclusive) {
 }
 
 TEST(Decode, NonImagesAreNotAnImage) {
-  for (std::string text : {std::string("<html><body>404</body></html>"), std::string(""),
-                           std::string(1000, '\0')}) {
+  for (std::string text :
+       {std::string("<html><body>404</body></html>"), std::string(""), std::string(1000, '\0')}) {
     Item item = item_with({text.begin(), text.end()});
     decode(item, 100'000'000);
     EXPECT_EQ(item.status, Status::kNotAnImage) << "'" << text.substr(0, 10) << "'";

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "fixtures/fixture_server.h"
 #include "stages/decode.h"
@@ -62,8 +62,10 @@ class E2eTest : public ::testing::Test {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, (dir_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, (dir_ / "stdout").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "stderr").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid;
     Outcome r;
     if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0) {
@@ -129,9 +131,9 @@ TEST_F(E2eTest, EveryLineGetsOneRowWithTheRightStatus) {
   std::vector<std::string> lines = {"# a comment, skipped", "not a url", ""};
   for (const auto& c : cases) lines.push_back(server_.url(c.first));
   fs::path out = dir_ / "out";
-  Outcome r = run({"-i", write_list(lines).string(), "-o", out.string(), "--max-bytes", "2MB",
-               "--timeout", "2", "--retry-backoff", "0.01", "--metrics-json",
-               (dir_ / "m.json").string()});
+  Outcome r =
+      run({"-i", write_list(lines).string(), "-o", out.string(), "--max-bytes", "2MB", "--timeout",
+           "2", "--retry-backoff", "0.01", "--metrics-json", (dir_ / "m.json").string()});
   EXPECT_EQ(r.exit_code, 1) << r.err;
 
   auto rows = manifest(out);
@@ -189,9 +191,11 @@ TEST_F(E2eTest, AllOkExitsZeroAndThreadsOrConcurrencyDoNotChangeOutputs) {
 }
 
 TEST_F(E2eTest, ReadsStdinAndHonoursSizeFormatQuiet) {
-  fs::path list = write_list({server_.url("/image/400x100-rgba.png"), server_.url("/image/50x400.jpg")});
+  fs::path list =
+      write_list({server_.url("/image/400x100-rgba.png"), server_.url("/image/50x400.jpg")});
   fs::path out = dir_ / "out";
-  Outcome r = run({"-i", "-", "-o", out.string(), "-s", "100x60", "-f", "png", "--quiet"}, list.string());
+  Outcome r =
+      run({"-i", "-", "-o", out.string(), "-s", "100x60", "-f", "png", "--quiet"}, list.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "") << "--quiet prints nothing on stdout";
   auto rows = manifest(out);
@@ -275,7 +279,8 @@ TEST_F(E2eTest, SlowStdinDoesNotStallDownloads) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   fs::path out = dir_ / "out";
-  std::string bin = IMGPIPE_BINARY, i = "-i", dash = "-", o = "-o", outs = out.string(), q = "--quiet";
+  std::string bin = IMGPIPE_BINARY, i = "-i", dash = "-", o = "-o", outs = out.string(),
+              q = "--quiet";
   char* argv[] = {bin.data(), i.data(), dash.data(), o.data(), outs.data(), q.data(), nullptr};
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -309,8 +314,8 @@ TEST_F(E2eTest, ThousandsOfLinesAllAccountedFor) {
     lines.push_back(i % 10 == 9 ? server_.url("/status/404")
                                 : server_.url("/image/" + std::to_string(20 + i % 50) + "x20.png"));
   fs::path out = dir_ / "out";
-  Outcome r = run({"-i", write_list(lines).string(), "-o", out.string(), "-j", "8", "-s", "16",
-               "--quiet"});
+  Outcome r =
+      run({"-i", write_list(lines).string(), "-o", out.string(), "-j", "8", "-s", "16", "--quiet"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   auto rows = manifest(out);
   ASSERT_EQ(rows.size(), 3000u);

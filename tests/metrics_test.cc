@@ -2,8 +2,8 @@
 #include "pipeline/metrics.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 namespace imgpipe {

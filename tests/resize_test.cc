@@ -17,19 +17,19 @@ struct Case {
 
 TEST(TargetSize, Table) {
   const Case cases[] = {
-      {1, 1, 256, 256, false, 1, 1},               // 1×1 is never upscaled
-      {1, 1, 256, 256, true, 256, 256},            // ... unless asked
-      {256, 256, 256, 256, false, 256, 256},       // exact fit
-      {512, 256, 256, 256, false, 256, 128},       // landscape
-      {256, 512, 256, 256, false, 128, 256},       // portrait
-      {10000, 1, 256, 256, false, 256, 1},         // extreme aspect: never a 0-px side
+      {1, 1, 256, 256, false, 1, 1},          // 1×1 is never upscaled
+      {1, 1, 256, 256, true, 256, 256},       // ... unless asked
+      {256, 256, 256, 256, false, 256, 256},  // exact fit
+      {512, 256, 256, 256, false, 256, 128},  // landscape
+      {256, 512, 256, 256, false, 128, 256},  // portrait
+      {10000, 1, 256, 256, false, 256, 1},    // extreme aspect: never a 0-px side
       {1, 10000, 256, 256, false, 1, 256},
-      {100000, 3, 256, 256, false, 256, 1},        // 0.0077 px rounds up to 1
-      {640, 480, 320, 200, false, 267, 200},       // W×H box, height-limited
+      {100000, 3, 256, 256, false, 256, 1},   // 0.0077 px rounds up to 1
+      {640, 480, 320, 200, false, 267, 200},  // W×H box, height-limited
       {640, 480, 400, 400, false, 400, 300},
-      {200, 100, 256, 256, false, 200, 100},       // smaller than the box: kept
+      {200, 100, 256, 256, false, 200, 100},  // smaller than the box: kept
       {200, 100, 256, 256, true, 256, 128},
-      {1001, 999, 256, 256, false, 256, 255},      // rounding never exceeds the box
+      {1001, 999, 256, 256, false, 256, 255},  // rounding never exceeds the box
       {999, 1001, 256, 256, false, 255, 256},
       {3, 3, 2, 2, false, 2, 2},
   };
@@ -86,7 +86,8 @@ TEST(Resize, SolidImageStaysSolidAcrossRandomSizePairs) {
     ASSERT_EQ(item.image.width, t.width);
     ASSERT_EQ(item.image.height, t.height);
     for (size_t p = 0; p < item.image.bytes(); ++p)
-      ASSERT_NEAR(item.image.pixels[p], 180, 1) << sw << "x" << sh << " -> " << t.width << "x" << t.height;
+      ASSERT_NEAR(item.image.pixels[p], 180, 1)
+          << sw << "x" << sh << " -> " << t.width << "x" << t.height;
   }
 }
 
@@ -104,8 +105,10 @@ TEST(Resize, TransparentPixelsDoNotBleedColour) {
   for (int y = 0; y < 64; ++y)
     for (int x = 0; x < 64; ++x) {
       uint8_t* p = &item.image.pixels[(y * 64 + x) * 4];
-      if (x < 32) p[0] = 255, p[3] = 255;
-      else p[1] = 255, p[3] = 0;
+      if (x < 32)
+        p[0] = 255, p[3] = 255;
+      else
+        p[1] = 255, p[3] = 0;
     }
   resize(item, {16, 16});
   ASSERT_TRUE(item.ok());
