@@ -7,6 +7,7 @@
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -35,6 +36,9 @@ struct Context {
   Metrics metrics;
   std::unique_ptr<Manifest> manifest;
   std::unique_ptr<Downloader> downloader;
+  // Set when the run must stop early. Our own flag: graph::is_cancelled() reads a plain bool that
+  // wait_for_all() writes, a data race when polled from the curl thread.
+  std::atomic<bool> stop{false};
 };
 
 // Bytes an item holds right now: what a stage took in and gave out, for the metrics.
@@ -90,7 +94,7 @@ std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, st
     DownloadCallbacks cb;
     cb.next_line = [&feeder](ListLine* line) { return feeder.try_next(line); };
     cb.done = [&gateway](Msg item) { gateway.try_put(std::move(item)); };
-    cb.cancelled = [&g] { return g.is_cancelled(); };
+    cb.cancelled = [ctx] { return ctx->stop.load(); };
     try {
       ctx->downloader->run(cb);
     } catch (const std::exception& e) {  // a bug, not an input problem: say so, but don't hang
@@ -131,7 +135,13 @@ void run_graph(Context* ctx, std::istream& in, int threads) {
   flow::make_edge(write_node, finish_node);
 
   std::thread curl_thread = start_curl_thread(g, gateway.gateway(), ctx, in);
-  g.wait_for_all();  // the main thread works here: outside puts need a thread in the arena
+  try {
+    g.wait_for_all();  // the main thread works here: outside puts need a thread in the arena
+  } catch (...) {      // node bodies catch everything, so only a bug gets here: stop, then report
+    ctx->stop = true;
+    curl_thread.join();
+    throw;
+  }
   curl_thread.join();
 }
 

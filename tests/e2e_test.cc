@@ -126,7 +126,9 @@ TEST_F(E2eTest, EveryLineGetsOneRowWithTheRightStatus) {
       {"/truncated.jpg", "network_error"},
       {"/html", "not_an_image"},
       {"/empty", "not_an_image"},
-      {"/huge-dims.png", "too_large"},
+      {"/huge-dims.png", "too_large"},             // refused by stb's own header limit
+      {"/huge-dims/16000x12000.png", "too_large"},  // within stb's limit, over --max-pixels
+      {"/corrupt.jpg", "decode_error"},
   };
   std::vector<std::string> lines = {"# a comment, skipped", "not a url", ""};
   for (const auto& c : cases) lines.push_back(server_.url(c.first));
