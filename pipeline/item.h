@@ -59,8 +59,10 @@ struct Item {
   uint64_t bytes_in = 0;      // body size as downloaded (kept after body is released)
   TransferTimings timings;
 
-  Image image;  // decoded, then resized in place
+  Image image;  // decoded (perhaps already shrunk on load), then resized in place
+  // The source image as displayed: EXIF orientation applied, so 90° turns swap the sides.
   int source_width = 0, source_height = 0;
+  int orientation = 1;  // EXIF orientation 1..8 of the source, applied after resizing
 
   std::vector<uint8_t> encoded;  // the thumbnail file's bytes; released once written
   std::string output_path;       // relative to the output folder; empty unless written

@@ -10,7 +10,12 @@
 
 namespace imgpipe {
 
-enum class Format { kJpeg, kPng };
+enum class Format { kJpeg, kPng, kWebp };
+
+// Which libraries do the image work. kFast: libjpeg-turbo for JPEG (decoded straight at a reduced
+// DCT scale), libspng for PNG, libwebp for WebP, stb_image for the rest. kStb: stb_image,
+// stb_image_resize and stb_image_write throughout (WebP still needs libwebp: stb has none).
+enum class Codec { kFast, kStb };
 
 // A bounding box: thumbnails fit inside it, aspect ratio kept.
 struct Size {
@@ -49,7 +54,8 @@ struct DownloadOptions {
 struct ImageOptions {
   Size box;                       // --size
   Format format = Format::kJpeg;  // JPEG: small thumbnails, what web pages use
-  int quality = 85;               // JPEG quality: visually clean at a third of q100's size
+  int quality = 85;               // JPEG/WebP quality: visually clean at a third of q100's size
+  Codec codec = Codec::kFast;     // see Codec
   // Largest source image accepted, width × height, checked from the header before any pixel buffer
   // is allocated: 100 MP decoded as RGBA is 400 MB, the most one item may cost.
   int64_t max_pixels = 100'000'000;

@@ -111,14 +111,11 @@ void run_graph(Context* ctx, std::istream& in, int threads) {
   flow::async_node<flow::continue_msg, Msg> gateway(
       g, flow::serial, [](const flow::continue_msg&, Gateway&) {});  // fed only by the curl thread
   flow::function_node<Msg, Msg> decode_node(
-      g, threads, timed_step(Stage::kDecode, ctx, [&io](Item& it) { decode(it, io.max_pixels); }));
+      g, threads, timed_step(Stage::kDecode, ctx, [&io](Item& it) { decode(it, io); }));
   flow::function_node<Msg, Msg> resize_node(
-      g, threads, timed_step(Stage::kResize, ctx, [&io](Item& it) {
-        resize(it, target_size(it.image.width, it.image.height, io.box, false));
-      }));
+      g, threads, timed_step(Stage::kResize, ctx, [&io](Item& it) { resize_to_box(it, io.box); }));
   flow::function_node<Msg, Msg> encode_node(
-      g, threads,
-      timed_step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io.format, io.quality); }));
+      g, threads, timed_step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io); }));
   flow::function_node<Msg, Msg> write_node(g, threads,
                                            timed_step(Stage::kWrite, ctx, [ctx, &io](Item& it) {
                                              write_output(it, ctx->options.output_dir, io.format);

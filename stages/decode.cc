@@ -1,4 +1,4 @@
-// Image decoding with stb_image, header checked first.
+// Image decoding: header first, then the codec the options pick for the format.
 #include "stages/decode.h"
 
 #include <stb/stb_image.h>
@@ -7,8 +7,48 @@
 #include <initializer_list>
 #include <string>
 
+#include "stages/jpeg.h"
+#include "stages/orientation.h"
+#include "stages/png.h"
+#include "stages/resize.h"
+#include "stages/webp.h"
+
 namespace imgpipe {
 namespace {
+
+enum class Kind { kUnknown, kJpeg, kPng, kGif, kBmp, kWebp };
+
+// What the magic bytes announce. stb says "unknown image type" both for non-images and for images
+// whose header it refused; the magic tells the two apart.
+Kind magic_kind(const std::vector<uint8_t>& b) {
+  auto at = [&b](size_t offset, std::initializer_list<uint8_t> m) {
+    return b.size() >= offset + m.size() && std::equal(m.begin(), m.end(), b.begin() + offset);
+  };
+  if (at(0, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})) return Kind::kPng;
+  if (at(0, {0xff, 0xd8, 0xff})) return Kind::kJpeg;
+  if (at(0, {'G', 'I', 'F', '8'})) return Kind::kGif;
+  if (at(0, {'B', 'M'})) return Kind::kBmp;
+  if (at(0, {'R', 'I', 'F', 'F'}) && at(8, {'W', 'E', 'B', 'P'})) return Kind::kWebp;
+  return Kind::kUnknown;
+}
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::kJpeg:
+      return "JPEG";
+    case Kind::kPng:
+      return "PNG";
+    case Kind::kGif:
+      return "GIF";
+    case Kind::kBmp:
+      return "BMP";
+    case Kind::kWebp:
+      return "WebP";
+    case Kind::kUnknown:
+      break;
+  }
+  return "image";
+}
 
 uint32_t big_endian32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
@@ -19,66 +59,117 @@ void fail_too_large(Item& item, int64_t w, int64_t h, int64_t max_pixels) {
                                    ", over --max-pixels " + std::to_string(max_pixels));
 }
 
-// The format the magic bytes announce, or nullptr. stb says "unknown image type" both for
-// non-images and for images whose header it refused (e.g. over its 1 GiB sanity limit); the magic
-// tells the two apart.
-const char* magic_format(const std::vector<uint8_t>& b) {
-  auto starts = [&b](std::initializer_list<uint8_t> m) {
-    return b.size() >= m.size() && std::equal(m.begin(), m.end(), b.begin());
-  };
-  if (starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})) return "PNG";
-  if (starts({0xff, 0xd8, 0xff})) return "JPEG";
-  if (starts({'G', 'I', 'F', '8'})) return "GIF";
-  if (starts({'B', 'M'})) return "BMP";
-  return nullptr;
-}
-
-// Fails an item whose header stb refused: too_large if the PNG header claims more than
-// max_pixels (a decompression bomb), otherwise decode_error for a known format, else not_an_image.
-void fail_unreadable_header(Item& item, int64_t max_pixels) {
+// Fails an item whose header could not be read: too_large if a PNG header claims more than
+// max_pixels (a decompression bomb the decoder refused outright), decode_error for another known
+// format, not_an_image otherwise.
+void fail_unreadable_header(Item& item, Kind kind, const std::string& why, int64_t max_pixels) {
   const std::vector<uint8_t>& b = item.body;
-  const char* format = magic_format(b);
-  if (!format) {
-    item.fail(Status::kNotAnImage,
-              std::string("no image format recognised: ") + stbi_failure_reason());
+  if (kind == Kind::kUnknown) {
+    item.fail(Status::kNotAnImage, "no image format recognised: " + why);
     return;
   }
   // PNG: signature, IHDR length and type, then width and height (big-endian) at offset 16.
-  if (std::string(format) == "PNG" && b.size() >= 24) {
+  if (kind == Kind::kPng && b.size() >= 24) {
     uint64_t w = big_endian32(&b[16]), h = big_endian32(&b[20]);
     if (w * h > static_cast<uint64_t>(max_pixels)) {
       fail_too_large(item, static_cast<int64_t>(w), static_cast<int64_t>(h), max_pixels);
       return;
     }
   }
-  item.fail(Status::kDecodeError, std::string(format) + " header is corrupt or unsupported");
+  item.fail(Status::kDecodeError,
+            std::string(kind_name(kind)) + " header is corrupt or unsupported: " + why);
+}
+
+struct Header {
+  int width = 0, height = 0;
+};
+
+bool read_header(const std::vector<uint8_t>& data, Kind kind, Codec codec, Header* h,
+                 std::string* why) {
+  if (kind == Kind::kJpeg && codec == Codec::kFast) {
+    JpegHeader jh;
+    if (!jpeg_header(data, &jh, why)) return false;
+    *h = {jh.width, jh.height};
+    return true;
+  }
+  if (kind == Kind::kPng && codec == Codec::kFast)
+    return png_header(data, &h->width, &h->height, why);
+  if (kind == Kind::kWebp) {
+    WebpHeader wh;
+    if (!webp_header(data, &wh, why)) return false;
+    *h = {wh.width, wh.height};
+    return true;
+  }
+  int channels = 0;
+  if (stbi_info_from_memory(data.data(), static_cast<int>(data.size()), &h->width, &h->height,
+                            &channels))
+    return true;
+  *why = stbi_failure_reason();
+  return false;
+}
+
+bool stb_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) {
+  int w = 0, h = 0, channels = 0;
+  // Keep the source's channel count: palette images come out as RGB(A), 16-bit as 8-bit.
+  uint8_t* pixels =
+      stbi_load_from_memory(data.data(), static_cast<int>(data.size()), &w, &h, &channels, 0);
+  if (!pixels) {
+    *why = stbi_failure_reason();
+    return false;
+  }
+  out->pixels.reset(pixels);
+  out->width = w;
+  out->height = h;
+  out->channels = channels;
+  return true;
+}
+
+// Decodes with the codec for `kind`, shrinking on load so the result still holds at least twice
+// `stored_target` (the thumbnail size before orientation) for the final filter.
+bool decode_pixels(const Item& item, Kind kind, Codec codec, Header h, Size stored_target,
+                   Image* out, std::string* why) {
+  const std::vector<uint8_t>& data = item.body;
+  if (kind == Kind::kJpeg && codec == Codec::kFast) {
+    return jpeg_decode(data, jpeg_shrink_denominator(h.width, h.height, stored_target), out, why);
+  }
+  if (kind == Kind::kPng && codec == Codec::kFast) return png_decode(data, out, why);
+  if (kind == Kind::kWebp) {
+    Size scaled =
+        codec == Codec::kFast ? webp_scaled_size(h.width, h.height, stored_target) : Size{0, 0};
+    return webp_decode(data, scaled, out, why);
+  }
+  return stb_decode(data, out, why);
 }
 
 }  // namespace
 
-void decode(Item& item, int64_t max_pixels) {
-  const auto* data = item.body.data();
-  const int len = static_cast<int>(item.body.size());  // body ≤ --max-bytes, far below INT_MAX
-  int w = 0, h = 0, channels = 0;
-  // The header alone says the size: refuse a decompression bomb before allocating anything.
-  if (!stbi_info_from_memory(data, len, &w, &h, &channels)) {
-    fail_unreadable_header(item, max_pixels);
+void decode(Item& item, const ImageOptions& options) {
+  // The body is at most --max-bytes (≤ 1 GB), within stb's int lengths.
+  const Kind kind = magic_kind(item.body);
+  Header h;
+  std::string why;
+  if (!read_header(item.body, kind, options.codec, &h, &why)) {
+    fail_unreadable_header(item, kind, why, options.max_pixels);
     return;
   }
-  if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > max_pixels) {
-    fail_too_large(item, w, h, max_pixels);
+  if (h.width <= 0 || h.height <= 0) {
+    item.fail(Status::kDecodeError, std::string(kind_name(kind)) + " header has no size");
     return;
   }
-  // Keep the source's channel count: palette images come out as RGB(A), 16-bit as 8-bit.
-  uint8_t* pixels = stbi_load_from_memory(data, len, &w, &h, &channels, 0);
-  if (!pixels) {
-    item.fail(Status::kDecodeError, std::string("corrupt image: ") + stbi_failure_reason());
+  if (static_cast<int64_t>(h.width) * h.height > options.max_pixels) {
+    fail_too_large(item, h.width, h.height, options.max_pixels);
     return;
   }
-  item.image.pixels.reset(pixels);
-  item.image.width = item.source_width = w;
-  item.image.height = item.source_height = h;
-  item.image.channels = channels;
+  item.orientation = kind == Kind::kJpeg ? exif_orientation(item.body) : 1;
+  const bool swap = swaps_axes(item.orientation);
+  item.source_width = swap ? h.height : h.width;
+  item.source_height = swap ? h.width : h.height;
+  Size t = target_size(item.source_width, item.source_height, options.box, false);
+  Size stored_target = swap ? Size{t.height, t.width} : t;
+  if (!decode_pixels(item, kind, options.codec, h, stored_target, &item.image, &why)) {
+    item.fail(Status::kDecodeError, std::string("corrupt ") + kind_name(kind) + ": " + why);
+    return;
+  }
   item.body = {};  // the compressed bytes are no longer needed: free them now, not at the end
 }
 

@@ -3,6 +3,11 @@
 
 #include <stb/stb_image_write.h>
 
+#include <string>
+
+#include "stages/jpeg.h"
+#include "stages/webp.h"
+
 namespace imgpipe {
 namespace {
 
@@ -28,20 +33,33 @@ void flatten_alpha(Image& image) {
   image.channels = out;
 }
 
-void encode(Item& item, Format format, int quality) {
+namespace {
+
+bool stb_encode(const Image& img, Format format, int quality, std::vector<uint8_t>* out) {
+  if (format == Format::kJpeg)
+    return stbi_write_jpg_to_func(append_bytes, out, img.width, img.height, img.channels,
+                                  img.pixels.get(), quality);
+  return stbi_write_png_to_func(append_bytes, out, img.width, img.height, img.channels,
+                                img.pixels.get(), 0);
+}
+
+}  // namespace
+
+void encode(Item& item, const ImageOptions& options) {
   Image& img = item.image;
   item.encoded.clear();
-  int ok = 0;
-  if (format == Format::kJpeg) {
-    flatten_alpha(img);
-    ok = stbi_write_jpg_to_func(append_bytes, &item.encoded, img.width, img.height, img.channels,
-                                img.pixels.get(), quality);
+  std::string why = "encode failed";
+  bool ok = false;
+  if (options.format == Format::kJpeg) flatten_alpha(img);
+  if (options.format == Format::kWebp) {
+    ok = webp_encode(img, options.quality, &item.encoded, &why);
+  } else if (options.format == Format::kJpeg && options.codec == Codec::kFast) {
+    ok = jpeg_encode(img, options.quality, &item.encoded, &why);
   } else {
-    ok = stbi_write_png_to_func(append_bytes, &item.encoded, img.width, img.height, img.channels,
-                                img.pixels.get(), 0);
+    ok = stb_encode(img, options.format, options.quality, &item.encoded);
   }
   if (!ok || item.encoded.empty()) {
-    item.fail(Status::kProcessError, "encode failed");
+    item.fail(Status::kProcessError, why);
     return;
   }
   img.pixels.reset();  // the thumbnail exists as bytes now

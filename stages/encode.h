@@ -1,7 +1,8 @@
-// encode: pixels → the thumbnail file's bytes (JPEG or PNG).
+// encode: pixels → the thumbnail file's bytes (JPEG, PNG or WebP).
 //
 // A plain function on one Item. stb_image_write keeps its settings in process globals; we never
-// change them, so concurrent calls on different items are safe.
+// change them, and TurboJPEG handles are per thread, so concurrent calls on different items are
+// safe.
 #pragma once
 
 #include "pipeline/item.h"
@@ -12,7 +13,9 @@ namespace imgpipe {
 // Blends an image with alpha onto white, dropping the alpha channel (JPEG has none).
 void flatten_alpha(Image& image);
 
-// Encodes item.image into item.encoded and releases the pixels.
-void encode(Item& item, Format format, int quality);
+// Encodes item.image into item.encoded as options.format and releases the pixels. JPEG: alpha
+// flattened onto white, libjpeg-turbo (or stb_image_write with Codec::kStb). PNG: stb_image_write,
+// alpha kept. WebP: libwebp, alpha kept.
+void encode(Item& item, const ImageOptions& options);
 
 }  // namespace imgpipe

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "stages/orientation.h"
+
 namespace imgpipe {
 
 Size target_size(int src_width, int src_height, Size box, bool upscale) {
@@ -22,6 +24,21 @@ Size target_size(int src_width, int src_height, Size box, bool upscale) {
   int limit_w = upscale ? box.width : std::min(box.width, src_width);
   int limit_h = upscale ? box.height : std::min(box.height, src_height);
   return {side(src_width, limit_w), side(src_height, limit_h)};
+}
+
+int jpeg_shrink_denominator(int src_width, int src_height, Size target) {
+  for (int d : {8, 4, 2}) {
+    // libjpeg-turbo rounds scaled sides up.
+    int w = (src_width + d - 1) / d, h = (src_height + d - 1) / d;
+    if (w >= 2 * target.width && h >= 2 * target.height) return d;
+  }
+  return 1;
+}
+
+Size webp_scaled_size(int src_width, int src_height, Size target) {
+  if (src_width > 2 * target.width && src_height > 2 * target.height)
+    return {2 * target.width, 2 * target.height};
+  return {0, 0};
 }
 
 void resize(Item& item, Size target) {
@@ -46,6 +63,13 @@ void resize(Item& item, Size target) {
   src.pixels = std::move(out);
   src.width = target.width;
   src.height = target.height;
+}
+
+void resize_to_box(Item& item, Size box) {
+  Size t = target_size(item.source_width, item.source_height, box, false);
+  const bool swap = swaps_axes(item.orientation);
+  resize(item, swap ? Size{t.height, t.width} : t);
+  if (item.ok()) apply_orientation(item.image, item.orientation);
 }
 
 }  // namespace imgpipe

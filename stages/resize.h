@@ -12,7 +12,19 @@ namespace imgpipe {
 // than the box, and never larger than the source unless upscale is true.
 Size target_size(int src_width, int src_height, Size box, bool upscale);
 
+// Shrink-on-load choices: the cheapest decode that still leaves at least twice the target on each
+// side, so the final filter has real pixels to work with (as libvips and Pillow's draft mode do).
+// JPEG: the largest DCT scale denominator (1, 2, 4 or 8) that keeps that margin.
+int jpeg_shrink_denominator(int src_width, int src_height, Size target);
+// WebP: twice the target when the source is larger than that, else {0, 0} (decode in full).
+Size webp_scaled_size(int src_width, int src_height, Size target);
+
 // Resamples item.image to `target` in place. Fails the item with process_error if stb refuses.
 void resize(Item& item, Size target);
+
+// The resize stage: item.image (perhaps shrunk on load, stored orientation) → the thumbnail that
+// fits `box`, upright. The size comes from source_width/height, so it does not depend on how much
+// the decoder shrank.
+void resize_to_box(Item& item, Size box);
 
 }  // namespace imgpipe

@@ -13,7 +13,9 @@ namespace imgpipe {
 std::string output_name(uint64_t line, Format format) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%08llu.%s", static_cast<unsigned long long>(line),
-                format == Format::kJpeg ? "jpg" : "png");
+                format == Format::kJpeg  ? "jpg"
+                : format == Format::kPng ? "png"
+                                         : "webp");
   return buf;
 }
 

@@ -1,89 +1,204 @@
-// Tests for decoding: every input kind, the pixel cap, and garbage.
+// Tests for decoding: every input kind on both codec paths, shrink-on-load, EXIF orientation, the
+// pixel cap, and garbage.
 #include "stages/decode.h"
 
 #include <gtest/gtest.h>
 
 #include "fixtures/images.h"
+#include "fixtures/kinds.h"
 
 namespace imgpipe {
 namespace {
 
-Item item_with(std::vector<unsigned char> bytes) {
+Item item_with(const std::vector<unsigned char>& bytes) {
   Item item;
   item.body.assign(bytes.begin(), bytes.end());
   return item;
 }
 
+// A box larger than any test image: no shrink-on-load unless a test asks for it.
+ImageOptions options(Codec codec, int64_t max_pixels = 100'000'000, Size box = {8192, 8192}) {
+  ImageOptions o;
+  o.codec = codec;
+  o.max_pixels = max_pixels;
+  o.box = box;
+  return o;
+}
+
 struct Kind {
   const char* name;
   std::vector<unsigned char> bytes;
-  int channels;
+  int fast_channels, stb_channels;  // the decoders differ on palette/gray+alpha layouts
 };
 
-TEST(Decode, EveryFormatAndChannelLayout) {
-  const Kind kinds[] = {
-      {"jpeg rgb", fixtures::make_jpeg(64, 48), 3},
-      {"jpeg gray", fixtures::make_jpeg(64, 48, 1), 1},
-      {"png rgb", fixtures::make_png(64, 48), 3},
-      {"png gray", fixtures::make_png(64, 48, 1), 1},
-      {"png gray+alpha", fixtures::make_png(64, 48, 2), 2},
-      {"png rgba", fixtures::make_png(64, 48, 4), 4},
-      {"gif (palette)", fixtures::make_gif(64, 48), 4},  // stb gives GIF as RGBA
-      {"bmp", fixtures::make_bmp(64, 48), 3},
+std::vector<Kind> kinds() {
+  return {
+      {"jpeg rgb", fixtures::make_jpeg(64, 48), 3, 3},
+      {"jpeg gray", fixtures::make_jpeg(64, 48, 1), 1, 1},
+      {"jpeg progressive", fixtures::make_progressive_jpeg(64, 48), 3, 3},
+      {"jpeg cmyk", fixtures::make_cmyk_jpeg(64, 48), 3, 3},
+      {"png rgb", fixtures::make_png(64, 48), 3, 3},
+      {"png gray", fixtures::make_png(64, 48, 1), 1, 1},
+      {"png gray+alpha", fixtures::make_png(64, 48, 2), 4, 2},
+      {"png rgba", fixtures::make_png(64, 48, 4), 4, 4},
+      {"png 16-bit", fixtures::make_png16(64, 48), 3, 3},
+      {"png palette+tRNS", fixtures::make_palette_png_with_trns(64, 48), 4, 4},
+      {"gif", fixtures::make_gif(64, 48), 4, 4},  // stb gives GIF as RGBA
+      {"bmp", fixtures::make_bmp(64, 48), 3, 3},
+      {"webp", fixtures::make_webp(64, 48, false), 3, 3},
+      {"webp alpha", fixtures::make_webp(64, 48, true), 4, 4},
+      {"webp animated", fixtures::make_animated_webp(64, 48), 4, 4},
   };
-  for (const Kind& k : kinds) {
-    Item item = item_with(k.bytes);
-    decode(item, 100'000'000);
-    ASSERT_TRUE(item.ok()) << k.name << ": " << item.error;
-    EXPECT_EQ(item.image.width, 64) << k.name;
-    EXPECT_EQ(item.image.height, 48) << k.name;
-    EXPECT_EQ(item.source_width, 64) << k.name;
-    EXPECT_EQ(item.image.channels, k.channels) << k.name;
-    EXPECT_TRUE(item.body.empty()) << k.name << ": compressed bytes should be released";
+}
+
+TEST(Decode, EveryKindOnBothCodecPaths) {
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    for (const Kind& k : kinds()) {
+      std::string what = std::string(k.name) + (codec == Codec::kFast ? " (fast)" : " (stb)");
+      Item item = item_with(k.bytes);
+      decode(item, options(codec));
+      ASSERT_TRUE(item.ok()) << what << ": " << item.error;
+      EXPECT_EQ(item.image.width, 64) << what;
+      EXPECT_EQ(item.image.height, 48) << what;
+      EXPECT_EQ(item.source_width, 64) << what;
+      EXPECT_EQ(item.image.channels, codec == Codec::kFast ? k.fast_channels : k.stb_channels)
+          << what;
+      EXPECT_TRUE(item.body.empty()) << what << ": compressed bytes should be released";
+    }
+  }
+}
+
+uint8_t pixel(const Item& item, int x, int y, int c = 0) {
+  const Image& im = item.image;
+  return im.pixels[(size_t(y) * im.width + x) * im.channels + c];
+}
+
+TEST(Decode, CodecPathsAgreeOnPixels) {
+  for (const auto& bytes :
+       {fixtures::make_cmyk_jpeg(64, 48), fixtures::make_progressive_jpeg(64, 48),
+        fixtures::make_png16(64, 48)}) {
+    Item fast = item_with(bytes), stb = item_with(bytes);
+    decode(fast, options(Codec::kFast));
+    decode(stb, options(Codec::kStb));
+    ASSERT_TRUE(fast.ok() && stb.ok()) << fast.error << stb.error;
+    for (int y = 4; y < 48; y += 10)
+      for (int x = 4; x < 64; x += 10)
+        EXPECT_NEAR(pixel(fast, x, y), pixel(stb, x, y), 8) << x << "," << y;
+  }
+}
+
+TEST(Decode, CmykJpegComesOutAsRgb) {
+  Item item = item_with(fixtures::make_cmyk_jpeg(64, 48));
+  decode(item, options(Codec::kFast));
+  ASSERT_TRUE(item.ok()) << item.error;
+  EXPECT_GT(pixel(item, 8, 24), 230);  // no ink: white
+  EXPECT_LT(pixel(item, 56, 24), 25);  // full black ink
+}
+
+TEST(Decode, PaletteTransparencyIsKept) {
+  Item item = item_with(fixtures::make_palette_png_with_trns(64, 48));
+  decode(item, options(Codec::kFast));
+  ASSERT_TRUE(item.ok()) << item.error;
+  EXPECT_EQ(pixel(item, 0, 0, 3), 0);     // palette entry 0 is transparent
+  EXPECT_EQ(pixel(item, 63, 0, 3), 255);  // entry 3 is opaque
+}
+
+TEST(Decode, JpegShrinksOnLoadButKeepsTwiceTheTarget) {
+  const auto jpeg = fixtures::make_jpeg(2000, 1500);
+  Item fast = item_with(jpeg), stb = item_with(jpeg);
+  decode(fast, options(Codec::kFast, 100'000'000, {256, 256}));
+  decode(stb, options(Codec::kStb, 100'000'000, {256, 256}));
+  ASSERT_TRUE(fast.ok() && stb.ok());
+  EXPECT_EQ(fast.image.width, 1000);  // 1/2 scale: 1/4 would leave 500 < 2 × 256
+  EXPECT_EQ(fast.image.height, 750);
+  EXPECT_EQ(stb.image.width, 2000);  // stb cannot shrink on load
+  EXPECT_EQ(fast.source_width, 2000);
+  EXPECT_EQ(fast.source_height, 1500);
+}
+
+TEST(Decode, WebpShrinksOnLoad) {
+  Item item = item_with(fixtures::make_webp(1600, 1200, false));
+  decode(item, options(Codec::kFast, 100'000'000, {200, 200}));
+  ASSERT_TRUE(item.ok()) << item.error;
+  EXPECT_EQ(item.image.width, 400);
+  EXPECT_EQ(item.image.height, 300);
+  EXPECT_EQ(item.source_width, 1600);
+}
+
+TEST(Decode, ExifOrientationSwapsTheDisplayedSides) {
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    Item item = item_with(fixtures::with_exif_orientation(fixtures::make_jpeg(64, 48), 6));
+    decode(item, options(codec));
+    ASSERT_TRUE(item.ok()) << item.error;
+    EXPECT_EQ(item.orientation, 6);
+    EXPECT_EQ(item.source_width, 48);
+    EXPECT_EQ(item.source_height, 64);
+    EXPECT_EQ(item.image.width, 64) << "pixels stay as stored until resized";
   }
 }
 
 TEST(Decode, HeaderOverPixelCapIsRejectedBeforeDecoding) {
-  Item item = item_with(fixtures::make_png_header_only(50000, 50000));
-  decode(item, 100'000'000);
-  EXPECT_EQ(item.status, Status::kTooLarge);
-  EXPECT_NE(item.error.find("50000x50000"), std::string::npos) << item.error;
-  EXPECT_FALSE(item.image.pixels);
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    Item item = item_with(fixtures::make_png_header_only(50000, 50000));
+    decode(item, options(codec));
+    EXPECT_EQ(item.status, Status::kTooLarge) << item.error;
+    EXPECT_NE(item.error.find("50000x50000"), std::string::npos) << item.error;
+    EXPECT_FALSE(item.image.pixels);
+  }
 }
 
 TEST(Decode, PixelCapIsInclusive) {
-  Item at_cap = item_with(fixtures::make_png(100, 100));
-  decode(at_cap, 10'000);
-  EXPECT_TRUE(at_cap.ok()) << at_cap.error;
-  Item over = item_with(fixtures::make_png(100, 101));
-  decode(over, 10'000);
-  EXPECT_EQ(over.status, Status::kTooLarge);
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    Item at_cap = item_with(fixtures::make_png(100, 100));
+    decode(at_cap, options(codec, 10'000));
+    EXPECT_TRUE(at_cap.ok()) << at_cap.error;
+    Item over = item_with(fixtures::make_jpeg(100, 101));
+    decode(over, options(codec, 10'000));
+    EXPECT_EQ(over.status, Status::kTooLarge);
+  }
 }
 
 TEST(Decode, NonImagesAreNotAnImage) {
   for (std::string text :
        {std::string("<html><body>404</body></html>"), std::string(""), std::string(1000, '\0')}) {
     Item item = item_with({text.begin(), text.end()});
-    decode(item, 100'000'000);
+    decode(item, options(Codec::kFast));
     EXPECT_EQ(item.status, Status::kNotAnImage) << "'" << text.substr(0, 10) << "'";
   }
 }
 
 TEST(Decode, KnownMagicWithABrokenHeaderIsDecodeError) {
-  for (std::string text : {std::string("GIF8"), std::string("\x89PNG\r\n\x1a\n"),
-                           std::string("\xff\xd8\xff\xe0garbage")}) {
-    Item item = item_with({text.begin(), text.end()});
-    decode(item, 100'000'000);
-    EXPECT_EQ(item.status, Status::kDecodeError) << text.substr(0, 4) << ": " << item.error;
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    for (std::string text :
+         {std::string("GIF8"), std::string("\x89PNG\r\n\x1a\n"),
+          std::string("\xff\xd8\xff\xe0garbage"), std::string("RIFF\0\0\0\0WEBPVP8 ", 16)}) {
+      Item item = item_with({text.begin(), text.end()});
+      decode(item, options(codec));
+      EXPECT_EQ(item.status, Status::kDecodeError) << text.substr(0, 4) << ": " << item.error;
+    }
   }
 }
 
+// libjpeg-turbo handles are reused per thread: one that failed must not fail the next image.
+TEST(Decode, CorruptJpegDoesNotPoisonTheNextOne) {
+  auto corrupt = fixtures::make_jpeg(64, 48);
+  for (size_t i = 20; i < 200 && i < corrupt.size(); ++i) corrupt[i] = 0xAB;  // smash the tables
+  Item bad = item_with(corrupt);
+  decode(bad, options(Codec::kFast));
+  EXPECT_EQ(bad.status, Status::kDecodeError) << bad.error;
+  Item good = item_with(fixtures::make_jpeg(64, 48));
+  decode(good, options(Codec::kFast));
+  EXPECT_TRUE(good.ok()) << good.error;
+}
+
 TEST(Decode, CorruptDataAfterAValidHeaderIsDecodeError) {
-  auto png = fixtures::make_png(64, 48);
-  png.resize(png.size() / 2);  // header and size intact, pixel data cut
-  Item item = item_with(png);
-  decode(item, 100'000'000);
-  EXPECT_EQ(item.status, Status::kDecodeError) << item.error;
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    auto png = fixtures::make_png(64, 48);
+    png.resize(png.size() / 2);  // header and size intact, pixel data cut
+    Item item = item_with(png);
+    decode(item, options(codec));
+    EXPECT_EQ(item.status, Status::kDecodeError) << item.error;
+  }
 }
 
 }  // namespace

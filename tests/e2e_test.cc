@@ -98,7 +98,7 @@ class E2eTest : public ::testing::Test {
     Item item;
     std::string bytes = slurp(p);
     item.body.assign(bytes.begin(), bytes.end());
-    decode(item, 100'000'000);
+    decode(item, ImageOptions{});
     return item;
   }
 
@@ -126,7 +126,7 @@ TEST_F(E2eTest, EveryLineGetsOneRowWithTheRightStatus) {
       {"/truncated.jpg", "network_error"},
       {"/html", "not_an_image"},
       {"/empty", "not_an_image"},
-      {"/huge-dims.png", "too_large"},             // refused by stb's own header limit
+      {"/huge-dims.png", "too_large"},              // refused by stb's own header limit
       {"/huge-dims/16000x12000.png", "too_large"},  // within stb's limit, over --max-pixels
       {"/corrupt.jpg", "decode_error"},
   };
@@ -190,6 +190,35 @@ TEST_F(E2eTest, AllOkExitsZeroAndThreadsOrConcurrencyDoNotChangeOutputs) {
     EXPECT_EQ(slurp(dir_ / "a" / name), slurp(dir_ / "b" / name)) << name;
     EXPECT_FALSE(slurp(dir_ / "a" / name).empty()) << name;
   }
+}
+
+// Every codec path and output format gives decodable thumbnails of the same geometry: the size
+// comes from the source, not from how much the decoder shrank on load.
+TEST_F(E2eTest, CodecsAndFormatsAgreeOnGeometry) {
+  fs::path list =
+      write_list({server_.url("/image/1600x1200.jpg"), server_.url("/image/300x500.png"),
+                  server_.url("/image/120x80.gif"), server_.url("/image/100x100-rgba.png"),
+                  server_.url("/image/90x60-gray.jpg")});
+  const std::vector<std::vector<std::string>> variants = {{"--codec", "fast", "-f", "jpg"},
+                                                          {"--codec", "stb", "-f", "jpg"},
+                                                          {"--codec", "fast", "-f", "webp"},
+                                                          {"--codec", "stb", "-f", "png"}};
+  std::map<int, std::pair<int, int>> first_sizes;
+  for (size_t v = 0; v < variants.size(); ++v) {
+    fs::path out = dir_ / ("out" + std::to_string(v));
+    std::vector<std::string> args = {"-i", list.string(), "-o", out.string(), "--quiet"};
+    args.insert(args.end(), variants[v].begin(), variants[v].end());
+    Outcome r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << variants[v][1] << " " << variants[v][3] << ": " << r.err;
+    for (auto& [line, row] : manifest(out)) {
+      Item thumb = decode_file(out / row["output"].get<std::string>());
+      ASSERT_TRUE(thumb.ok()) << row.dump();
+      std::pair<int, int> size{thumb.image.width, thumb.image.height};
+      if (v == 0) first_sizes[line] = size;
+      EXPECT_EQ(size, first_sizes[line]) << "line " << line << " with " << variants[v][1];
+    }
+  }
+  EXPECT_EQ(first_sizes[1], std::make_pair(256, 192));
 }
 
 TEST_F(E2eTest, ReadsStdinAndHonoursSizeFormatQuiet) {

@@ -48,30 +48,51 @@ TEST(FlattenAlpha, LeavesOpaqueLayoutsAlone) {
   EXPECT_EQ(rgb.pixels[2], 3);
 }
 
-Item encoded(Image img, Format format) {
+Item encoded(Image img, Format format, Codec codec = Codec::kFast) {
   Item item;
   item.image = std::move(img);
-  encode(item, format, 85);
+  ImageOptions o;
+  o.format = format;
+  o.codec = codec;
+  encode(item, o);
   return item;
 }
 
 Item decoded(const Item& encoded_item) {
   Item back;
   back.body = encoded_item.encoded;
-  decode(back, 1'000'000);
+  decode(back, ImageOptions{});
   return back;
 }
 
-TEST(Encode, JpegFlattensAlphaAndRoundTrips) {
-  Item item = encoded(solid(40, 30, {200, 50, 50, 0}), Format::kJpeg);
-  ASSERT_TRUE(item.ok()) << item.error;
-  EXPECT_FALSE(item.image.pixels) << "pixels should be released after encoding";
-  Item back = decoded(item);
+TEST(Encode, JpegFlattensAlphaAndRoundTripsOnBothCodecs) {
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    Item item = encoded(solid(40, 30, {200, 50, 50, 0}), Format::kJpeg, codec);
+    ASSERT_TRUE(item.ok()) << item.error;
+    EXPECT_FALSE(item.image.pixels) << "pixels should be released after encoding";
+    Item back = decoded(item);
+    ASSERT_TRUE(back.ok()) << back.error;
+    EXPECT_EQ(back.image.width, 40);
+    EXPECT_EQ(back.image.height, 30);
+    EXPECT_EQ(back.image.channels, 3);
+    EXPECT_GT(back.image.pixels[0], 245);  // transparent red became white
+  }
+}
+
+TEST(Encode, WebpKeepsAlphaAndWidensGray) {
+  Item rgba = encoded(solid(8, 8, {10, 200, 30, 77}), Format::kWebp);
+  ASSERT_TRUE(rgba.ok()) << rgba.error;
+  Item back = decoded(rgba);
   ASSERT_TRUE(back.ok()) << back.error;
-  EXPECT_EQ(back.image.width, 40);
-  EXPECT_EQ(back.image.height, 30);
-  EXPECT_EQ(back.image.channels, 3);
-  EXPECT_GT(back.image.pixels[0], 245);  // transparent red became white
+  EXPECT_EQ(back.image.channels, 4);
+  EXPECT_NEAR(back.image.pixels[3], 77, 2);
+  EXPECT_NEAR(back.image.pixels[1], 200, 8);
+
+  Item gray = encoded(solid(8, 8, {90}), Format::kWebp);
+  ASSERT_TRUE(gray.ok()) << gray.error;
+  Item gray_back = decoded(gray);
+  ASSERT_TRUE(gray_back.ok());
+  EXPECT_NEAR(gray_back.image.pixels[0], 90, 4);
 }
 
 TEST(Encode, PngKeepsAlpha) {
@@ -84,12 +105,15 @@ TEST(Encode, PngKeepsAlpha) {
 }
 
 TEST(Encode, GrayJpegStaysGray) {
-  Item item = encoded(solid(8, 8, {90}), Format::kJpeg);
-  ASSERT_TRUE(item.ok());
-  Item back = decoded(item);
-  ASSERT_TRUE(back.ok());
-  // stb_image_write stores gray as YCbCr; what matters is that it still looks gray.
-  for (int c = 0; c < back.image.channels; ++c) EXPECT_NEAR(back.image.pixels[c], 90, 2);
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    Item item = encoded(solid(8, 8, {90}), Format::kJpeg, codec);
+    ASSERT_TRUE(item.ok());
+    Item back = decoded(item);
+    ASSERT_TRUE(back.ok());
+    // libjpeg-turbo writes a one-component JPEG; stb_image_write stores gray as YCbCr.
+    EXPECT_EQ(back.image.channels, codec == Codec::kFast ? 1 : 3);
+    for (int c = 0; c < back.image.channels; ++c) EXPECT_NEAR(back.image.pixels[c], 90, 2);
+  }
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <random>
 
+#include "stages/orientation.h"
+
 namespace imgpipe {
 namespace {
 
@@ -117,6 +119,52 @@ TEST(Resize, TransparentPixelsDoNotBleedColour) {
     if (p[3] > 16) {
       EXPECT_LT(p[1], 16) << "pixel " << i;
     }
+  }
+}
+
+TEST(ShrinkOnLoad, JpegDenominatorKeepsTwiceTheTarget) {
+  EXPECT_EQ(jpeg_shrink_denominator(4000, 3000, {256, 192}), 4);  // 1000x750 >= 512x384
+  EXPECT_EQ(jpeg_shrink_denominator(4096, 3072, {256, 192}), 8);  // 512x384 exactly
+  EXPECT_EQ(jpeg_shrink_denominator(2000, 1500, {256, 192}), 2);
+  EXPECT_EQ(jpeg_shrink_denominator(600, 400, {256, 171}), 1);
+  EXPECT_EQ(jpeg_shrink_denominator(100, 100, {100, 100}), 1);
+  EXPECT_EQ(jpeg_shrink_denominator(10000, 10, {256, 1}), 8);  // thin strips shrink too
+}
+
+TEST(ShrinkOnLoad, WebpScaledSize) {
+  EXPECT_EQ(webp_scaled_size(1600, 1200, {200, 150}).width, 400);
+  EXPECT_EQ(webp_scaled_size(1600, 1200, {200, 150}).height, 300);
+  EXPECT_EQ(webp_scaled_size(300, 200, {200, 133}).width, 0);  // not worth it: decode in full
+}
+
+// Orientation 6 (stored turned 90° anticlockwise): the dark left half of the stored pixels must
+// end up on top of the upright thumbnail, and the thumbnail must be portrait.
+TEST(ResizeToBox, AppliesExifOrientationAfterResizing) {
+  Item item = solid_item(64, 32, 1, 0);
+  for (int y = 0; y < 32; ++y)
+    for (int x = 32; x < 64; ++x) item.image.pixels[y * 64 + x] = 255;  // right half light
+  item.orientation = 6;
+  item.source_width = 32;  // as displayed
+  item.source_height = 64;
+  resize_to_box(item, {16, 16});
+  ASSERT_TRUE(item.ok());
+  EXPECT_EQ(item.image.width, 8);
+  EXPECT_EQ(item.image.height, 16);
+  EXPECT_LT(item.image.pixels[1 * 8 + 4], 40);    // top: dark
+  EXPECT_GT(item.image.pixels[14 * 8 + 4], 215);  // bottom: light
+}
+
+TEST(ApplyOrientation, AllEightMapCornersCorrectly) {
+  // A 3×2 image with distinct values: where does the stored top-left pixel (value 1) land?
+  // EXIF: for 5..8 the stored 0th row becomes the visual left (5, 8) or right (6, 7) side, and the
+  // stored 0th column the visual top (5, 6) or bottom (7, 8).
+  const int expected_corner[9] = {0, 0, 2, 5, 3, 0, 1, 5, 4};  // index into the upright image
+  for (int o = 1; o <= 8; ++o) {
+    Item item = solid_item(3, 2, 1, 0);
+    for (int i = 0; i < 6; ++i) item.image.pixels[i] = static_cast<uint8_t>(i + 1);
+    apply_orientation(item.image, o);
+    EXPECT_EQ(item.image.width, swaps_axes(o) ? 2 : 3) << o;
+    EXPECT_EQ(item.image.pixels[expected_corner[o]], 1) << "orientation " << o;
   }
 }
 

@@ -1,0 +1,183 @@
+// Decode floor: decodes every corpus image once, on one core, the cheapest correct way, so the
+// benchmark can say how close a thumbnailer gets to the unavoidable CPU cost of its inputs.
+// Usage: decode_floor PATHS_FILE [TARGET_LONG_EDGE=512]
+//   JPEG: TurboJPEG with DCT scaling (smallest of 1/8,1/4,1/2 whose long edge stays >= target).
+//   WebP: libwebp scaled decode to a long edge of at least the target.
+//   PNG:  libspng, full size (PNG has no cheaper partial decode).
+// Files are read into memory before the clock starts: the floor is decode CPU, not disk I/O.
+// Prints per-format and total seconds; the last line is machine-readable for bench/run.sh.
+#include <spng.h>
+#include <turbojpeg.h>
+#include <webp/decode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+enum class Format { kJpeg, kPng, kWebp, kOther };
+
+Format sniff(const std::vector<unsigned char>& b) {
+  if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return Format::kJpeg;
+  if (b.size() >= 8 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0) return Format::kPng;
+  if (b.size() >= 12 && std::memcmp(b.data(), "RIFF", 4) == 0 &&
+      std::memcmp(b.data() + 8, "WEBP", 4) == 0)
+    return Format::kWebp;
+  return Format::kOther;
+}
+
+// Keeps the decoded pixels observable so the compiler can't drop the work.
+unsigned long long g_checksum = 0;
+
+bool decode_jpeg(tjhandle tj, const std::vector<unsigned char>& b, int target,
+                 std::vector<unsigned char>& px) {
+  int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(tj, b.data(), b.size(), &w, &h, &subsamp, &colorspace) != 0) return false;
+  // Smallest of 1/8, 1/4, 1/2 whose scaled long edge is still >= target; else full size.
+  int num = 1, denom = 1;
+  const int long_edge = std::max(w, h);
+  for (int d : {8, 4, 2}) {
+    if ((long_edge + d - 1) / d >= target) {
+      denom = d;
+      break;
+    }
+  }
+  const int sw = TJSCALED(w, (tjscalingfactor{num, denom}));
+  const int sh = TJSCALED(h, (tjscalingfactor{num, denom}));
+  // Grayscale stays one channel: converting to RGB would be work a real thumbnailer skips.
+  const int pf = colorspace == TJCS_GRAY ? TJPF_GRAY : TJPF_RGB;
+  px.resize(static_cast<size_t>(sw) * sh * tjPixelSize[pf]);
+  if (tjDecompress2(tj, b.data(), b.size(), px.data(), sw, 0, sh, pf, TJFLAG_FASTDCT) != 0) {
+    // Warnings (e.g. a truncated tail) still produce pixels; only a hard error fails.
+    if (tjGetErrorCode(tj) == TJERR_FATAL) return false;
+  }
+  g_checksum += px[px.size() / 2];
+  return true;
+}
+
+bool decode_webp(const std::vector<unsigned char>& b, int target, std::vector<unsigned char>& px) {
+  WebPDecoderConfig config;
+  if (!WebPInitDecoderConfig(&config)) return false;
+  if (WebPGetFeatures(b.data(), b.size(), &config.input) != VP8_STATUS_OK) return false;
+  const int w = config.input.width, h = config.input.height;
+  const int long_edge = std::max(w, h);
+  int sw = w, sh = h;
+  if (long_edge > target) {
+    // Round up so the long edge lands at >= target.
+    sw = std::max(1, static_cast<int>((static_cast<long long>(w) * target + long_edge - 1) / long_edge));
+    sh = std::max(1, static_cast<int>((static_cast<long long>(h) * target + long_edge - 1) / long_edge));
+    config.options.use_scaling = 1;
+    config.options.scaled_width = sw;
+    config.options.scaled_height = sh;
+  }
+  const bool alpha = config.input.has_alpha;
+  config.output.colorspace = alpha ? MODE_RGBA : MODE_RGB;
+  px.resize(static_cast<size_t>(sw) * sh * (alpha ? 4 : 3));
+  config.output.is_external_memory = 1;
+  config.output.u.RGBA.rgba = px.data();
+  config.output.u.RGBA.stride = sw * (alpha ? 4 : 3);
+  config.output.u.RGBA.size = px.size();
+  const bool ok = WebPDecode(b.data(), b.size(), &config) == VP8_STATUS_OK;
+  WebPFreeDecBuffer(&config.output);
+  if (ok) g_checksum += px[px.size() / 2];
+  return ok;
+}
+
+bool decode_png(const std::vector<unsigned char>& b, std::vector<unsigned char>& px) {
+  spng_ctx* ctx = spng_ctx_new(0);
+  if (!ctx) return false;
+  bool ok = false;
+  spng_ihdr ihdr{};
+  if (spng_set_png_buffer(ctx, b.data(), b.size()) == 0 && spng_get_ihdr(ctx, &ihdr) == 0) {
+    // Alpha (or tRNS) needs RGBA; everything else decodes to 8-bit RGB.
+    spng_trns trns{};
+    const bool alpha = ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
+                       ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
+                       spng_get_trns(ctx, &trns) == 0;
+    const int fmt = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
+    size_t size = 0;
+    if (spng_decoded_image_size(ctx, fmt, &size) == 0) {
+      px.resize(size);
+      ok = spng_decode_image(ctx, px.data(), size, fmt, SPNG_DECODE_TRNS) == 0;
+      if (ok) g_checksum += px[px.size() / 2];
+    }
+  }
+  spng_ctx_free(ctx);
+  return ok;
+}
+
+struct Tally {
+  int count = 0;
+  int failed = 0;
+  double seconds = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s PATHS_FILE [TARGET_LONG_EDGE=512]\n", argv[0]);
+    return 2;
+  }
+  const int target = argc > 2 ? std::atoi(argv[2]) : 512;
+  std::ifstream list(argv[1]);
+  if (!list) {
+    std::fprintf(stderr, "decode_floor: cannot read %s\n", argv[1]);
+    return 2;
+  }
+  std::vector<std::vector<unsigned char>> files;
+  for (std::string path; std::getline(list, path);) {
+    if (path.empty()) continue;
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+      std::fprintf(stderr, "decode_floor: cannot read %s\n", path.c_str());
+      return 2;
+    }
+    files.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+
+  tjhandle tj = tjInitDecompress();
+  std::map<std::string, Tally> by_format;
+  std::vector<unsigned char> px;  // reused: allocation is not what we measure
+  using Clock = std::chrono::steady_clock;
+  for (const auto& b : files) {
+    const Format fmt = sniff(b);
+    const auto t0 = Clock::now();
+    bool ok = false;
+    const char* name = "other";
+    switch (fmt) {
+      case Format::kJpeg: ok = decode_jpeg(tj, b, target, px); name = "jpeg"; break;
+      case Format::kWebp: ok = decode_webp(b, target, px); name = "webp"; break;
+      case Format::kPng: ok = decode_png(b, px); name = "png"; break;
+      case Format::kOther: break;
+    }
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    Tally& t = by_format[name];
+    t.count++;
+    t.seconds += s;
+    if (!ok) t.failed++;
+  }
+  tjDestroy(tj);
+
+  Tally total;
+  std::printf("%-6s %6s %7s %10s %10s\n", "format", "images", "failed", "decode s", "images/s");
+  for (const auto& [name, t] : by_format) {
+    std::printf("%-6s %6d %7d %10.3f %10.1f\n", name.c_str(), t.count, t.failed, t.seconds,
+                t.seconds > 0 ? t.count / t.seconds : 0.0);
+    total.count += t.count;
+    total.failed += t.failed;
+    total.seconds += t.seconds;
+  }
+  std::printf("%-6s %6d %7d %10.3f %10.1f\n", "total", total.count, total.failed, total.seconds,
+              total.seconds > 0 ? total.count / total.seconds : 0.0);
+  std::printf("FLOOR total_s=%.4f images=%d failed=%d checksum=%llu\n", total.seconds, total.count,
+              total.failed, g_checksum);
+  return total.failed ? 1 : 0;
+}

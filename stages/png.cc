@@ -1,0 +1,74 @@
+// libspng PNG decoding.
+#include "stages/png.h"
+
+#include <spng.h>
+
+#include <memory>
+
+namespace imgpipe {
+namespace {
+
+struct CtxFree {
+  void operator()(spng_ctx* c) const { spng_ctx_free(c); }
+};
+using Ctx = std::unique_ptr<spng_ctx, CtxFree>;
+
+// A context reading `data`, with limits: sides up to 64 Ki px like stb, and 16 MB per ancillary
+// chunk so a huge text or ICC chunk cannot eat memory before the pixel cap is even checked.
+Ctx open(const std::vector<uint8_t>& data, std::string* why) {
+  Ctx ctx(spng_ctx_new(0));
+  if (!ctx) {
+    *why = "out of memory";
+    return nullptr;
+  }
+  spng_set_image_limits(ctx.get(), 1 << 16, 1 << 16);
+  spng_set_chunk_limits(ctx.get(), 16 << 20, 16 << 20);
+  spng_set_png_buffer(ctx.get(), data.data(), data.size());
+  return ctx;
+}
+
+bool read_ihdr(spng_ctx* ctx, spng_ihdr* ihdr, std::string* why) {
+  int rc = spng_get_ihdr(ctx, ihdr);
+  if (rc != 0) *why = std::string("PNG header: ") + spng_strerror(rc);
+  return rc == 0;
+}
+
+}  // namespace
+
+bool png_header(const std::vector<uint8_t>& data, int* width, int* height, std::string* why) {
+  Ctx ctx = open(data, why);
+  spng_ihdr ihdr{};
+  if (!ctx || !read_ihdr(ctx.get(), &ihdr, why)) return false;
+  *width = static_cast<int>(ihdr.width);
+  *height = static_cast<int>(ihdr.height);
+  return true;
+}
+
+bool png_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) {
+  Ctx ctx = open(data, why);
+  spng_ihdr ihdr{};
+  if (!ctx || !read_ihdr(ctx.get(), &ihdr, why)) return false;
+  spng_trns trns{};
+  bool transparency = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
+                      ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
+                      spng_get_trns(ctx.get(), &trns) == 0;
+  bool plain_gray = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr.bit_depth <= 8;
+  int fmt = transparency ? SPNG_FMT_RGBA8 : plain_gray ? SPNG_FMT_G8 : SPNG_FMT_RGB8;
+  int channels = transparency ? 4 : plain_gray ? 1 : 3;
+  size_t size = 0;
+  int rc = spng_decoded_image_size(ctx.get(), fmt, &size);
+  PixelBuffer pixels(rc == 0 ? static_cast<uint8_t*>(std::malloc(size)) : nullptr);
+  if (rc == 0 && !pixels) rc = SPNG_EMEM;
+  if (rc == 0) rc = spng_decode_image(ctx.get(), pixels.get(), size, fmt, SPNG_DECODE_TRNS);
+  if (rc != 0) {
+    *why = std::string("PNG: ") + spng_strerror(rc);
+    return false;
+  }
+  out->pixels = std::move(pixels);
+  out->width = static_cast<int>(ihdr.width);
+  out->height = static_cast<int>(ihdr.height);
+  out->channels = channels;
+  return true;
+}
+
+}  // namespace imgpipe
