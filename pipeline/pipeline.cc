@@ -113,7 +113,7 @@ void run_graph(Context* ctx, std::istream& in, int threads) {
   flow::function_node<Msg, Msg> decode_node(
       g, threads, timed_step(Stage::kDecode, ctx, [&io](Item& it) { decode(it, io); }));
   flow::function_node<Msg, Msg> resize_node(
-      g, threads, timed_step(Stage::kResize, ctx, [&io](Item& it) { resize_to_box(it, io.box); }));
+      g, threads, timed_step(Stage::kResize, ctx, [&io](Item& it) { resize_to_box(it, io); }));
   flow::function_node<Msg, Msg> encode_node(
       g, threads, timed_step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io); }));
   flow::function_node<Msg, Msg> write_node(g, threads,

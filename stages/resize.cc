@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "stages/orientation.h"
 
@@ -41,9 +42,63 @@ Size webp_scaled_size(int src_width, int src_height, Size target) {
   return {0, 0};
 }
 
-void resize(Item& item, Size target) {
+namespace {
+
+// Averages one band of up to k input rows into `out` (ow pixels). With alpha, colour is weighted
+// by alpha (a premultiplied average) so transparent pixels do not tint their neighbours.
+void box_band(const Image& src, int y0, int y1, int k, int ow, uint8_t* out) {
+  const int c = src.channels;
+  const bool alpha = c == 2 || c == 4;
+  std::vector<uint32_t> acc(size_t(ow) * c, 0);
+  for (int y = y0; y < y1; ++y) {
+    const uint8_t* row = src.pixels.get() + size_t(y) * src.width * c;
+    for (int ox = 0; ox < ow; ++ox) {
+      uint32_t* a = &acc[size_t(ox) * c];
+      for (int x = ox * k, x1 = std::min(x + k, src.width); x < x1; ++x) {
+        const uint8_t* p = row + size_t(x) * c;
+        const uint32_t w = alpha ? p[c - 1] : 1;
+        for (int ch = 0; ch < c; ++ch) a[ch] += alpha && ch == c - 1 ? p[ch] : p[ch] * w;
+      }
+    }
+  }
+  for (int ox = 0; ox < ow; ++ox) {
+    const uint32_t n = uint32_t(std::min(ox * k + k, src.width) - ox * k) * uint32_t(y1 - y0);
+    const uint32_t* a = &acc[size_t(ox) * c];
+    const uint32_t weight = alpha ? a[c - 1] : n;  // alpha: the colour sums are alpha-weighted
+    for (int ch = 0; ch < c; ++ch) {
+      bool is_alpha = alpha && ch == c - 1;
+      uint32_t d = is_alpha ? n : weight;
+      out[size_t(ox) * c + ch] = d ? static_cast<uint8_t>((a[ch] + d / 2) / d) : 0;
+    }
+  }
+}
+
+}  // namespace
+
+bool box_shrink(Image& image, int k) {
+  if (k < 2) return true;
+  const int ow = (image.width + k - 1) / k, oh = (image.height + k - 1) / k;
+  PixelBuffer out(static_cast<uint8_t*>(std::malloc(size_t(ow) * oh * image.channels)));
+  if (!out) return false;
+  for (int oy = 0; oy < oh; ++oy)
+    box_band(image, oy * k, std::min(oy * k + k, image.height), k, ow,
+             out.get() + size_t(oy) * ow * image.channels);
+  image.pixels = std::move(out);
+  image.width = ow;
+  image.height = oh;
+  return true;
+}
+
+void resize(Item& item, Size target, bool preshrink) {
   Image& src = item.image;
   if (target.width == src.width && target.height == src.height) return;
+  // Shrink-then-reduce (as libvips does): a cheap integer box average brings the image to within
+  // 1–2× of the target, so the costly filter below runs on a small input.
+  const int k = preshrink ? std::min(src.width / target.width, src.height / target.height) : 1;
+  if (!box_shrink(src, k)) {
+    item.fail(Status::kProcessError, "out of memory");
+    return;
+  }
   PixelBuffer out(static_cast<uint8_t*>(
       std::malloc(static_cast<size_t>(target.width) * target.height * src.channels)));
   // Alpha (last channel of 2 or 4) is premultiplied by stb during filtering, so transparent
@@ -65,10 +120,10 @@ void resize(Item& item, Size target) {
   src.height = target.height;
 }
 
-void resize_to_box(Item& item, Size box) {
-  Size t = target_size(item.source_width, item.source_height, box, false);
+void resize_to_box(Item& item, const ImageOptions& options) {
+  Size t = target_size(item.source_width, item.source_height, options.box, false);
   const bool swap = swaps_axes(item.orientation);
-  resize(item, swap ? Size{t.height, t.width} : t);
+  resize(item, swap ? Size{t.height, t.width} : t, options.codec == Codec::kFast);
   if (item.ok()) apply_orientation(item.image, item.orientation);
 }
 

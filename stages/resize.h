@@ -19,12 +19,17 @@ int jpeg_shrink_denominator(int src_width, int src_height, Size target);
 // WebP: twice the target when the source is larger than that, else {0, 0} (decode in full).
 Size webp_scaled_size(int src_width, int src_height, Size target);
 
-// Resamples item.image to `target` in place. Fails the item with process_error if stb refuses.
-void resize(Item& item, Size target);
+// Averages k×k blocks (partial blocks at the edges averaged over what they hold); alpha-weighted
+// when the image has alpha. False only when out of memory.
+bool box_shrink(Image& image, int k);
+
+// Resamples item.image to `target` in place: with `preshrink`, a box pre-shrink first, then
+// stb_image_resize. Fails the item with process_error if stb refuses.
+void resize(Item& item, Size target, bool preshrink = true);
 
 // The resize stage: item.image (perhaps shrunk on load, stored orientation) → the thumbnail that
 // fits `box`, upright. The size comes from source_width/height, so it does not depend on how much
-// the decoder shrank.
-void resize_to_box(Item& item, Size box);
+// the decoder shrank. Codec::kStb leaves out the box pre-shrink: stb_image_resize does it all.
+void resize_to_box(Item& item, const ImageOptions& options);
 
 }  // namespace imgpipe

@@ -122,6 +122,46 @@ TEST(Resize, TransparentPixelsDoNotBleedColour) {
   }
 }
 
+TEST(BoxShrink, AveragesBlocksAndKeepsPartialEdges) {
+  Item item = solid_item(5, 3, 1, 0);
+  for (int i = 0; i < 15; ++i) item.image.pixels[i] = static_cast<uint8_t>(i * 10);
+  ASSERT_TRUE(box_shrink(item.image, 2));
+  ASSERT_EQ(item.image.width, 3);  // 5 → 2 full blocks + 1 partial
+  ASSERT_EQ(item.image.height, 2);
+  EXPECT_EQ(item.image.pixels[0], (0 + 10 + 50 + 60) / 4);  // rows 0-1, cols 0-1
+  EXPECT_EQ(item.image.pixels[2], (40 + 90 + 1) / 2);       // partial column, rows 0-1
+  EXPECT_EQ(item.image.pixels[5], 140);                     // the lone corner pixel
+}
+
+TEST(BoxShrink, AlphaWeightsColour) {
+  Item item = solid_item(2, 1, 4, 0);
+  uint8_t* p = item.image.pixels.get();
+  p[0] = 255, p[3] = 255;  // opaque red
+  p[5] = 255, p[7] = 0;    // fully transparent green
+  ASSERT_TRUE(box_shrink(item.image, 2));
+  EXPECT_EQ(item.image.pixels[0], 255);  // still pure red
+  EXPECT_EQ(item.image.pixels[1], 0);    // no green bleeding in
+  EXPECT_EQ(item.image.pixels[3], 128);  // half covered
+}
+
+TEST(Resize, PreshrinkAgreesWithFilterAlone) {
+  // A smooth gradient must look the same whether or not the box pre-shrink runs first.
+  Item a = solid_item(1000, 600, 3, 0);
+  for (int y = 0; y < 600; ++y)
+    for (int x = 0; x < 1000; ++x)
+      for (int c = 0; c < 3; ++c)
+        a.image.pixels[(y * 1000 + x) * 3 + c] = static_cast<uint8_t>((x + y) / 7);
+  Item b = solid_item(1, 1, 3, 0);
+  b.image.pixels.reset(static_cast<uint8_t*>(std::malloc(a.image.bytes())));
+  std::memcpy(b.image.pixels.get(), a.image.pixels.get(), a.image.bytes());
+  b.image.width = 1000, b.image.height = 600;
+  resize(a, {100, 60}, true);
+  resize(b, {100, 60}, false);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t i = 0; i < a.image.bytes(); ++i)
+    ASSERT_NEAR(a.image.pixels[i], b.image.pixels[i], 3) << i;
+}
+
 TEST(ShrinkOnLoad, JpegDenominatorKeepsTwiceTheTarget) {
   EXPECT_EQ(jpeg_shrink_denominator(4000, 3000, {256, 192}), 4);  // 1000x750 >= 512x384
   EXPECT_EQ(jpeg_shrink_denominator(4096, 3072, {256, 192}), 8);  // 512x384 exactly
@@ -146,7 +186,9 @@ TEST(ResizeToBox, AppliesExifOrientationAfterResizing) {
   item.orientation = 6;
   item.source_width = 32;  // as displayed
   item.source_height = 64;
-  resize_to_box(item, {16, 16});
+  ImageOptions o;
+  o.box = {16, 16};
+  resize_to_box(item, o);
   ASSERT_TRUE(item.ok());
   EXPECT_EQ(item.image.width, 8);
   EXPECT_EQ(item.image.height, 16);
