@@ -55,22 +55,22 @@ double LatencyHistogram::percentile(double p) const {
 }
 
 void OverlapTracker::advance(Clock::time_point now) {
-  double dt = seconds(now - last_);
+  double dt = std::max(0.0, seconds(now - last_));  // callers race to the lock: never go back
   last_ = now;
   for (int a = 0; a < 2; ++a)
     if (running_[a] > 0) active_s_[a] += dt;
   if (running_[0] > 0 && running_[1] > 0) both_s_ += dt;
 }
 
-void OverlapTracker::begin(Activity a) {
+void OverlapTracker::begin(Activity a, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
-  advance(Clock::now());
+  advance(now);
   ++running_[static_cast<int>(a)];
 }
 
-void OverlapTracker::end(Activity a) {
+void OverlapTracker::end(Activity a, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
-  advance(Clock::now());
+  advance(now);
   --running_[static_cast<int>(a)];
 }
 

@@ -39,8 +39,9 @@ class LatencyHistogram {
 enum class Activity { kDownload, kProcess };
 class OverlapTracker {
  public:
-  void begin(Activity a);
-  void end(Activity a);
+  // `now` is for tests; callers leave it to the clock.
+  void begin(Activity a, Clock::time_point now = Clock::now());
+  void end(Activity a, Clock::time_point now = Clock::now());
   double active_s(Activity a) const;
   double both_s() const;
 

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-#include <thread>
 
 namespace imgpipe {
 namespace {
@@ -130,27 +129,24 @@ TEST(Metrics, ItemOutcomesAddUpToInputs) {
 
 TEST(OverlapTracker, CountsOnlyTimeWhenBothRun) {
   OverlapTracker t;
-  t.begin(Activity::kDownload);
-  std::this_thread::sleep_for(milliseconds(30));
-  t.begin(Activity::kProcess);
-  std::this_thread::sleep_for(milliseconds(30));
-  t.end(Activity::kDownload);
-  std::this_thread::sleep_for(milliseconds(30));
-  t.end(Activity::kProcess);
-  EXPECT_NEAR(t.active_s(Activity::kDownload), 0.060, 0.015);
-  EXPECT_NEAR(t.active_s(Activity::kProcess), 0.060, 0.015);
-  EXPECT_NEAR(t.both_s(), 0.030, 0.015);
-  EXPECT_LT(t.both_s(), t.active_s(Activity::kDownload));
+  auto t0 = Clock::now();
+  t.begin(Activity::kDownload, t0);
+  t.begin(Activity::kProcess, t0 + milliseconds(30));
+  t.end(Activity::kDownload, t0 + milliseconds(60));
+  t.end(Activity::kProcess, t0 + milliseconds(90));
+  EXPECT_NEAR(t.active_s(Activity::kDownload), 0.060, 1e-9);
+  EXPECT_NEAR(t.active_s(Activity::kProcess), 0.060, 1e-9);
+  EXPECT_NEAR(t.both_s(), 0.030, 1e-9);
 }
 
 TEST(OverlapTracker, NestedSameActivityCountsOnce) {
   OverlapTracker t;
-  t.begin(Activity::kProcess);
-  t.begin(Activity::kProcess);
-  std::this_thread::sleep_for(milliseconds(20));
-  t.end(Activity::kProcess);
-  t.end(Activity::kProcess);
-  EXPECT_LT(t.active_s(Activity::kProcess), 0.035);  // wall time, not summed per runner
+  auto t0 = Clock::now();
+  t.begin(Activity::kProcess, t0);
+  t.begin(Activity::kProcess, t0 + milliseconds(5));
+  t.end(Activity::kProcess, t0 + milliseconds(10));
+  t.end(Activity::kProcess, t0 + milliseconds(20));
+  EXPECT_NEAR(t.active_s(Activity::kProcess), 0.020, 1e-9);  // wall time, not summed per runner
   EXPECT_EQ(t.both_s(), 0);
 }
 
