@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
 
@@ -85,6 +87,24 @@ TEST(Decode, CodecPathsAgreeOnPixels) {
       for (int x = 4; x < 64; x += 10)
         EXPECT_NEAR(pixel(fast, x, y), pixel(stb, x, y), 8) << x << "," << y;
   }
+}
+
+TEST(Decode, AnimatedGifAndWebpGiveTheFirstFrame) {
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    Item still = item_with(fixtures::make_gif(32, 24)),
+         anim = item_with(fixtures::make_gif(32, 24, 3));
+    decode(still, options(codec));
+    decode(anim, options(codec));
+    ASSERT_TRUE(still.ok() && anim.ok()) << anim.error;
+    ASSERT_EQ(still.image.bytes(), anim.image.bytes());
+    EXPECT_EQ(0,
+              std::memcmp(still.image.pixels.get(), anim.image.pixels.get(), still.image.bytes()));
+  }
+  Item webp = item_with(fixtures::make_animated_webp(32, 24));  // frame 1 red, frame 2 blue
+  decode(webp, options(Codec::kFast));
+  ASSERT_TRUE(webp.ok()) << webp.error;
+  EXPECT_GT(pixel(webp, 16, 12, 0), 200);
+  EXPECT_LT(pixel(webp, 16, 12, 2), 50);
 }
 
 TEST(Decode, CmykJpegComesOutAsRgb) {
