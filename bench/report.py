@@ -60,6 +60,8 @@ def summarise(runs, tool, origin, lst="1x"):
         return None
     return {
         "wall": med([r["wall_s"] for r in rs]),
+        "wall_min": min(r["wall_s"] for r in rs),
+        "wall_max": max(r["wall_s"] for r in rs),
         "cpu": med([r["cpu_s"] for r in rs]),
         "rss": med([r["maxrss_kb"] for r in rs]) / 1024,
         "ok_min": min(r["thumbs_ok"] for r in rs),
@@ -80,7 +82,7 @@ def main():
     lower_bound = floor_total / nproc if floor else None
 
     rows = []
-    header = ("| tool | origin | median wall s | median CPU s | median peak RSS MB¹ | thumbnails "
+    header = ("| tool | origin | median wall s (min–max) | median CPU s | median peak RSS MB¹ | thumbnails "
               "(of inputs) | exit | wall ÷ imgpipe | wall ÷ floor/cores |")
     rows.append(header)
     rows.append("|" + "---|" * 9)
@@ -97,7 +99,8 @@ def main():
                 ok += f" (+{s['bad']} broken)"
             ratio = f"{s['wall'] / base['wall']:.2f}×" if base and base["wall"] > 0 else "–"
             fl = f"{s['wall'] / lower_bound:.1f}×" if lower_bound else "–"
-            rows.append(f"| {tool} | {origin} | {s['wall']:.2f} | {s['cpu']:.2f} | {s['rss']:.0f} | "
+            spread = f" ({s['wall_min']:.1f}–{s['wall_max']:.1f})" if s["n"] > 1 else ""
+            rows.append(f"| {tool} | {origin} | {s['wall']:.2f}{spread} | {s['cpu']:.2f} | {s['rss']:.0f} | "
                         f"{ok} / {s['inputs']} | {','.join(map(str, s['exits']))} | {ratio} | {fl} |")
     table = "\n".join(rows)
 
@@ -121,6 +124,10 @@ def main():
             continue
         for tool in TOOLS[1:]:
             s = sums.get((tool, origin))
+            if s and base["wall"] <= s["wall"] < 1.05 * base["wall"]:
+                notes.append(f"- {tool} ties imgpipe on the {origin} origin ({s['wall']:.2f} s vs "
+                             f"{base['wall']:.2f} s median wall, within 5%): there the run is "
+                             "bound by the transfers, not by the tool.")
             if s and s["wall"] < base["wall"]:
                 notes.append(f"- **{tool} beat imgpipe on the {origin} origin**: {s['wall']:.2f} s "
                              f"vs {base['wall']:.2f} s median wall ({base['wall'] / s['wall']:.2f}× "
@@ -131,6 +138,15 @@ def main():
             if s and s["ok_max"] < s["inputs"]:
                 notes.append(f"- {tool} on {origin}: {s['inputs'] - s['ok_max']} of {s['inputs']} "
                              f"inputs gave no thumbnail.")
+    fast_cpu, slow_cpu = sums.get(("imgpipe", "fast")), sums.get(("imgpipe", "slow"))
+    if fast_cpu and slow_cpu and slow_cpu["cpu"] > 1.5 * fast_cpu["cpu"]:
+        others = [t for t in TOOLS[1:] if (t, "slow") in sums and (t, "fast") in sums
+                  and sums[(t, "slow")]["cpu"] <= 1.2 * sums[(t, "fast")]["cpu"]]
+        notes.append(f"- **imgpipe spends more CPU when the origin is slow**: {slow_cpu['cpu']:.1f} s "
+                     f"on the slow origin vs {fast_cpu['cpu']:.1f} s on the fast one for the same "
+                     f"images" + (f", while {', '.join(others)} stay flat" if others else "")
+                     + ". Waiting on slow transfers should cost no CPU; this points at a loop "
+                     "that spins while transfers are in flight.")
     if statuses:
         text = ("- imgpipe's own outcome counts (--metrics-json `by_status`, last run): "
                 + "; ".join(statuses) + ".")
@@ -226,8 +242,10 @@ def main():
     md.append("")
 
     md.append("## Caveats\n")
-    md.append("- One noisy 2-core machine; server and tools share the cores. Medians of few "
-              "repeats: treat differences under ~10% as noise.")
+    md.append("- One noisy 2-core machine; server and tools share the cores, and other work "
+              "(e.g. compiler jobs) may run at the same time: the min–max column shows how much "
+              "a tool's wall time moved between repeats. Medians of few repeats: treat "
+              "differences under ~10% as noise.")
     md.append("- nginx's `limit_rate` lets the first second's worth of bytes through at once "
               "(its budget is rate × (seconds elapsed + 1)), so on the slow origin files smaller "
               f"than ~{meta.get('slow_rate')} arrive at loopback speed and only the larger ones "

@@ -353,11 +353,15 @@ void Downloader::Impl::hand_on(std::unique_ptr<Transfer> t, const DownloadCallba
 }
 
 int Downloader::Impl::poll_timeout_ms() const {
-  // Wake for the earliest scheduled retry; otherwise release_slot() or curl wakes us. The 1 s
-  // ceiling bounds how late we notice cancellation.
-  auto next = Clock::now() + std::chrono::seconds(1);
-  for (const auto& t : waiting_) next = std::min(next, t->retry_at);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count();
+  // Wake for the earliest retry still in the future. Items whose time has come but whose host (or
+  // the transfer budget) is full wait for a transfer to end, which wakes the poll anyway: counting
+  // them here would make the timeout 0 and spin a core. release_slot() and new list lines wake us
+  // too. The 1 s ceiling bounds how late we notice cancellation.
+  const auto now = Clock::now();
+  auto next = now + std::chrono::seconds(1);
+  for (const auto& t : waiting_)
+    if (t->retry_at > now) next = std::min(next, t->retry_at);
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
   return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
 }
 

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,8 @@ using nlohmann::json;
 struct Outcome {
   int exit_code = -1;
   std::string out, err;
+  double cpu_s = 0;  // user + system time of the imgpipe process
+  double wall_s = 0;
 };
 
 std::string slurp(const fs::path& p) {
@@ -68,11 +71,16 @@ class E2eTest : public ::testing::Test {
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid;
     Outcome r;
+    auto start = std::chrono::steady_clock::now();
     if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0) {
       int status = 0;
-      waitpid(pid, &status, 0);
+      struct rusage ru {};
+      wait4(pid, &status, 0, &ru);
       r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      r.cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                ru.ru_stime.tv_usec / 1e6;
     }
+    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     posix_spawn_file_actions_destroy(&fa);
     r.out = slurp(dir_ / "stdout");
     r.err = slurp(dir_ / "stderr");
@@ -302,6 +310,22 @@ TEST_F(E2eTest, ConcurrencyAndPerHostLimit) {
   EXPECT_LE(capped, 3);
   EXPECT_GE(capped, 2);
   EXPECT_GE(peak_with("16", "b"), 8) << "downloads should overlap";
+}
+
+// Waiting is not working: while transfers are slow and most items wait for a host slot, the curl
+// thread must sleep in poll, not spin a core.
+TEST_F(E2eTest, WaitingOnSlowTransfersCostsNoCpu) {
+  fixtures::ServerOptions slow;
+  slow.latency_ms = 400;
+  fixtures::FixtureServer server(slow);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 16; ++i)
+    lines.push_back(server.url("/image/" + std::to_string(20 + i) + "x20.jpg"));
+  Outcome r = run({"-i", write_list(lines).string(), "-o", (dir_ / "out").string(), "-j", "16",
+                   "--per-host", "2", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(r.wall_s, 3.0);  // 8 rounds of 400 ms
+  EXPECT_LT(r.cpu_s, 0.25 * r.wall_s) << "cpu " << r.cpu_s << " s over " << r.wall_s << " s";
 }
 
 // A slow producer on stdin must not stall transfers already started: line 1 is finished while
