@@ -44,32 +44,45 @@ Size webp_scaled_size(int src_width, int src_height, Size target) {
 
 namespace {
 
-// Averages one band of up to k input rows into `out` (ow pixels). With alpha, colour is weighted
-// by alpha (a premultiplied average) so transparent pixels do not tint their neighbours.
-void box_band(const Image& src, int y0, int y1, int k, int ow, uint8_t* out) {
-  const int c = src.channels;
-  const bool alpha = c == 2 || c == 4;
-  std::vector<uint32_t> acc(size_t(ow) * c, 0);
+// Averages one band of rows [y0, y1) into `out` (ow pixels of C channels). With alpha, colour is
+// weighted by alpha (a premultiplied average) so transparent pixels do not tint their neighbours.
+// Templated on the layout so the inner loops unroll: this runs over every source pixel.
+template <int C, bool kAlpha, int K>
+void box_band(const Image& src, int y0, int y1, int k, int ow, uint32_t* acc, uint8_t* out) {
+  if (K) k = K;  // a compile-time block width (the common 2) lets the compiler unroll
+  std::fill(acc, acc + size_t(ow) * C, 0u);
   for (int y = y0; y < y1; ++y) {
-    const uint8_t* row = src.pixels.get() + size_t(y) * src.width * c;
+    const uint8_t* p = src.pixels.get() + size_t(y) * src.width * C;
     for (int ox = 0; ox < ow; ++ox) {
-      uint32_t* a = &acc[size_t(ox) * c];
-      for (int x = ox * k, x1 = std::min(x + k, src.width); x < x1; ++x) {
-        const uint8_t* p = row + size_t(x) * c;
-        const uint32_t w = alpha ? p[c - 1] : 1;
-        for (int ch = 0; ch < c; ++ch) a[ch] += alpha && ch == c - 1 ? p[ch] : p[ch] * w;
+      uint32_t* a = acc + size_t(ox) * C;
+      const int n = std::min(k, src.width - ox * k);
+      for (int i = 0; i < n; ++i, p += C) {
+        const uint32_t w = kAlpha ? p[C - 1] : 1;
+        for (int ch = 0; ch < (kAlpha ? C - 1 : C); ++ch) a[ch] += p[ch] * w;
+        if (kAlpha) a[C - 1] += p[C - 1];
       }
     }
   }
   for (int ox = 0; ox < ow; ++ox) {
-    const uint32_t n = uint32_t(std::min(ox * k + k, src.width) - ox * k) * uint32_t(y1 - y0);
-    const uint32_t* a = &acc[size_t(ox) * c];
-    const uint32_t weight = alpha ? a[c - 1] : n;  // alpha: the colour sums are alpha-weighted
-    for (int ch = 0; ch < c; ++ch) {
-      bool is_alpha = alpha && ch == c - 1;
-      uint32_t d = is_alpha ? n : weight;
-      out[size_t(ox) * c + ch] = d ? static_cast<uint8_t>((a[ch] + d / 2) / d) : 0;
-    }
+    const uint32_t n = uint32_t(std::min(k, src.width - ox * k)) * uint32_t(y1 - y0);
+    const uint32_t* a = acc + size_t(ox) * C;
+    uint8_t* o = out + size_t(ox) * C;
+    const uint32_t d = kAlpha ? a[C - 1] : n;  // alpha: the colour sums are alpha-weighted
+    for (int ch = 0; ch < (kAlpha ? C - 1 : C); ++ch) o[ch] = d ? uint8_t((a[ch] + d / 2) / d) : 0;
+    if (kAlpha) o[C - 1] = uint8_t((a[C - 1] + n / 2) / n);
+  }
+}
+
+template <int C, bool kAlpha>
+void box_rows(const Image& src, int k, int ow, int oh, uint8_t* out) {
+  std::vector<uint32_t> acc(size_t(ow) * C);
+  for (int oy = 0; oy < oh; ++oy) {
+    const int y0 = oy * k, y1 = std::min(y0 + k, src.height);
+    uint8_t* row = out + size_t(oy) * ow * C;
+    if (k == 2)
+      box_band<C, kAlpha, 2>(src, y0, y1, k, ow, acc.data(), row);
+    else
+      box_band<C, kAlpha, 0>(src, y0, y1, k, ow, acc.data(), row);
   }
 }
 
@@ -80,9 +93,20 @@ bool box_shrink(Image& image, int k) {
   const int ow = (image.width + k - 1) / k, oh = (image.height + k - 1) / k;
   PixelBuffer out(static_cast<uint8_t*>(std::malloc(size_t(ow) * oh * image.channels)));
   if (!out) return false;
-  for (int oy = 0; oy < oh; ++oy)
-    box_band(image, oy * k, std::min(oy * k + k, image.height), k, ow,
-             out.get() + size_t(oy) * ow * image.channels);
+  switch (image.channels) {
+    case 1:
+      box_rows<1, false>(image, k, ow, oh, out.get());
+      break;
+    case 2:
+      box_rows<2, true>(image, k, ow, oh, out.get());
+      break;
+    case 3:
+      box_rows<3, false>(image, k, ow, oh, out.get());
+      break;
+    default:
+      box_rows<4, true>(image, k, ow, oh, out.get());
+      break;
+  }
   image.pixels = std::move(out);
   image.width = ow;
   image.height = oh;

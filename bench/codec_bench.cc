@@ -1,0 +1,98 @@
+// Google Benchmark microbenchmarks: one thumbnail (decode → resize → encode) per codec path.
+//
+// Inputs are generated (fixtures) unless IMGPIPE_BENCH_CORPUS names a folder of real images, in
+// which case every file there is one iteration's input, round-robin. Run:
+//   build/codec_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "fixtures/images.h"
+#include "fixtures/kinds.h"
+#include "stages/decode.h"
+#include "stages/encode.h"
+#include "stages/resize.h"
+
+namespace imgpipe {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+// Real images of one extension from IMGPIPE_BENCH_CORPUS, or empty.
+std::vector<Bytes> corpus_files(const std::string& ext) {
+  std::vector<Bytes> files;
+  const char* dir = std::getenv("IMGPIPE_BENCH_CORPUS");
+  if (!dir) return files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ext) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    files.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return files;
+}
+
+std::vector<Bytes> inputs(const std::string& ext) {
+  std::vector<Bytes> files = corpus_files(ext);
+  if (!files.empty()) return files;
+  auto to_bytes = [](const std::vector<unsigned char>& v) { return Bytes(v.begin(), v.end()); };
+  if (ext == ".jpg") return {to_bytes(fixtures::make_jpeg(1600, 1067, 3, 85))};
+  if (ext == ".png") return {to_bytes(fixtures::make_png(800, 600, 3))};
+  return {to_bytes(fixtures::make_webp(1200, 800, false))};
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+// One thumbnail per iteration; counters give the average ms each stage took.
+void thumbnail(benchmark::State& state, const std::string& ext, Codec codec) {
+  const std::vector<Bytes> files = inputs(ext);
+  ImageOptions options;
+  options.codec = codec;
+  size_t next = 0;
+  double decode_ms = 0, resize_ms = 0, encode_ms = 0;
+  for (auto _ : state) {
+    Item item;
+    item.body = files[next++ % files.size()];
+    auto t = std::chrono::steady_clock::now();
+    decode(item, options);
+    decode_ms += ms_since(t);
+    t = std::chrono::steady_clock::now();
+    resize_to_box(item, options);
+    resize_ms += ms_since(t);
+    t = std::chrono::steady_clock::now();
+    encode(item, options);
+    encode_ms += ms_since(t);
+    if (!item.ok()) state.SkipWithError(item.error.c_str());
+    benchmark::DoNotOptimize(item.encoded.data());
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["decode_ms"] = decode_ms / n;
+  state.counters["resize_ms"] = resize_ms / n;
+  state.counters["encode_ms"] = encode_ms / n;
+  state.counters["images"] = static_cast<double>(files.size());
+}
+
+BENCHMARK_CAPTURE(thumbnail, jpeg_fast, std::string(".jpg"), Codec::kFast)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(thumbnail, jpeg_stb, std::string(".jpg"), Codec::kStb)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(thumbnail, png_fast, std::string(".png"), Codec::kFast)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(thumbnail, png_stb, std::string(".png"), Codec::kStb)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(thumbnail, webp_fast, std::string(".webp"), Codec::kFast)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(thumbnail, webp_stb, std::string(".webp"), Codec::kStb)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace imgpipe
+
+BENCHMARK_MAIN();
