@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev libcli11-dev
           libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libjpeg62-turbo-dev
-          libturbojpeg0-dev libspng-dev libwebp-dev libexif-dev libbenchmark-dev)
+          libturbojpeg0-dev libspng-dev libwebp-dev libexif-dev libswscale-dev
+          libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -51,10 +51,11 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 }
 
 // One thumbnail per iteration; counters give the average ms each stage took.
-void thumbnail(benchmark::State& state, const std::string& ext, Codec codec) {
+void thumbnail(benchmark::State& state, const std::string& ext, Codec codec, Resizer resizer) {
   const std::vector<Bytes> files = inputs(ext);
   ImageOptions options;
   options.codec = codec;
+  options.resizer = resizer;
   size_t next = 0;
   double decode_ms = 0, resize_ms = 0, encode_ms = 0;
   for (auto _ : state) {
@@ -79,18 +80,17 @@ void thumbnail(benchmark::State& state, const std::string& ext, Codec codec) {
   state.counters["images"] = static_cast<double>(files.size());
 }
 
-BENCHMARK_CAPTURE(thumbnail, jpeg_fast, std::string(".jpg"), Codec::kFast)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(thumbnail, jpeg_stb, std::string(".jpg"), Codec::kStb)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(thumbnail, png_fast, std::string(".png"), Codec::kFast)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(thumbnail, png_stb, std::string(".png"), Codec::kStb)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(thumbnail, webp_fast, std::string(".webp"), Codec::kFast)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(thumbnail, webp_stb, std::string(".webp"), Codec::kStb)
-    ->Unit(benchmark::kMillisecond);
+#define THUMBNAIL_BENCH(name, ext, codec, resizer)                                     \
+  BENCHMARK_CAPTURE(thumbnail, name, std::string(ext), Codec::codec, Resizer::resizer) \
+      ->Unit(benchmark::kMillisecond)
+THUMBNAIL_BENCH(jpeg_fast_swscale, ".jpg", kFast, kSwscale);
+THUMBNAIL_BENCH(jpeg_fast_stbresize, ".jpg", kFast, kStb);
+THUMBNAIL_BENCH(jpeg_stb, ".jpg", kStb, kStb);
+THUMBNAIL_BENCH(png_fast_swscale, ".png", kFast, kSwscale);
+THUMBNAIL_BENCH(png_fast_stbresize, ".png", kFast, kStb);
+THUMBNAIL_BENCH(png_stb, ".png", kStb, kStb);
+THUMBNAIL_BENCH(webp_fast_swscale, ".webp", kFast, kSwscale);
+THUMBNAIL_BENCH(webp_stb, ".webp", kStb, kStb);
 
 }  // namespace
 }  // namespace imgpipe

@@ -62,7 +62,7 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
 }
 
 void add_image_flags(CLI::App& app, ImageOptions& im, std::string& size_text,
-                     std::string& format_text, std::string& codec_text) {
+                     std::string& format_text, std::string& codec_text, std::string& resizer_text) {
   app.add_option("-s,--size", size_text, "Fit inside N×N or W×H (never upscaled)")
       ->check([](const std::string& s) {
         return parse_size(s) ? std::string()
@@ -75,6 +75,10 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::string& size_text,
   app.add_option("--codec", codec_text,
                  "fast: libjpeg-turbo (shrink-on-load), libspng, libwebp; stb: stb throughout")
       ->check(CLI::IsMember({"fast", "stb"}))
+      ->capture_default_str();
+  app.add_option("--resizer", resizer_text,
+                 "Final filter: swscale (libswscale bicubic) or stb (stb_image_resize)")
+      ->check(CLI::IsMember({"swscale", "stb"}))
       ->capture_default_str();
   app.add_option("-q,--quality", im.quality, "JPEG quality")
       ->check(CLI::Range(1, 100))
@@ -97,8 +101,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string("imgpipe ") + IMGPIPE_VERSION);
   app.add_option("-i,--input", o.input, "URL list, one per line; '-' reads stdin")->required();
   app.add_option("-o,--output", o.output_dir, "Output folder, created if missing")->required();
-  std::string size_text = "256", format_text = "jpg", codec_text = "fast";
-  add_image_flags(app, o.image, size_text, format_text, codec_text);
+  std::string size_text = "256", format_text = "jpg", codec_text = "fast", resizer_text = "swscale";
+  add_image_flags(app, o.image, size_text, format_text, codec_text, resizer_text);
   add_download_flags(app, o.download);
   app.add_option("-t,--threads", o.threads, "Image-processing threads (default: all cores)")
       ->check(CLI::Range(1, 1024));
@@ -116,6 +120,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
                    : format_text == "webp" ? Format::kWebp
                                            : Format::kJpeg;
   o.image.codec = codec_text == "stb" ? Codec::kStb : Codec::kFast;
+  o.image.resizer = resizer_text == "stb" ? Resizer::kStb : Resizer::kSwscale;
   return cl;
 }
 

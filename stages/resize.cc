@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "stages/orientation.h"
+#include "stages/swscale.h"
 
 namespace imgpipe {
 
@@ -44,46 +45,46 @@ Size webp_scaled_size(int src_width, int src_height, Size target) {
 
 namespace {
 
-// Averages one band of rows [y0, y1) into `out` (ow pixels of C channels). With alpha, colour is
-// weighted by alpha (a premultiplied average) so transparent pixels do not tint their neighbours.
-// Templated on the layout so the inner loops unroll: this runs over every source pixel.
-template <int C, bool kAlpha, int K>
+// Averages one band of rows [y0, y1) into `out` (ow pixels of C channels): first the band's rows
+// are summed column by column into `acc` (w × C sums; a loop the compiler vectorises), then k
+// adjacent columns per output pixel. With alpha, colour is weighted by alpha (a premultiplied
+// average) so transparent pixels do not tint their neighbours.
+template <int C, bool kAlpha>
 void box_band(const Image& src, int y0, int y1, int k, int ow, uint32_t* acc, uint8_t* out) {
-  if (K) k = K;  // a compile-time block width (the common 2) lets the compiler unroll
-  std::fill(acc, acc + size_t(ow) * C, 0u);
+  const size_t row_values = size_t(src.width) * C;
+  std::fill(acc, acc + row_values, 0u);
   for (int y = y0; y < y1; ++y) {
-    const uint8_t* p = src.pixels.get() + size_t(y) * src.width * C;
-    for (int ox = 0; ox < ow; ++ox) {
-      uint32_t* a = acc + size_t(ox) * C;
-      const int n = std::min(k, src.width - ox * k);
-      for (int i = 0; i < n; ++i, p += C) {
-        const uint32_t w = kAlpha ? p[C - 1] : 1;
-        for (int ch = 0; ch < (kAlpha ? C - 1 : C); ++ch) a[ch] += p[ch] * w;
-        if (kAlpha) a[C - 1] += p[C - 1];
-      }
+    const uint8_t* p = src.pixels.get() + size_t(y) * row_values;
+    if (!kAlpha) {
+      for (size_t i = 0; i < row_values; ++i) acc[i] += p[i];
+      continue;
+    }
+    for (size_t i = 0; i < row_values; i += C) {
+      const uint32_t a = p[i + C - 1];
+      for (int ch = 0; ch < C - 1; ++ch) acc[i + ch] += p[i + ch] * a;
+      acc[i + C - 1] += a;
     }
   }
   for (int ox = 0; ox < ow; ++ox) {
-    const uint32_t n = uint32_t(std::min(k, src.width - ox * k)) * uint32_t(y1 - y0);
-    const uint32_t* a = acc + size_t(ox) * C;
+    const int x0 = ox * k, nx = std::min(k, src.width - x0);
+    uint32_t sum[C] = {};
+    for (int x = x0; x < x0 + nx; ++x)
+      for (int ch = 0; ch < C; ++ch) sum[ch] += acc[size_t(x) * C + ch];
+    const uint32_t n = uint32_t(nx) * uint32_t(y1 - y0);
+    const uint32_t d = kAlpha ? sum[C - 1] : n;  // alpha: the colour sums are alpha-weighted
     uint8_t* o = out + size_t(ox) * C;
-    const uint32_t d = kAlpha ? a[C - 1] : n;  // alpha: the colour sums are alpha-weighted
-    for (int ch = 0; ch < (kAlpha ? C - 1 : C); ++ch) o[ch] = d ? uint8_t((a[ch] + d / 2) / d) : 0;
-    if (kAlpha) o[C - 1] = uint8_t((a[C - 1] + n / 2) / n);
+    for (int ch = 0; ch < (kAlpha ? C - 1 : C); ++ch)
+      o[ch] = d ? uint8_t((sum[ch] + d / 2) / d) : 0;
+    if (kAlpha) o[C - 1] = uint8_t((sum[C - 1] + n / 2) / n);
   }
 }
 
 template <int C, bool kAlpha>
 void box_rows(const Image& src, int k, int ow, int oh, uint8_t* out) {
-  std::vector<uint32_t> acc(size_t(ow) * C);
-  for (int oy = 0; oy < oh; ++oy) {
-    const int y0 = oy * k, y1 = std::min(y0 + k, src.height);
-    uint8_t* row = out + size_t(oy) * ow * C;
-    if (k == 2)
-      box_band<C, kAlpha, 2>(src, y0, y1, k, ow, acc.data(), row);
-    else
-      box_band<C, kAlpha, 0>(src, y0, y1, k, ow, acc.data(), row);
-  }
+  std::vector<uint32_t> acc(size_t(src.width) * C);
+  for (int oy = 0; oy < oh; ++oy)
+    box_band<C, kAlpha>(src, oy * k, std::min(oy * k + k, src.height), k, ow, acc.data(),
+                        out + size_t(oy) * ow * C);
 }
 
 }  // namespace
@@ -147,7 +148,17 @@ void resize(Item& item, Size target, bool preshrink) {
 void resize_to_box(Item& item, const ImageOptions& options) {
   Size t = target_size(item.source_width, item.source_height, options.box, false);
   const bool swap = swaps_axes(item.orientation);
-  resize(item, swap ? Size{t.height, t.width} : t, options.codec == Codec::kFast);
+  const Size stored = swap ? Size{t.height, t.width} : t;
+  const bool fast = options.codec == Codec::kFast;
+  Image& img = item.image;
+  const bool same = img.width == stored.width && img.height == stored.height;
+  if (fast && options.resizer == Resizer::kSwscale && !same &&
+      box_shrink(img, std::min(img.width / stored.width, img.height / stored.height)) &&
+      swscale_resize(img, stored)) {
+    apply_orientation(img, item.orientation);
+    return;
+  }
+  resize(item, stored, fast);  // stb: alpha images, --resizer stb, --codec stb
   if (item.ok()) apply_orientation(item.image, item.orientation);
 }
 

@@ -29,7 +29,8 @@ void resize(Item& item, Size target, bool preshrink = true);
 
 // The resize stage: item.image (perhaps shrunk on load, stored orientation) → the thumbnail that
 // fits `box`, upright. The size comes from source_width/height, so it does not depend on how much
-// the decoder shrank. Codec::kStb leaves out the box pre-shrink: stb_image_resize does it all.
+// the decoder shrank. The filter follows options.resizer (see Resizer); Codec::kStb leaves out
+// the box pre-shrink, so stb_image_resize does it all.
 void resize_to_box(Item& item, const ImageOptions& options);
 
 }  // namespace imgpipe

@@ -96,6 +96,20 @@ TEST(CommandLine, EveryFlagReachesTheOptions) {
   EXPECT_DOUBLE_EQ(o.download.retry_backoff_s, 0.1);
 }
 
+TEST(CommandLine, CodecResizerAndWebp) {
+  CommandLine def = parse({"-i", "l", "-o", "o"});
+  EXPECT_EQ(def.options.image.codec, Codec::kFast);
+  EXPECT_EQ(def.options.image.resizer, Resizer::kSwscale);
+  CommandLine cl =
+      parse({"-i", "l", "-o", "o", "--codec", "stb", "--resizer", "stb", "-f", "webp"});
+  ASSERT_FALSE(cl.exit_code);
+  EXPECT_EQ(cl.options.image.codec, Codec::kStb);
+  EXPECT_EQ(cl.options.image.resizer, Resizer::kStb);
+  EXPECT_EQ(cl.options.image.format, Format::kWebp);
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--codec", "vips"}).exit_code, kExitUsage);
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--resizer", "lanczos"}).exit_code, kExitUsage);
+}
+
 TEST(CommandLine, BadValuesExitWithUsageCode) {
   const std::vector<std::vector<const char*>> bad = {
       {"-o", "out"},  // missing --input

@@ -209,6 +209,7 @@ TEST_F(E2eTest, CodecsAndFormatsAgreeOnGeometry) {
                   server_.url("/image/90x60-gray.jpg")});
   const std::vector<std::vector<std::string>> variants = {{"--codec", "fast", "-f", "jpg"},
                                                           {"--codec", "stb", "-f", "jpg"},
+                                                          {"--resizer", "stb", "-f", "jpg"},
                                                           {"--codec", "fast", "-f", "webp"},
                                                           {"--codec", "stb", "-f", "png"}};
   std::map<int, std::pair<int, int>> first_sizes;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -160,6 +161,58 @@ TEST(Resize, PreshrinkAgreesWithFilterAlone) {
   ASSERT_TRUE(a.ok() && b.ok());
   for (size_t i = 0; i < a.image.bytes(); ++i)
     ASSERT_NEAR(a.image.pixels[i], b.image.pixels[i], 3) << i;
+}
+
+Item gradient(int w, int h, int channels) {
+  Item item = solid_item(w, h, channels, 0);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < channels; ++c)
+        item.image.pixels[(size_t(y) * w + x) * channels + c] =
+            static_cast<uint8_t>((x + y + c * 40) * 255 / (w + h + 80));
+  return item;
+}
+
+// The two final filters must agree on what a thumbnail looks like; only their speed differs.
+TEST(ResizeToBox, SwscaleAndStbAgree) {
+  for (int channels : {1, 3}) {
+    Item a = gradient(900, 700, channels), b = gradient(900, 700, channels);
+    for (Item* it : {&a, &b}) it->source_width = 900, it->source_height = 700;
+    ImageOptions sw, stb;
+    stb.resizer = Resizer::kStb;
+    resize_to_box(a, sw);
+    resize_to_box(b, stb);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a.image.width, 256);
+    ASSERT_EQ(b.image.width, 256);
+    ASSERT_EQ(a.image.height, b.image.height);
+    double total = 0;
+    for (size_t i = 0; i < a.image.bytes(); ++i)
+      total += std::abs(a.image.pixels[i] - b.image.pixels[i]);
+    EXPECT_LT(total / a.image.bytes(), 1.5) << channels << " channels";
+  }
+}
+
+TEST(ResizeToBox, AlphaImagesUseThePremultipliedFilter) {
+  Item item = solid_item(64, 64, 4, 0);
+  for (int i = 0; i < 64 * 64; ++i) {
+    uint8_t* p = &item.image.pixels[i * 4];
+    if (i % 64 < 32)
+      p[0] = 255, p[3] = 255;  // opaque red | transparent green
+    else
+      p[1] = 255, p[3] = 0;
+  }
+  item.source_width = item.source_height = 64;
+  ImageOptions o;  // default resizer: swscale, which cannot do alpha; stb must take over
+  o.box = {16, 16};
+  resize_to_box(item, o);
+  ASSERT_TRUE(item.ok());
+  ASSERT_EQ(item.image.channels, 4);
+  for (int i = 0; i < 16 * 16; ++i) {
+    if (item.image.pixels[i * 4 + 3] > 16) {
+      EXPECT_LT(item.image.pixels[i * 4 + 1], 16) << i;
+    }
+  }
 }
 
 TEST(ShrinkOnLoad, JpegDenominatorKeepsTwiceTheTarget) {
