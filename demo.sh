@@ -22,9 +22,12 @@ done
 # measured run (a real origin has its files ready).
 build/imgpipe -i sample_urls/demo.txt -o "$out" --quiet >/dev/null || true
 
-echo "imgpipe -i sample_urls/demo.txt -o $out $*"
+# The demo origin is one host; --per-host 64 lets it take the full --concurrency, as a list spread
+# over many hosts would. Flags given to demo.sh come after and win.
+flags=(--per-host 64 --metrics-json "$out/metrics.json" "$@")
+echo "imgpipe -i sample_urls/demo.txt -o $out ${flags[*]}"
 status=0
-build/imgpipe -i sample_urls/demo.txt -o "$out" --metrics-json "$out/metrics.json" "$@" || status=$?
+build/imgpipe -i sample_urls/demo.txt -o "$out" "${flags[@]}" || status=$?
 echo
 echo "thumbnails: $out/   manifest: $out/manifest.jsonl   metrics: $out/metrics.json (exit $status)"
 echo "compare: ./demo.sh --concurrency 1 (download speedup)   ./demo.sh --threads 1 (processing speedup)"
