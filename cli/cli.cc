@@ -61,25 +61,44 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
       ->default_str("50MB");
 }
 
-void add_image_flags(CLI::App& app, ImageOptions& im, std::string& size_text,
-                     std::string& format_text, std::string& codec_text, std::string& resizer_text) {
+// Maps a flag's words (any case) straight onto an enum in the Options tree, with an error that
+// names the accepted words.
+template <typename Enum>
+CLI::Validator words(std::map<std::string, Enum> map) {
+  std::string names;
+  for (const auto& entry : map) names += (names.empty() ? "" : "|") + entry.first;
+  return CLI::Validator(
+      [map, names](std::string& text) -> std::string {
+        auto it = map.find(CLI::detail::to_lower(text));
+        if (it == map.end()) return "'" + text + "' is not one of " + names;
+        text = std::to_string(static_cast<int>(it->second));  // CLI11 reads enums as numbers
+        return {};
+      },
+      "");
+}
+
+void add_image_flags(CLI::App& app, ImageOptions& im, std::string& size_text) {
   app.add_option("-s,--size", size_text, "Fit inside N×N or W×H (never upscaled)")
       ->check([](const std::string& s) {
         return parse_size(s) ? std::string()
                              : "expected N or WxH with sides 1-65535, got '" + s + "'";
       })
       ->capture_default_str();
-  app.add_option("-f,--format", format_text, "Output format")
-      ->check(CLI::IsMember({"jpg", "png", "webp"}))
-      ->capture_default_str();
-  app.add_option("--codec", codec_text,
+  app.add_option("-f,--format", im.format, "Output format")
+      ->transform(
+          words<Format>({{"jpg", Format::kJpeg}, {"png", Format::kPng}, {"webp", Format::kWebp}}))
+      ->type_name("jpg|png|webp")
+      ->default_str("jpg");
+  app.add_option("--codec", im.codec,
                  "fast: libjpeg-turbo (shrink-on-load), libspng, libwebp; stb: stb throughout")
-      ->check(CLI::IsMember({"fast", "stb"}))
-      ->capture_default_str();
-  app.add_option("--resizer", resizer_text,
+      ->transform(words<Codec>({{"fast", Codec::kFast}, {"stb", Codec::kStb}}))
+      ->type_name("fast|stb")
+      ->default_str("fast");
+  app.add_option("--resizer", im.resizer,
                  "Final filter: swscale (libswscale bicubic) or stb (stb_image_resize)")
-      ->check(CLI::IsMember({"swscale", "stb"}))
-      ->capture_default_str();
+      ->transform(words<Resizer>({{"swscale", Resizer::kSwscale}, {"stb", Resizer::kStb}}))
+      ->type_name("swscale|stb")
+      ->default_str("swscale");
   app.add_option("-q,--quality", im.quality, "JPEG quality")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
@@ -101,8 +120,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string("imgpipe ") + IMGPIPE_VERSION);
   app.add_option("-i,--input", o.input, "URL list, one per line; '-' reads stdin")->required();
   app.add_option("-o,--output", o.output_dir, "Output folder, created if missing")->required();
-  std::string size_text = "256", format_text = "jpg", codec_text = "fast", resizer_text = "swscale";
-  add_image_flags(app, o.image, size_text, format_text, codec_text, resizer_text);
+  std::string size_text = "256";
+  add_image_flags(app, o.image, size_text);
   add_download_flags(app, o.download);
   app.add_option("-t,--threads", o.threads, "Image-processing threads (default: all cores)")
       ->check(CLI::Range(1, 1024));
@@ -116,11 +135,6 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     return cl;
   }
   o.image.box = *parse_size(size_text);
-  o.image.format = format_text == "png"    ? Format::kPng
-                   : format_text == "webp" ? Format::kWebp
-                                           : Format::kJpeg;
-  o.image.codec = codec_text == "stb" ? Codec::kStb : Codec::kFast;
-  o.image.resizer = resizer_text == "stb" ? Resizer::kStb : Resizer::kSwscale;
   return cl;
 }
 
