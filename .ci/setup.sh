@@ -8,16 +8,7 @@ packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev l
           libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libjpeg62-turbo-dev
           libturbojpeg0-dev libspng-dev libwebp-dev libexif-dev libswscale-dev
           libbenchmark-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+.ci/ensure-packages.sh "${packages[@]}"
 
 build_dir="${1:-build}"
 shift || true

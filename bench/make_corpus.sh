@@ -16,15 +16,7 @@ slow_port=${SLOW_PORT:-18202}
 
 # Debian's python3-pil, not whatever python3 is first on PATH (pyenv etc. may lack Pillow/WebP).
 py=/usr/bin/python3
-need=()
-for p in python3-pil plasma-workspace-wallpapers gnome-backgrounds; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "make_corpus: installing ${need[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+"$(dirname "$0")/../.ci/ensure-packages.sh" python3-pil plasma-workspace-wallpapers gnome-backgrounds
 
 # One source per wallpaper variant: the largest raster file in each images/ or images_dark/ folder
 # (KDE ships the same picture at several sizes), plus GNOME's raster backgrounds. SVGs and

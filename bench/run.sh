@@ -31,15 +31,7 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # --- 1. Debian packages -------------------------------------------------------------------------
 packages=(nginx aria2 libvips-tools imagemagick python3-pil time curl cmake g++ pkg-config
           libturbojpeg0-dev libwebp-dev libspng-dev plasma-workspace-wallpapers gnome-backgrounds)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$root/.ci/ensure-packages.sh" "${packages[@]}"
 # Debian's imagemagick puts mogrify/identify in /usr/bin; a stand-in convert may sit earlier on PATH.
 mogrify=/usr/bin/mogrify
 

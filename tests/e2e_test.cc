@@ -49,6 +49,14 @@ class E2eTest : public ::testing::Test {
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
+  // n URLs of distinct small JPEGs on `server`.
+  static std::vector<std::string> small_images(const fixtures::FixtureServer& server, int n) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < n; ++i)
+      lines.push_back(server.url("/image/" + std::to_string(20 + i) + "x20.jpg"));
+    return lines;
+  }
+
   fs::path write_list(const std::vector<std::string>& lines) {
     fs::path p = dir_ / "list.txt";
     std::ofstream out(p);
@@ -299,11 +307,8 @@ TEST_F(E2eTest, ConcurrencyAndPerHostLimit) {
     fixtures::ServerOptions slow;
     slow.latency_ms = 100;
     fixtures::FixtureServer server(slow);
-    std::vector<std::string> lines;
-    for (int i = 0; i < 24; ++i)
-      lines.push_back(server.url("/image/" + std::to_string(30 + i) + "x30.jpg"));
-    Outcome r = run({"-i", write_list(lines).string(), "-o", (dir_ / out).string(), "-j", "16",
-                     "--per-host", per_host, "--quiet"});
+    Outcome r = run({"-i", write_list(small_images(server, 24)).string(), "-o",
+                     (dir_ / out).string(), "-j", "16", "--per-host", per_host, "--quiet"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return server.peak_concurrent();
   };
@@ -319,11 +324,8 @@ TEST_F(E2eTest, WaitingOnSlowTransfersCostsNoCpu) {
   fixtures::ServerOptions slow;
   slow.latency_ms = 400;
   fixtures::FixtureServer server(slow);
-  std::vector<std::string> lines;
-  for (int i = 0; i < 16; ++i)
-    lines.push_back(server.url("/image/" + std::to_string(20 + i) + "x20.jpg"));
-  Outcome r = run({"-i", write_list(lines).string(), "-o", (dir_ / "out").string(), "-j", "16",
-                   "--per-host", "2", "--quiet"});
+  Outcome r = run({"-i", write_list(small_images(server, 16)).string(), "-o",
+                   (dir_ / "out").string(), "-j", "16", "--per-host", "2", "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GT(r.wall_s, 3.0);  // 8 rounds of 400 ms
   EXPECT_LT(r.cpu_s, 0.25 * r.wall_s) << "cpu " << r.cpu_s << " s over " << r.wall_s << " s";
