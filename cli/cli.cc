@@ -4,6 +4,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
+#include <vector>
+
+#include "stages/fit.h"
 
 namespace imgpipe {
 
@@ -27,11 +30,16 @@ constexpr const char* kExamples = R"(
 Examples:
   imgpipe -i urls.txt -o thumbs                    256 px JPEG thumbnails of every URL
   imgpipe -i urls.txt -o thumbs -s 320x200 -f png  fit inside 320x200, PNG output
+  imgpipe -i urls.csv -o t -s 128 -s 512 --fit cover   two sizes, square crops: t/128, t/512
+  find photos -name '*.jpg' | imgpipe -i - -o thumbs   local files work too
+  imgpipe -i urls.txt.gz -o t --resume             after Ctrl-C: do only what is left
+  imgpipe compare -i urls.txt -o cmp               what concurrency and parallelism buy
   grep -v '^#' list | imgpipe -i - -o out --quiet  read stdin, no table
   imgpipe -i urls.txt -o out --metrics-json m.json; echo "exit $?"
   jq -r 'select(.status != "ok") | [.line, .status, .error] | @tsv' thumbs/manifest.jsonl
 
-Exit codes: 0 all lines ok, 1 some lines failed (see OUTDIR/manifest.jsonl), 2 usage or setup error.
+Exit codes: 0 all lines ok, 1 some lines failed (see OUTDIR/manifest.jsonl), 2 usage or setup
+error, 130 interrupted (SIGINT/SIGTERM; --resume completes the run).
 )";
 
 void add_download_flags(CLI::App& app, DownloadOptions& d) {
@@ -59,6 +67,17 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
       ->transform(CLI::AsSizeValue(true))
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
       ->default_str("50MB");
+  app.add_option("--rate-per-host", d.rate_per_host, "Most transfer starts per second per host")
+      ->check(CLI::Range(0.0, 100000.0));
+  app.add_option("--user-agent", d.user_agent, "User-Agent header")->capture_default_str();
+  // CR/LF would let a header smuggle a second one (or a body) into the request.
+  app.add_option("--header", d.headers, "Extra request header 'Name: value' (repeatable)")
+      ->check([](const std::string& h) {
+        size_t colon = h.find(':');
+        bool ok = colon != std::string::npos && colon > 0 &&
+                  h.find_first_of("\r\n") == std::string::npos && h.find_first_of(" \t") > colon;
+        return ok ? std::string() : "expected 'Name: value' on one line, got '" + h + "'";
+      });
 }
 
 // Maps a flag's words (any case) straight onto an enum in the Options tree, with an error that
@@ -77,13 +96,36 @@ CLI::Validator words(std::map<std::string, Enum> map) {
       "");
 }
 
-void add_image_flags(CLI::App& app, ImageOptions& im, std::string& size_text) {
-  app.add_option("-s,--size", size_text, "Fit inside N×N or W×H (never upscaled)")
+void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& size_texts,
+                     std::string& background) {
+  app.add_option("-s,--size", size_texts,
+                 "Box N or WxH; repeat for several sizes from one decode (OUTDIR/N/...)")
       ->check([](const std::string& s) {
         return parse_size(s) ? std::string()
                              : "expected N or WxH with sides 1-65535, got '" + s + "'";
       })
-      ->capture_default_str();
+      ->default_str("256");
+  app.add_option("--fit", im.fit,
+                 "contain: inside the box; cover: fill it, centre crop; pad: letterbox; "
+                 "stretch: exactly the box")
+      ->transform(words<Fit>({{"contain", Fit::kContain},
+                              {"cover", Fit::kCover},
+                              {"pad", Fit::kPad},
+                              {"stretch", Fit::kStretch}}))
+      ->type_name("contain|cover|pad|stretch")
+      ->default_str("contain");
+  app.add_flag("--upscale", im.upscale, "Enlarge images smaller than the box");
+  app.add_option("--background", background, "Pad colour: a name, #rgb, #rrggbb or #rrggbbaa")
+      ->check([](const std::string& c) {
+        Rgba rgba;
+        std::string why;
+        return parse_color(c, &rgba, &why) ? std::string() : why;
+      })
+      ->default_str("white");
+  app.add_option("--min-size", im.min_size, "Skip sources whose shorter side is below N px")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--max-aspect", im.max_aspect, "Skip sources with long/short side ratio above R")
+      ->check(CLI::Range(1.0, 1e6));
   app.add_option("-f,--format", im.format, "Output format")
       ->transform(
           words<Format>({{"jpg", Format::kJpeg}, {"png", Format::kPng}, {"webp", Format::kWebp}}))
@@ -109,6 +151,38 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::string& size_text) {
       ->default_str("100M");
 }
 
+void add_output_flags(CLI::App& app, OutputOptions& out) {
+  app.add_option("--name", out.naming,
+                 "File names: index (line number), hash (sha256 of the bytes), url (sanitized)")
+      ->transform(words<Naming>(
+          {{"index", Naming::kIndex}, {"hash", Naming::kHash}, {"url", Naming::kUrl}}))
+      ->type_name("index|hash|url")
+      ->default_str("index");
+  app.add_option("--files-per-folder", out.files_per_folder,
+                 "Spread outputs over numbered subfolders of N lines each")
+      ->check(CLI::Range(1, 100000000));
+  app.add_flag("--dedup", out.dedup, "Process identical bytes once; later rows point at the first");
+}
+
+void add_run_flags(CLI::App& app, Options& o) {
+  app.add_option("--input-format", o.input_format, "List format (default: from the extension)")
+      ->transform(words<ListFormat>({{"txt", ListFormat::kTxt},
+                                     {"csv", ListFormat::kCsv},
+                                     {"tsv", ListFormat::kTsv},
+                                     {"jsonl", ListFormat::kJsonl}}))
+      ->type_name("txt|csv|tsv|jsonl");
+  app.add_option("--url-column", o.url_column, "CSV/TSV column or JSONL field with the URL")
+      ->capture_default_str();
+  app.add_option("-t,--threads", o.threads, "Image-processing threads (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+  app.add_flag("--resume", o.resume, "Skip lines already done in OUTDIR/manifest.jsonl");
+  app.add_option("--metrics-json", o.metrics_json, "Write the stage metrics as JSON here");
+  app.add_flag("--json", o.json, "Print the metrics as JSON on stdout instead of the table");
+  app.add_option("--trace", o.trace, "Write a Chrome trace (Perfetto, chrome://tracing) here");
+  app.add_flag("--quiet", o.quiet, "No metrics table, no progress line");
+  app.add_flag("!--no-progress", o.progress, "No progress line on a terminal");
+}
+
 }  // namespace
 
 CommandLine parse_command_line(int argc, const char* const* argv) {
@@ -118,23 +192,30 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
                "imgpipe");
   app.footer(kExamples);
   app.set_version_flag("--version", std::string("imgpipe ") + IMGPIPE_VERSION);
-  app.add_option("-i,--input", o.input, "URL list, one per line; '-' reads stdin")->required();
+  // `imgpipe compare [same options]`: the word comes first and takes no options of its own.
+  cl.compare = argc > 1 && std::string(argv[1]) == "compare";
+  std::vector<const char*> args(argv, argv + argc);
+  if (cl.compare) args.erase(args.begin() + 1);
+  app.add_option("-i,--input", o.input,
+                 "URL list (txt, csv, tsv, jsonl; .gz read directly); '-' reads stdin")
+      ->required();
   app.add_option("-o,--output", o.output_dir, "Output folder, created if missing")->required();
-  std::string size_text = "256";
-  add_image_flags(app, o.image, size_text);
+  std::vector<std::string> size_texts = {"256"};
+  std::string background = "white";
+  add_image_flags(app, o.image, size_texts, background);
+  add_output_flags(app, o.output);
   add_download_flags(app, o.download);
-  app.add_option("-t,--threads", o.threads, "Image-processing threads (default: all cores)")
-      ->check(CLI::Range(1, 1024));
-  app.add_option("--metrics-json", o.metrics_json, "Write the stage metrics as JSON here");
-  app.add_flag("--quiet", o.quiet, "No metrics table on stdout");
+  add_run_flags(app, o);
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);  // prints help/version to stdout, errors to stderr
     cl.exit_code = rc == 0 ? kExitOk : kExitUsage;
     return cl;
   }
-  o.image.box = *parse_size(size_text);
+  o.image.sizes.clear();
+  for (const auto& t : size_texts) o.image.sizes.push_back(*parse_size(t));
+  parse_color(background, &o.image.background, nullptr);
   return cl;
 }
 

@@ -11,9 +11,10 @@
 namespace imgpipe {
 
 // Exit codes scripts rely on.
-constexpr int kExitOk = 0;          // every line produced a thumbnail
-constexpr int kExitSomeFailed = 1;  // the run finished, some lines failed (see the manifest)
-constexpr int kExitUsage = 2;       // bad flag, unreadable list, output folder not writable
+constexpr int kExitOk = 0;             // every line produced a thumbnail
+constexpr int kExitSomeFailed = 1;     // the run finished, some lines failed (see the manifest)
+constexpr int kExitUsage = 2;          // bad flag, unreadable list, output folder not writable
+constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM (128 + SIGINT, as shells report it)
 
 // "256" → 256×256, "320x200" → 320×200; nullopt if malformed or a side is outside 1..65535.
 std::optional<Size> parse_size(const std::string& text);
@@ -21,6 +22,7 @@ std::optional<Size> parse_size(const std::string& text);
 struct CommandLine {
   Options options;
   std::optional<int> exit_code;  // set when the program should exit now (help, version, error)
+  bool compare = false;          // `imgpipe compare ...`: run the four-way comparison
 };
 
 // Parses argv. Help and version are printed to stdout, errors to stderr, with the exit code set.

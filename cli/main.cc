@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "pipeline/compare.h"
 #include "pipeline/pipeline.h"
 
 using namespace imgpipe;
@@ -17,6 +18,21 @@ bool write_metrics_json(const std::string& path, const Report& report) {
   return static_cast<bool>(out);
 }
 
+int run_compare(const Options& options) {
+  CompareResult result;
+  try {
+    result = compare(options);
+  } catch (const SetupError& e) {
+    std::cerr << "imgpipe compare: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (options.json)
+    std::cout << compare_json(result).dump(2) << "\n";
+  else
+    std::cout << format_compare(result) << std::flush;
+  return result.interrupted ? kExitInterrupted : kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -24,6 +40,7 @@ int main(int argc, char** argv) {
   CommandLine cl = parse_command_line(argc, argv);
   if (cl.exit_code) return *cl.exit_code;
   const Options& options = cl.options;
+  if (cl.compare) return run_compare(options);
 
   RunResult result;
   try {
@@ -32,7 +49,12 @@ int main(int argc, char** argv) {
     std::cerr << "imgpipe: " << e.what() << "\n";
     return kExitUsage;
   }
-  if (!options.quiet) std::cout << format_table(result.report) << std::flush;
+  if (options.resume)
+    std::cerr << "imgpipe: --resume: " << result.resumed << " lines were already done\n";
+  if (options.json)
+    std::cout << to_json(result.report).dump(2) << "\n" << std::flush;
+  else if (!options.quiet)
+    std::cout << format_table(result.report) << std::flush;
   if (!options.metrics_json.empty() && !write_metrics_json(options.metrics_json, result.report)) {
     std::cerr << "imgpipe: cannot write " << options.metrics_json << "\n";
     return kExitUsage;
@@ -41,5 +63,6 @@ int main(int argc, char** argv) {
     std::cerr << "imgpipe: " << result.error << "\n";
     return kExitUsage;
   }
+  if (result.interrupted) return kExitInterrupted;
   return result.report.total.failed == 0 ? kExitOk : kExitSomeFailed;
 }

@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "pipeline/options.h"
 #include "pipeline/status.h"
 
 namespace imgpipe {
@@ -46,6 +48,16 @@ struct TransferTimings {
   bool reused_connection = false;
 };
 
+// One output of an item: the thumbnail for one --size box.
+struct Thumb {
+  Size box;                      // the --size it answers
+  Image image;                   // resized and upright; released once encoded
+  int width = 0, height = 0;     // the thumbnail's size, kept after the pixels are released
+  std::vector<uint8_t> encoded;  // the file's bytes; released once written
+  std::string path;              // relative to the output folder; empty unless written
+  uint64_t bytes = 0;            // file size once written
+};
+
 struct Item {
   uint64_t line = 0;  // 1-based line number in the input list: the item's identity
   std::string url;
@@ -64,9 +76,12 @@ struct Item {
   int source_width = 0, source_height = 0;
   int orientation = 1;  // EXIF orientation 1..8 of the source, applied after resizing
 
-  std::vector<uint8_t> encoded;  // the thumbnail file's bytes; released once written
-  std::string output_path;       // relative to the output folder; empty unless written
-  uint64_t bytes_out = 0;
+  std::vector<Thumb> thumbs;  // one per --size, in the order given
+  uint64_t bytes_out = 0;     // all thumbnails' file bytes
+  std::string local_path;     // set for a local file (path or file:// URL): read, not downloaded
+  std::string sha256;         // hex digest of the source bytes (empty if none were read)
+  uint64_t duplicate_of = 0;  // with --dedup: the earlier line with the same bytes (0: none)
+  nlohmann::ordered_json input_fields;  // the list record's other columns (CSV/TSV/JSONL)
 
   double stage_ms[kStageCount] = {};  // time spent in each stage (download: all attempts)
   Clock::time_point started;          // first transfer start, for end-to-end latency

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace imgpipe {
 
@@ -22,6 +24,19 @@ enum class Codec { kFast, kStb };
 // filters premultiplied). kStb: stb_image_resize's Mitchell filter. Codec::kStb implies kStb with
 // no pre-shrink.
 enum class Resizer { kSwscale, kStb };
+
+// How a thumbnail meets its box.
+enum class Fit {
+  kContain,  // fit inside the box, aspect kept (what target_size gives)
+  kCover,    // fill the box, aspect kept, then centre-crop the overflow
+  kPad,      // contain, then letterbox onto a box-sized canvas of the background colour, centred
+  kStretch,  // exactly the box, aspect ignored
+};
+
+// A colour for --background (pad fill; JPEG flattens alpha onto white).
+struct Rgba {
+  uint8_t r = 255, g = 255, b = 255, a = 255;
+};
 
 // A bounding box: thumbnails fit inside it, aspect ratio kept.
 struct Size {
@@ -55,10 +70,24 @@ struct DownloadOptions {
   // Redirects followed per transfer; more is a loop or a trap.
   int max_redirects = 5;
   std::string user_agent = std::string("imgpipe/") + IMGPIPE_VERSION;
+  std::vector<std::string> headers;  // extra request headers, "Name: value"
+  // Most transfer starts per second to one host (0 = no limit), beside per_host's connection cap.
+  double rate_per_host = 0;
 };
 
+// How thumbnail files are named (the folder layout around the name is in OutputOptions).
+// kIndex: the zero-padded line number. kHash: the sha256 of the downloaded bytes, so identical
+// images share a name. kUrl: a sanitized, length-capped form of the URL plus a short hash of it,
+// which can never hold a path separator or start with a dot.
+enum class Naming { kIndex, kHash, kUrl };
+
 struct ImageOptions {
-  Size box;                       // --size
+  // --size, repeatable: one thumbnail per box from a single decode. With several, each goes to a
+  // subfolder named after its size (OUTDIR/128/…).
+  std::vector<Size> sizes = {Size{}};
+  Fit fit = Fit::kContain;
+  bool upscale = false;  // enlarge sources smaller than the box (off: thumbnails never upscale)
+  Rgba background;       // --fit pad's fill colour (default white)
   Format format = Format::kJpeg;  // JPEG: small thumbnails, what web pages use
   int quality = 85;               // JPEG/WebP quality: visually clean at a third of q100's size
   Codec codec = Codec::kFast;     // see Codec
@@ -66,17 +95,43 @@ struct ImageOptions {
   // Largest source image accepted, width × height, checked from the header before any pixel buffer
   // is allocated: 100 MP decoded as RGBA is 400 MB, the most one item may cost.
   int64_t max_pixels = 100'000'000;
+  // Filters, judged from the header before decoding: a shorter side below min_size is too_small;
+  // a long/short side ratio above max_aspect is bad_aspect. 0 = no filter.
+  int min_size = 0;
+  double max_aspect = 0;
 };
 
+struct OutputOptions {
+  Naming naming = Naming::kIndex;
+  // Spread thumbnails over numbered subfolders of this many lines each (00000/, 00001/, …), so
+  // no folder grows past what file managers and some filesystems handle well. 0 = one folder.
+  int files_per_folder = 0;
+  // Process identical downloaded bytes once; later rows point at the first one's files. Costs
+  // ~100 bytes of memory per distinct image: the one structure that grows with the list.
+  bool dedup = false;
+};
+
+// The URL list's format: text (one URL a line), CSV or TSV with a header, or JSONL.
+enum class ListFormat { kTxt, kCsv, kTsv, kJsonl };
+
 struct Options {
-  std::string input;       // URL list; "-" is stdin
+  std::string input;  // URL list; "-" is stdin; gzip is recognised and inflated
+  std::optional<ListFormat> input_format;  // unset: from the file name (.csv, .tsv, .jsonl[.gz])
+  std::string url_column = "url";          // CSV/TSV header name or JSONL field holding the URL
   std::string output_dir;  // created if missing; holds thumbnails and manifest.jsonl
   // Image-processing threads; 0 = every core. The curl thread comes on top and is mostly idle.
   int threads = 0;
   std::string metrics_json;  // where to write the metrics as JSON; empty = nowhere
-  bool quiet = false;        // no metrics table on stdout
+  bool quiet = false;        // no metrics table on stdout, no progress line
+  bool json = false;         // the metrics as JSON on stdout instead of the table
+  std::string trace;         // Chrome trace-event file of every item's stages; empty = none
+  // Skip lines whose manifest row is ok and whose files exist; redo the rest. The manifest is
+  // rewritten first to hold only those rows, so afterwards it has exactly one row per line.
+  bool resume = false;
+  bool progress = true;  // a progress line on stderr, when stderr is a terminal
   DownloadOptions download;
   ImageOptions image;
+  OutputOptions output;
 };
 
 }  // namespace imgpipe

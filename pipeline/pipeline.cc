@@ -2,22 +2,26 @@
 #include "pipeline/pipeline.h"
 
 #include <curl/curl.h>
-#include <sys/stat.h>
 #include <tbb/flow_graph.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 
+#include "pipeline/interrupt.h"
+#include "pipeline/progress.h"
+#include "pipeline/trace.h"
 #include "stages/decode.h"
 #include "stages/download.h"
 #include "stages/encode.h"
+#include "stages/hash.h"
+#include "stages/local.h"
 #include "stages/manifest.h"
 #include "stages/reader.h"
 #include "stages/resize.h"
@@ -30,50 +34,107 @@ namespace flow = tbb::flow;
 using Msg = std::shared_ptr<Item>;  // flow-graph messages must be copyable
 using Gateway = flow::async_node<flow::continue_msg, Msg>::gateway_type;
 
+// --dedup: what the first line with given bytes became, for the later lines with the same bytes.
+// Lines that arrive before the first is finished wait (holding their in-flight slot) in `parked`.
+struct DedupEntry {
+  uint64_t line = 0;
+  bool done = false;
+  Status status = Status::kOk;
+  std::string error;
+  int width = 0, height = 0;
+  std::vector<Thumb> thumbs;  // paths and sizes only: the pixels are long gone
+  std::vector<Msg> parked;
+};
+
 // What every node needs; outlives the graph (node bodies are copied, so state lives here).
 struct Context {
+  explicit Context(const Options& o) : options(o) {}
   const Options& options;
   Metrics metrics;
   std::unique_ptr<Manifest> manifest;
   std::unique_ptr<Downloader> downloader;
-  // Set when the run must stop early. Our own flag: graph::is_cancelled() reads a plain bool that
-  // wait_for_all() writes, a data race when polled from the curl thread.
+  std::unique_ptr<TraceWriter> trace;  // --trace, else null
+  std::vector<uint64_t> resumed;       // --resume: lines already done, sorted
+  // Set when the run must stop early (a signal, or a bug). Our own flag: graph::is_cancelled()
+  // reads a plain bool that wait_for_all() writes, a data race when polled from the curl thread.
   std::atomic<bool> stop{false};
+  // Items handed to the graph and items finished: equal after a complete run. The check that no
+  // line can silently go without a manifest row.
+  std::atomic<uint64_t> handed{0}, finished{0}, failed{0};
+  std::atomic<uint64_t> total_lines{0};  // for the progress line; 0 while unknown
+  std::mutex dedup_mu;
+  std::unordered_map<std::string, DedupEntry> dedup;  // by sha256; guarded by dedup_mu
 };
 
 // Bytes an item holds right now: what a stage took in and gave out, for the metrics.
 uint64_t payload_bytes(const Item& item) {
-  return item.body.size() + item.image.bytes() + item.encoded.size();
+  uint64_t n = item.body.size() + item.image.bytes();
+  for (const Thumb& t : item.thumbs) n += t.image.bytes() + t.encoded.size();
+  return n;
 }
 
-// Wraps a stage function as a node body: skips failed items, times the stage, and turns any
-// exception into a failed item (an exception escaping a node would cancel the whole graph).
+// Runs one stage function on an item: times it, records it (metrics, overlap, trace), and turns
+// any exception into a failed item (an exception escaping a node would cancel the whole graph).
 template <typename Fn>
-auto timed_step(Stage stage, Context* ctx, Fn fn) {
+void run_step(Stage stage, Context* ctx, Item& item, Fn fn) {
+  const Activity activity = stage == Stage::kDownload ? Activity::kDownload : Activity::kProcess;
+  ctx->metrics.overlap().begin(activity);
+  uint64_t in = payload_bytes(item);
+  auto start = Clock::now();
+  try {
+    fn(item);
+  } catch (const std::exception& e) {
+    item.fail(Status::kProcessError, e.what());
+  } catch (...) {
+    item.fail(Status::kProcessError, "unknown exception");
+  }
+  auto end = Clock::now();
+  ctx->metrics.overlap().end(activity);
+  double ms = std::chrono::duration<double, std::milli>(end - start).count();
+  item.stage_ms[static_cast<int>(stage)] += ms;
+  ctx->metrics.record_stage(stage, {start, end, ms, item.ok(), in, payload_bytes(item)});
+  if (ctx->trace)
+    ctx->trace->interval({Track::kWorker, current_worker_index()},
+                         kStageNames[static_cast<int>(stage)], start, end, item.line, item.url,
+                         status_name(item.status).data());
+}
+
+// A node body for a CPU stage: failed items and --dedup duplicates pass straight through.
+template <typename Fn>
+auto step(Stage stage, Context* ctx, Fn fn) {
   return [stage, ctx, fn](Msg item) -> Msg {
-    if (!item->ok()) return item;
-    ctx->metrics.overlap().begin(Activity::kProcess);
-    uint64_t in = payload_bytes(*item);
-    auto start = Clock::now();
-    try {
-      fn(*item);
-    } catch (const std::exception& e) {
-      item->fail(Status::kProcessError, e.what());
-    } catch (...) {
-      item->fail(Status::kProcessError, "unknown exception");
-    }
-    auto end = Clock::now();
-    ctx->metrics.overlap().end(Activity::kProcess);
-    double ms = std::chrono::duration<double, std::milli>(end - start).count();
-    item->stage_ms[static_cast<int>(stage)] = ms;
-    ctx->metrics.record_stage(stage, {start, end, ms, item->ok(), in, payload_bytes(*item)});
+    if (item->ok() && !item->duplicate_of) run_step(stage, ctx, *item, fn);
     return item;
   };
 }
 
-// The one place every item ends: manifest row, outcome counted, in-flight slot freed. The slot is
-// freed even if recording throws (out of memory): a lost slot would stall the downloader forever.
-void finish(Context* ctx, const Item& item) {
+// Local files are read here, on a worker, timed as their download.
+Msg read_local(Context* ctx, Msg item) {
+  if (item->ok() && !item->local_path.empty()) {
+    item->started = Clock::now();
+    run_step(Stage::kDownload, ctx, *item,
+             [ctx](Item& it) { read_local_file(it, ctx->options.download.max_bytes); });
+  }
+  return item;
+}
+
+// Before decoding: the bytes' sha256, and with --dedup whether an earlier line had them.
+void hash_and_dedup(Context* ctx, Item& item) {
+  item.sha256 = sha256_hex(item.body.data(), item.body.size());
+  if (!ctx->options.output.dedup || item.sha256.empty()) return;
+  std::lock_guard<std::mutex> lock(ctx->dedup_mu);
+  auto [entry, first] = ctx->dedup.try_emplace(item.sha256);
+  if (first) {
+    entry->second.line = item.line;
+  } else {
+    item.duplicate_of = entry->second.line;
+    item.body = {};
+  }
+}
+
+// Writes the row, counts the outcome, frees the in-flight slot. The slot is freed even if
+// recording throws (out of memory): a lost slot would stall the downloader forever.
+void emit(Context* ctx, const Item& item) {
   try {
     ctx->manifest->append(item);
     ctx->metrics.record_item(item, Clock::now());
@@ -81,57 +142,131 @@ void finish(Context* ctx, const Item& item) {
     std::cerr << "imgpipe: line " << item.line << ": could not record the result: " << e.what()
               << "\n";
   }
+  if (!item.ok()) ctx->failed.fetch_add(1);
+  ctx->finished.fetch_add(1);
   ctx->downloader->release_slot();
+}
+
+// A written thumbnail's record without its (already released) bytes.
+Thumb file_record(const Thumb& t) { return {t.box, {}, t.width, t.height, {}, t.path, t.bytes}; }
+
+void copy_outcome(const DedupEntry& e, Item& dup) {
+  dup.status = e.status;
+  dup.error = e.error;
+  dup.source_width = e.width;
+  dup.source_height = e.height;
+  dup.thumbs.clear();
+  for (const Thumb& t : e.thumbs) dup.thumbs.push_back(file_record(t));
+}
+
+// The one place every item ends. With --dedup, a first occurrence publishes its outcome and
+// releases the duplicates that waited for it; a duplicate copies the outcome or waits.
+void finish(Context* ctx, Msg item) {
+  if (!ctx->options.output.dedup || item->sha256.empty()) return emit(ctx, *item);
+  std::vector<Msg> released;
+  {
+    std::lock_guard<std::mutex> lock(ctx->dedup_mu);
+    DedupEntry& e = ctx->dedup.at(item->sha256);
+    if (item->duplicate_of && !e.done) {
+      e.parked.push_back(item);
+      return;
+    }
+    if (item->duplicate_of) {
+      copy_outcome(e, *item);
+    } else {
+      e.done = true;
+      e.status = item->status;
+      e.error = item->error;
+      e.width = item->source_width;
+      e.height = item->source_height;
+      for (const Thumb& t : item->thumbs) e.thumbs.push_back(file_record(t));
+      released.swap(e.parked);
+      e.parked.shrink_to_fit();
+      for (Msg& dup : released) copy_outcome(e, *dup);
+    }
+  }
+  emit(ctx, *item);
+  for (const Msg& dup : released) emit(ctx, *dup);
+}
+
+// --resume: skips lines already done, so the downloader never sees them.
+NextLine next_undone(Context* ctx, LineFeeder& feeder, ListLine* line) {
+  for (;;) {
+    NextLine next = feeder.try_next(line);
+    if (next != NextLine::kLine ||
+        !std::binary_search(ctx->resumed.begin(), ctx->resumed.end(), line->number))
+      return next;
+  }
 }
 
 // Runs the downloader on its own thread, feeding the gateway. The reserve_wait()/release_wait()
 // pair keeps wait_for_all() from returning while the thread may still put items.
-std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, std::istream& in) {
+std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx,
+                              std::unique_ptr<ListReader> reader) {
   gateway.reserve_wait();
-  return std::thread([&g, &gateway, ctx, &in] {
+  return std::thread([&g, &gateway, ctx, r = std::move(reader)]() mutable {
     Downloader* downloader = ctx->downloader.get();
-    LineFeeder feeder(in, [downloader] { downloader->wake(); });
+    LineFeeder feeder(std::move(r), [downloader] { downloader->wake(); });
     DownloadCallbacks cb;
-    cb.next_line = [&feeder](ListLine* line) { return feeder.try_next(line); };
-    cb.done = [&gateway](Msg item) { gateway.try_put(std::move(item)); };
+    cb.next_line = [ctx, &feeder](ListLine* line) { return next_undone(ctx, feeder, line); };
+    cb.done = [&gateway, ctx](Msg item) {
+      ctx->handed.fetch_add(1);
+      if (!gateway.try_put(item)) {  // the graph refused it: still one row, never a silent loss
+        item->fail(Status::kProcessError, "internal error: the processing graph refused the item");
+        emit(ctx, *item);
+      }
+    };
     cb.cancelled = [ctx] { return ctx->stop.load(); };
+    if (ctx->trace)
+      cb.attempt_done = [ctx](int slot, const Item& item, Clock::time_point s,
+                              Clock::time_point e) {
+        ctx->trace->interval({Track::kDownload, slot}, "download", s, e, item.line, item.url,
+                             status_name(item.status).data());
+      };
     try {
       ctx->downloader->run(cb);
     } catch (const std::exception& e) {  // a bug, not an input problem: say so, but don't hang
       std::cerr << "imgpipe: download thread failed: " << e.what() << "\n";
+      ctx->stop = true;
       g.cancel();
     }
     gateway.release_wait();  // always reached, so wait_for_all() always returns
   });
 }
 
-void run_graph(Context* ctx, std::istream& in, int threads) {
+void run_graph(Context* ctx, std::unique_ptr<ListReader> reader, int threads) {
   const ImageOptions& io = ctx->options.image;
+  const OutputOptions& oo = ctx->options.output;
+  const std::string& dir = ctx->options.output_dir;
   flow::graph g;
   flow::async_node<flow::continue_msg, Msg> gateway(
       g, flow::serial, [](const flow::continue_msg&, Gateway&) {});  // fed only by the curl thread
-  flow::function_node<Msg, Msg> decode_node(
-      g, threads, timed_step(Stage::kDecode, ctx, [&io](Item& it) { decode(it, io); }));
+  flow::function_node<Msg, Msg> read_node(g, threads,
+                                          [ctx](Msg item) { return read_local(ctx, item); });
+  flow::function_node<Msg, Msg> decode_node(g, threads,
+                                            step(Stage::kDecode, ctx, [ctx, &io](Item& it) {
+                                              hash_and_dedup(ctx, it);
+                                              if (!it.duplicate_of) decode(it, io);
+                                            }));
   flow::function_node<Msg, Msg> resize_node(
-      g, threads, timed_step(Stage::kResize, ctx, [&io](Item& it) { resize_to_box(it, io); }));
+      g, threads, step(Stage::kResize, ctx, [&io](Item& it) { make_thumbnails(it, io); }));
   flow::function_node<Msg, Msg> encode_node(
-      g, threads, timed_step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io); }));
-  flow::function_node<Msg, Msg> write_node(g, threads,
-                                           timed_step(Stage::kWrite, ctx, [ctx, &io](Item& it) {
-                                             write_output(it, ctx->options.output_dir, io.format);
-                                           }));
+      g, threads, step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io); }));
+  flow::function_node<Msg, Msg> write_node(
+      g, threads, step(Stage::kWrite, ctx, [&](Item& it) { write_output(it, dir, io, oo); }));
   flow::function_node<Msg, flow::continue_msg> finish_node(g, flow::serial, [ctx](Msg item) {
-    finish(ctx, *item);
+    finish(ctx, std::move(item));
     return flow::continue_msg();
   });
 
-  flow::make_edge(gateway, decode_node);
+  flow::make_edge(gateway, read_node);
+  flow::make_edge(read_node, decode_node);
   flow::make_edge(decode_node, resize_node);
   flow::make_edge(resize_node, encode_node);
   flow::make_edge(encode_node, write_node);
   flow::make_edge(write_node, finish_node);
 
-  std::thread curl_thread = start_curl_thread(g, gateway.gateway(), ctx, in);
+  std::thread curl_thread = start_curl_thread(g, gateway.gateway(), ctx, std::move(reader));
   try {
     g.wait_for_all();  // the main thread works here: outside puts need a thread in the arena
   } catch (...) {      // node bodies catch everything, so only a bug gets here: stop, then report
@@ -140,28 +275,72 @@ void run_graph(Context* ctx, std::istream& in, int threads) {
     throw;
   }
   curl_thread.join();
+  // wait_for_all() must not return while items are still inside; should it ever do so, wait again
+  // as long as they keep finishing, so every line still gets its row.
+  for (uint64_t before = ~0ull; ctx->finished < ctx->handed && ctx->finished != before;) {
+    before = ctx->finished;
+    g.wait_for_all();
+  }
 }
 
 // Setup checks: loud and early, before any thread starts.
-std::unique_ptr<std::istream> open_input(const std::string& path) {
-  if (path == "-") return nullptr;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw SetupError("cannot read URL list " + path + ": " + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw SetupError("URL list " + path + " is a directory");
-  auto in = std::make_unique<std::ifstream>(path, std::ios::binary);
-  if (!*in) throw SetupError("cannot read URL list " + path + ": " + std::strerror(errno));
-  return in;
+std::unique_ptr<ListReader> open_reader(const Options& o, std::unique_ptr<std::istream>* stream) {
+  std::string why;
+  *stream = open_list(o.input, &why);
+  if (!*stream) throw SetupError(why);
+  ListFormat format = o.input_format ? *o.input_format : format_from_path(o.input);
+  auto reader = std::make_unique<ListReader>(**stream, format, o.url_column);
+  if (!reader->read_header(&why)) throw SetupError(o.input + ": " + why);
+  return reader;
 }
 
-std::unique_ptr<Manifest> open_output(const std::string& dir) {
+std::unique_ptr<Manifest> open_output(const Options& o, std::vector<uint64_t>* resumed) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw SetupError("cannot create output folder " + dir + ": " + ec.message());
+  std::filesystem::create_directories(o.output_dir, ec);
+  if (ec) throw SetupError("cannot create output folder " + o.output_dir + ": " + ec.message());
+  const std::string path = o.output_dir + "/manifest.jsonl";
   std::string why;
-  auto manifest = Manifest::create(dir + "/manifest.jsonl", &why);  // doubles as the write probe
-  if (!manifest) throw SetupError("output folder " + dir + " is not writable: " + why);
+  if (o.resume && !keep_done_rows(path, o.output_dir, resumed, &why)) throw SetupError(why);
+  auto manifest = Manifest::create(path, &why, o.resume);  // doubles as the write probe
+  if (!manifest) throw SetupError("output folder " + o.output_dir + " is not writable: " + why);
   return manifest;
+}
+
+std::unique_ptr<TraceWriter> open_trace(const Options& o, Clock::time_point origin) {
+  if (o.trace.empty()) return nullptr;
+  std::string why;
+  auto trace = TraceWriter::create(o.trace, origin, &why);
+  if (!trace) throw SetupError("cannot write trace " + o.trace + ": " + why);
+  return trace;
+}
+
+// For the progress line's total: counts the list's records on a thread of its own (a second
+// read of the file; stdin cannot be read twice, so its total stays unknown).
+std::thread count_lines(Context* ctx) {
+  const Options& o = ctx->options;
+  if (o.input == "-") return {};
+  return std::thread([ctx, &o] {
+    std::string why;
+    auto in = open_list(o.input, &why);
+    if (!in) return;
+    ListReader reader(*in, o.input_format ? *o.input_format : format_from_path(o.input),
+                      o.url_column);
+    if (!reader.read_header(&why)) return;
+    ListLine line;
+    uint64_t n = 0;
+    while (!ctx->stop && reader.next(&line)) ++n;
+    ctx->total_lines = n;
+  });
+}
+
+ProgressCounts progress_counts(const Context& ctx) {
+  ProgressCounts c;
+  c.done = ctx.finished + ctx.resumed.size();
+  c.failed = ctx.failed;
+  c.total = ctx.total_lines;
+  c.transfers = ctx.downloader->running();
+  c.in_graph = ctx.handed - ctx.finished;
+  return c;
 }
 
 }  // namespace
@@ -174,9 +353,11 @@ RunResult run(const Options& options) {
   static std::once_flag curl_once;  // curl_global_init: once, before any thread uses curl
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
-  auto file = open_input(options.input);
-  std::istream& in = file ? *file : std::cin;
-  Context ctx{options, {}, open_output(options.output_dir), nullptr};
+  std::unique_ptr<std::istream> stream;
+  std::unique_ptr<ListReader> reader = open_reader(options, &stream);
+  Context ctx(options);
+  ctx.manifest = open_output(options, &ctx.resumed);
+  ctx.trace = open_trace(options, Clock::now());
   const int threads = effective_threads(options);
   // In-flight bound: every running transfer, plus up to 4 downloaded items per core waiting for
   // or inside the CPU stages — enough to keep each core fed when downloads finish in bursts, and
@@ -184,13 +365,34 @@ RunResult run(const Options& options) {
   const int max_in_flight = options.download.concurrency + 4 * threads;
   ctx.downloader = std::make_unique<Downloader>(options.download, max_in_flight, &ctx.metrics);
 
-  {
-    // N-1 TBB workers plus the main thread, for the whole run.
-    tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, threads);
-    run_graph(&ctx, in, threads);
-  }
   RunResult result;
+  {
+    // Before any thread starts, so every thread inherits the blocked signals.
+    InterruptWatcher interrupts([&ctx] {
+      ctx.stop = true;
+      ctx.downloader->wake();
+    });
+    std::unique_ptr<ProgressLine> progress;
+    std::thread counter;
+    if (progress_wanted(options.quiet || options.json, options.progress)) {
+      counter = count_lines(&ctx);
+      progress = std::make_unique<ProgressLine>([&ctx] { return progress_counts(ctx); });
+    }
+    {
+      // N-1 TBB workers plus the main thread, for the whole run.
+      tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, threads);
+      run_graph(&ctx, std::move(reader), threads);
+    }
+    result.interrupted = interrupts.interrupted();
+    ctx.stop = true;  // ends the counter early if the list was long
+    if (counter.joinable()) counter.join();
+  }
   ctx.manifest->close(&result.error);
+  if (ctx.trace && result.error.empty()) ctx.trace->close(&result.error);
+  if (ctx.finished != ctx.handed && result.error.empty())
+    result.error = "internal error: " + std::to_string(ctx.handed - ctx.finished) +
+                   " items were lost without a manifest row";
+  result.resumed = ctx.resumed.size();
   result.report = ctx.metrics.report();
   return result;
 }

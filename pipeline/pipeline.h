@@ -19,7 +19,9 @@ struct SetupError : std::runtime_error {
 
 struct RunResult {
   Report report;
-  std::string error;  // a run-wide failure after setup (e.g. the manifest hit a full disk)
+  std::string error;         // a run-wide failure after setup (e.g. the manifest hit a full disk)
+  bool interrupted = false;  // SIGINT/SIGTERM stopped it early; --resume completes it
+  uint64_t resumed = 0;      // --resume: lines skipped as already done
 };
 
 // Processes options.input into options.output_dir. Throws SetupError before doing any work if the

@@ -29,6 +29,14 @@ std::string_view status_name(Status s) {
       return "process_error";
     case Status::kWriteError:
       return "write_error";
+    case Status::kInvalidInput:
+      return "invalid_input";
+    case Status::kReadError:
+      return "read_error";
+    case Status::kTooSmall:
+      return "too_small";
+    case Status::kBadAspect:
+      return "bad_aspect";
     case Status::kCount:
       break;
   }

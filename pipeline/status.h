@@ -23,6 +23,10 @@ enum class Status {
   kDecodeError,       // a known format whose data is corrupt or truncated
   kProcessError,      // resize or encode failed
   kWriteError,        // the output file could not be written
+  kInvalidInput,      // a malformed list record (bad JSON, wrong CSV field count, no URL field)
+  kReadError,         // a local file is missing, not a regular file, or unreadable
+  kTooSmall,          // the source's shorter side is below --min-size
+  kBadAspect,         // the source's long/short side ratio is above --max-aspect
   kCount              // not a status: the number of statuses
 };
 

@@ -4,6 +4,7 @@
 #include <stb/stb_image.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <initializer_list>
 #include <string>
 
@@ -141,6 +142,26 @@ bool decode_pixels(const Item& item, Kind kind, Codec codec, Header h, Size stor
   return stb_decode(data, out, why);
 }
 
+// --min-size and --max-aspect, judged on the source as displayed, before any pixel is decoded.
+bool passes_filters(Item& item, const ImageOptions& o) {
+  const int shorter = std::min(item.source_width, item.source_height);
+  const int longer = std::max(item.source_width, item.source_height);
+  if (shorter < o.min_size) {
+    item.fail(Status::kTooSmall, "shorter side " + std::to_string(shorter) + " px is below " +
+                                     "--min-size " + std::to_string(o.min_size));
+    return false;
+  }
+  const double aspect = static_cast<double>(longer) / shorter;
+  if (o.max_aspect > 0 && aspect > o.max_aspect) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "aspect ratio %.2f is above --max-aspect %g", aspect,
+                  o.max_aspect);
+    item.fail(Status::kBadAspect, buf);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void decode(Item& item, const ImageOptions& options) {
@@ -164,8 +185,9 @@ void decode(Item& item, const ImageOptions& options) {
   const bool swap = swaps_axes(item.orientation);
   item.source_width = swap ? h.height : h.width;
   item.source_height = swap ? h.width : h.height;
-  Size t = target_size(item.source_width, item.source_height, options.box, false);
-  Size stored_target = swap ? Size{t.height, t.width} : t;
+  if (!passes_filters(item, options)) return;
+  Size stored_target =
+      decode_target(item.source_width, item.source_height, item.orientation, options);
   if (!decode_pixels(item, kind, options.codec, h, stored_target, &item.image, &why)) {
     item.fail(Status::kDecodeError, std::string("corrupt ") + kind_name(kind) + ": " + why);
     return;

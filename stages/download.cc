@@ -13,6 +13,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "stages/local.h"
+
 namespace imgpipe {
 
 bool parse_http_url(const std::string& url, std::string* host, std::string* why) {
@@ -53,6 +55,7 @@ struct Transfer {
   CURL* easy = nullptr;
   Clock::time_point attempt_start;
   Clock::time_point retry_at;  // when a scheduled retry may start
+  int slot = -1;               // which of the `concurrency` transfer slots it runs in (for traces)
   double busy_ms = 0;          // summed over attempts, backoff excluded
   bool over_limit = false;     // the write callback refused the body as too large
   int64_t max_bytes = 0;
@@ -151,6 +154,7 @@ class Downloader::Impl {
     in_flight_.fetch_sub(1);
     wake();
   }
+  int running() const { return running_count_.load(); }
   void wake() {
     std::lock_guard<std::mutex> lock(wake_mu_);
     if (multi_) curl_multi_wakeup(multi_);
@@ -172,15 +176,24 @@ class Downloader::Impl {
   Metrics* metrics_;
   std::mt19937 rng_;
 
-  std::atomic<int> in_flight_{0};  // lines read and not yet released by the consumer
-  std::mutex wake_mu_;             // lets release_slot() wake the poll without racing teardown
+  std::atomic<int> in_flight_{0};      // lines read and not yet released by the consumer
+  std::atomic<int> running_count_{0};  // transfers running now, for the progress line
+  std::mutex wake_mu_;                 // lets release_slot() wake the poll without racing teardown
   CURLM* multi_ = nullptr;
 
   // Everything below belongs to the run() thread.
   std::vector<CURL*> idle_easy_;                   // reused handles: at most `concurrency`
   std::deque<std::unique_ptr<Transfer>> waiting_;  // read, waiting for a host or retry slot
-  std::unordered_map<std::string, int> per_host_;  // transfers running per host
-  std::unordered_set<Transfer*> running_;          // added to the multi handle; owned here
+  // Per host with a transfer running or a --rate-per-host wait pending; dropped when neither,
+  // so a list of a million hosts does not leave a million entries.
+  struct Host {
+    int running = 0;
+    Clock::time_point next_start;  // --rate-per-host: no start before this
+  };
+  std::unordered_map<std::string, Host> hosts_;
+  std::vector<int> free_slots_;            // slot numbers not in use, for traces
+  curl_slist* headers_ = nullptr;          // --header, built once, shared by every transfer
+  std::unordered_set<Transfer*> running_;  // added to the multi handle; owned here
   bool list_done_ = false;
 };
 
@@ -191,6 +204,7 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
   }
   // HTTP/2 multiplexing where the server offers it (over TLS); harmless otherwise.
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  for (const std::string& h : opt_.headers) headers_ = curl_slist_append(headers_, h.c_str());
   while (!cb.cancelled()) {
     start_ready();
     while (static_cast<int>(running_.size()) < opt_.concurrency &&
@@ -227,15 +241,22 @@ bool Downloader::Impl::read_line(const DownloadCallbacks& cb) {
   t->item = std::make_shared<Item>();
   t->item->line = line.number;
   t->item->url = std::move(line.text);
+  t->item->input_fields = std::move(line.extra);
   t->max_bytes = opt_.max_bytes;
   in_flight_.fetch_add(1);
+  Item& item = *t->item;
   std::string why;
-  if (line.too_long) {
-    t->item->fail(Status::kInvalidUrl, "line longer than 64 KiB");
-  } else if (!parse_http_url(t->item->url, &t->host, &why)) {
-    t->item->fail(Status::kInvalidUrl, why);
+  if (!line.error.empty()) {
+    item.fail(Status::kInvalidInput, line.error);
+  } else if (line.too_long) {
+    item.fail(Status::kInvalidUrl, "line longer than 64 KiB");
+  } else if (local_input_path(item.url, &item.local_path, &why)) {
+    // A local file: a processing worker reads it, so the disk never stalls this thread.
+    if (!why.empty()) item.fail(Status::kInvalidUrl, why);
+  } else if (!parse_http_url(item.url, &t->host, &why)) {
+    item.fail(Status::kInvalidUrl, why);
   }
-  if (!t->item->ok()) {
+  if (!item.ok() || !item.local_path.empty()) {
     hand_on(std::move(t), cb);
   } else {
     t->retry_at = Clock::now();
@@ -247,11 +268,15 @@ bool Downloader::Impl::read_line(const DownloadCallbacks& cb) {
 // Starts every waiting transfer whose retry time has come and whose host has room, in order.
 void Downloader::Impl::start_ready() {
   auto now = Clock::now();
+  for (auto h = hosts_.begin(); h != hosts_.end();)  // idle, and past any rate wait
+    h = h->second.running == 0 && h->second.next_start <= now ? hosts_.erase(h) : std::next(h);
   for (auto it = waiting_.begin();
        it != waiting_.end() && static_cast<int>(running_.size()) < opt_.concurrency;) {
     Transfer& t = **it;
-    auto host = per_host_.find(t.host);
-    if (t.retry_at <= now && (host == per_host_.end() || host->second < opt_.per_host)) {
+    auto host = hosts_.find(t.host);
+    const bool room = host == hosts_.end() ||
+                      (host->second.running < opt_.per_host && host->second.next_start <= now);
+    if (t.retry_at <= now && room) {
       start(std::move(*it));
       it = waiting_.erase(it);
     } else {
@@ -270,7 +295,14 @@ void Downloader::Impl::start(std::unique_ptr<Transfer> t) {
   t->error[0] = 0;
   t->attempt_start = Clock::now();
   if (t->item->attempts++ == 0) t->item->started = t->attempt_start;
-  ++per_host_[t->host];
+  Host& host = hosts_[t->host];
+  ++host.running;
+  if (opt_.rate_per_host > 0)
+    host.next_start = t->attempt_start + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(1 / opt_.rate_per_host));
+  t->slot = free_slots_.empty() ? static_cast<int>(running_.size()) : free_slots_.back();
+  if (!free_slots_.empty()) free_slots_.pop_back();
+  ++running_count_;
   metrics_->overlap().begin(Activity::kDownload);
   curl_multi_add_handle(multi_, t->easy);
   running_.insert(t.release());  // back to a unique_ptr in finish()
@@ -296,6 +328,7 @@ void Downloader::Impl::configure(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(opt_.max_bytes));
   curl_easy_setopt(e, CURLOPT_USERAGENT, opt_.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);  // prefer multiplexing on an HTTP/2 connection
+  if (headers_) curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
 }
 
 void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
@@ -307,9 +340,12 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   running_.erase(raw);
   curl_multi_remove_handle(multi_, easy);
   metrics_->overlap().end(Activity::kDownload);
-  // Drop idle hosts: a list of a million hosts must not leave a million map entries.
-  if (--per_host_[t->host] == 0) per_host_.erase(t->host);
+  auto host = hosts_.find(t->host);
+  if (--host->second.running == 0 && host->second.next_start <= Clock::now()) hosts_.erase(host);
+  free_slots_.push_back(t->slot);
+  --running_count_;
   t->busy_ms += ms_since(t->attempt_start);
+  if (cb.attempt_done) cb.attempt_done(t->slot, *t->item, t->attempt_start, Clock::now());
 
   Item& item = *t->item;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &item.http_status);
@@ -361,6 +397,8 @@ int Downloader::Impl::poll_timeout_ms() const {
   auto next = now + std::chrono::seconds(1);
   for (const auto& t : waiting_)
     if (t->retry_at > now) next = std::min(next, t->retry_at);
+  for (const auto& [name, host] : hosts_)  // --rate-per-host: the next allowed start
+    if (host.next_start > now) next = std::min(next, host.next_start);
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
   return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
 }
@@ -379,6 +417,8 @@ void Downloader::Impl::drop_all() {
   waiting_.clear();
   curl_multi_cleanup(multi_);
   multi_ = nullptr;
+  curl_slist_free_all(headers_);
+  headers_ = nullptr;
 }
 
 Downloader::Downloader(const DownloadOptions& options, int max_in_flight, Metrics* metrics)
@@ -387,5 +427,6 @@ Downloader::~Downloader() = default;
 void Downloader::run(const DownloadCallbacks& callbacks) { impl_->run(callbacks); }
 void Downloader::release_slot() { impl_->release_slot(); }
 void Downloader::wake() { impl_->wake(); }
+int Downloader::running() const { return impl_->running(); }
 
 }  // namespace imgpipe

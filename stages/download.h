@@ -2,7 +2,8 @@
 //
 // run() reads list lines through a callback, keeps up to `concurrency` transfers going (at most
 // `per_host` to one host), retries transient failures with backoff, and hands every item — ok or
-// failed, invalid URLs included — to the `done` callback exactly once.
+// failed, invalid URLs included — to the `done` callback exactly once. Local files (paths and
+// file:// URLs) are handed on at once with local_path set, for a processing worker to read.
 // Backpressure: each item holds one in-flight slot from the moment its line is read until the
 // consumer calls release_slot(); no new line is read while max_in_flight slots are taken, so a
 // slow consumer pauses downloading instead of filling memory.
@@ -29,6 +30,9 @@ struct DownloadCallbacks {
   std::function<NextLine(ListLine*)> next_line;     // must not block: kNotYet if no line yet
   std::function<void(std::shared_ptr<Item>)> done;  // every item, exactly once
   std::function<bool()> cancelled;                  // the consumer gave up: stop at once
+  // Optional: each transfer attempt as it ends, with its slot (0..concurrency-1), for traces.
+  std::function<void(int slot, const Item&, Clock::time_point start, Clock::time_point end)>
+      attempt_done;
 };
 
 class Downloader {
@@ -45,6 +49,8 @@ class Downloader {
   void release_slot();
   // Something changed outside (e.g. a new list line is ready): poll again now. Thread-safe.
   void wake();
+  // Transfers running now (for the progress line). Thread-safe.
+  int running() const;
 
  private:
   class Impl;

@@ -45,24 +45,32 @@ bool stb_encode(const Image& img, Format format, int quality, std::vector<uint8_
 
 }  // namespace
 
-void encode(Item& item, const ImageOptions& options) {
-  Image& img = item.image;
-  item.encoded.clear();
-  std::string why = "encode failed";
+bool encode_image(Image& img, const ImageOptions& options, std::vector<uint8_t>* out,
+                  std::string* why) {
+  out->clear();
+  *why = "encode failed";
   bool ok = false;
   if (options.format == Format::kJpeg) flatten_alpha(img);
   if (options.format == Format::kWebp) {
-    ok = webp_encode(img, options.quality, &item.encoded, &why);
+    ok = webp_encode(img, options.quality, out, why);
   } else if (options.format == Format::kJpeg && options.codec == Codec::kFast) {
-    ok = jpeg_encode(img, options.quality, &item.encoded, &why);
+    ok = jpeg_encode(img, options.quality, out, why);
   } else {
-    ok = stb_encode(img, options.format, options.quality, &item.encoded);
+    ok = stb_encode(img, options.format, options.quality, out);
   }
-  if (!ok || item.encoded.empty()) {
-    item.fail(Status::kProcessError, why);
-    return;
-  }
+  if (!ok || out->empty()) return false;
   img.pixels.reset();  // the thumbnail exists as bytes now
+  return true;
+}
+
+void encode(Item& item, const ImageOptions& options) {
+  std::string why;
+  for (Thumb& t : item.thumbs) {
+    if (!encode_image(t.image, options, &t.encoded, &why)) {
+      item.fail(Status::kProcessError, why);
+      return;
+    }
+  }
 }
 
 }  // namespace imgpipe

@@ -13,9 +13,13 @@ namespace imgpipe {
 // Blends an image with alpha onto white, dropping the alpha channel (JPEG has none).
 void flatten_alpha(Image& image);
 
-// Encodes item.image into item.encoded as options.format and releases the pixels. JPEG: alpha
-// flattened onto white, libjpeg-turbo (or stb_image_write with Codec::kStb). PNG: stb_image_write,
-// alpha kept. WebP: libwebp, alpha kept.
+// Encodes `image` into *out as options.format and releases the pixels. JPEG: alpha flattened
+// onto white, libjpeg-turbo (or stb_image_write with Codec::kStb). PNG: stb_image_write, alpha
+// kept. WebP: libwebp, alpha kept. False with *why on failure.
+bool encode_image(Image& image, const ImageOptions& options, std::vector<uint8_t>* out,
+                  std::string* why);
+
+// The encode stage: every thumbnail of the item, each into its Thumb::encoded.
 void encode(Item& item, const ImageOptions& options);
 
 }  // namespace imgpipe

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
 
 #include "pipeline/item.h"
 
@@ -18,10 +19,18 @@ namespace imgpipe {
 // The manifest row for an item (also what tests compare against).
 nlohmann::ordered_json manifest_row(const Item& item);
 
+// --resume: rewrites the manifest at `path` (via a temporary file and rename) to hold only the
+// rows of lines that are done — the line's last row is ok and every file it names exists under
+// `dir` — and returns those lines, sorted. No manifest: nothing is done. Torn rows (a killed
+// run's last line) are dropped. Memory: 24 bytes per row while it works, 8 per done line after.
+bool keep_done_rows(const std::string& path, const std::string& dir, std::vector<uint64_t>* done,
+                    std::string* why);
+
 class Manifest {
  public:
-  // Creates (truncates) the file; nullptr with *why set if it cannot.
-  static std::unique_ptr<Manifest> create(const std::string& path, std::string* why);
+  // Creates (truncates) the file, or appends to it; nullptr with *why set if it cannot.
+  static std::unique_ptr<Manifest> create(const std::string& path, std::string* why,
+                                          bool append = false);
   ~Manifest();
   void append(const Item& item);
   // Closes the file; false with *why set if any row failed to reach it (e.g. disk full).

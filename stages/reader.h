@@ -1,10 +1,13 @@
-// ListReader: streams the URL list one line at a time, so memory never depends on its length.
+// ListReader: streams the URL list one record at a time, so memory never depends on its length.
 // LineFeeder: runs a ListReader on its own thread, so a slow producer (stdin) never stalls the
 // download loop, which only ever takes lines without waiting.
+// open_list: opens a list file or stdin, decompressing gzip on the fly.
 //
-// Blank lines and lines starting with '#' are skipped (they are not inputs and get no manifest
-// row); every other line is returned with its 1-based line number, trimmed. Ownership: borrows the
-// stream, which must outlive the reader. Thread-safety: none; one thread reads.
+// Formats (ListFormat): plain text, one URL a line; CSV (RFC 4180) and TSV (IANA, no quoting)
+// with a header row naming the URL column; JSONL, one object a line with the URL in a field.
+// Blank lines are skipped in every format, '#' comment lines only in text; neither is an input and
+// neither gets a manifest row. Every record is returned with the 1-based physical line number it
+// starts on (the header is line 1), so `sed -n Np` finds it.
 #pragma once
 
 #include <condition_variable>
@@ -12,46 +15,121 @@
 #include <deque>
 #include <functional>
 #include <istream>
+#include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "pipeline/options.h"
 
 namespace imgpipe {
 
+// ListFormat lives in pipeline/options.h: it is part of the Options tree.
+
+// The format a list's file name implies: .csv, .tsv/.tab, .jsonl/.ndjson, anything else (and "-",
+// stdin) text. Case-insensitive; a trailing .gz is ignored, so urls.csv.gz is CSV.
+ListFormat format_from_path(const std::string& path);
+
+// Opens a list: "-" is stdin, anything else a file. Gzip data is recognised by its magic bytes,
+// not its name, and inflated on the fly. Plain input is handed on as soon as read() returns it, so
+// a producer that writes one line and waits has that line read at once. Detection happens on the
+// first read, so opening never blocks. Null with *why set if the file cannot be opened or is a
+// directory. Ownership: the stream owns its file descriptor (stdin's is borrowed, never closed)
+// and its buffers. Read errors and corrupt gzip data surface as exceptions from the stream buffer,
+// which ListReader turns into an error record.
+std::unique_ptr<std::istream> open_list(const std::string& path, std::string* why);
+
 struct ListLine {
-  uint64_t number = 0;  // 1-based position in the file, counting skipped lines too
-  std::string text;
-  bool too_long = false;  // the line exceeded kMaxLineBytes; text holds its start
+  uint64_t number = 0;  // 1-based physical line the record starts on, counting skipped lines too
+  std::string text;     // the URL, trimmed
+  // The record's other columns: strings keyed by header name (CSV, TSV), or every field but the
+  // URL's with its JSON value (JSONL). Always an object; empty for text lists.
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+  // Non-empty: the record is malformed (not JSON, no URL field, wrong field count, ...) and has no
+  // usable URL; the pipeline reports it as invalid input.
+  std::string error;
+  // The record exceeded kMaxLineBytes; text holds its first bytes (raw, not parsed, for CSV, TSV
+  // and JSONL) and error is empty.
+  bool too_long = false;
 };
 
+struct CsvState;  // reader.cc: the libcsv parser and the record it is assembling
+
+// Ownership: borrows the stream, which must outlive the reader. Thread-safety: none; one thread
+// reads.
 class ListReader {
  public:
-  // A longer line is no URL anyone serves (browsers stop near 64 KiB too); capping it keeps a
+  // A longer record is no URL anyone serves (browsers stop near 64 KiB too); capping it keeps a
   // hostile list from costing unbounded memory.
   static constexpr size_t kMaxLineBytes = 64 * 1024;
 
-  explicit ListReader(std::istream& in) : in_(in) {}
-  // The next input line; false at the end of the list.
+  // url_column names the URL's column (CSV, TSV) or field (JSONL); text lists ignore it.
+  explicit ListReader(std::istream& in, ListFormat format = ListFormat::kTxt,
+                      std::string url_column = "url");
+  ~ListReader();
+  ListReader(const ListReader&) = delete;
+  ListReader& operator=(const ListReader&) = delete;
+
+  // Reads the header row of a CSV or TSV list; true at once for text and JSONL. Call it before
+  // next() to report a bad header as a fatal error; on failure *why says why (an empty list, or
+  // the URL column missing, naming the columns found). If it was not called, next() calls it and
+  // turns a failure into one error record (or, for an empty list, just ends).
+  bool read_header(std::string* why);
+  // The next record; false at the end of the list. A read error (corrupt gzip, I/O error) ends
+  // the list with one error record.
   bool next(ListLine* out);
 
  private:
-  bool read_raw(ListLine* out);  // one physical line, capped; false at EOF
+  enum class Header { kUnread, kOk, kFailed };
+  bool next_record(ListLine* out);
+  bool next_txt(ListLine* out);
+  bool next_tsv(ListLine* out);
+  bool next_jsonl(ListLine* out);
+  bool next_csv(ListLine* out);
+  bool read_tsv_header(std::string* why);
+  bool read_csv_header(std::string* why);
+  bool read_csv_record(ListLine* out);
+  bool finish_csv_record(ListLine* out);
+  bool set_columns(std::vector<std::string> names, std::string* why);
+  void fill_from_fields(std::vector<std::string>* fields, const char* kind, ListLine* out) const;
+  void fill_from_json(nlohmann::ordered_json* record, ListLine* out) const;
+  bool read_raw(ListLine* out);         // one physical line, capped; false at EOF
+  bool read_chunk(std::string* chunk);  // bytes up to a CR or LF, at most 4 KiB; false at EOF
+  void skip_rest_of_line();
+  void strip_bom(std::string* s);
+
   std::istream& in_;
-  uint64_t line_number_ = 0;
+  ListFormat format_;
+  std::string url_column_;
+  std::vector<std::string> columns_;  // header names, CSV and TSV
+  size_t url_index_ = 0;              // columns_[url_index_] == url_column_
+  std::unique_ptr<CsvState> csv_;
+  Header header_ = Header::kUnread;
+  std::string header_error_;  // why read_header() failed
+  uint64_t header_line_ = 0;  // where the header starts; 0 if the list is empty
+  uint64_t lines_read_ = 0;   // newlines consumed so far
+  bool at_start_ = true;      // nothing read yet: a UTF-8 byte-order mark may come
+  bool ended_ = false;        // a read error ended the list
 };
 
 enum class NextLine { kLine, kEnd, kNotYet };
 
-// Ownership: borrows the stream (which must outlive the feeder) and owns the reading thread, which
-// it joins on destruction. Thread-safety: try_next() from one consumer thread; the reading thread
-// calls on_line after each line it queues (the consumer's wake-up).
+// Ownership: owns its ListReader (which borrows a stream that must outlive the feeder) and the
+// reading thread, which it joins on destruction. Thread-safety: try_next() from one consumer
+// thread; the reading thread calls on_line after each line it queues (the consumer's wake-up).
 class LineFeeder {
  public:
-  // 256 lines amortise the hand-off while bounding what waits here: 256 × 64 KiB at the very worst
-  // (overlong lines), ~25 KB for ordinary URLs.
+  // 256 lines amortise the hand-off while bounding what waits here: ~25 KB for ordinary URLs,
+  // 256 × 64 KiB of text at the very worst (overlong lines); a JSONL record's parsed extra fields
+  // can take several times its text.
   static constexpr size_t kQueueLines = 256;
 
+  // A plain-text list.
   LineFeeder(std::istream& in, std::function<void()> on_line);
+  // Any format; call reader->read_header() first to report a bad header before the run starts.
+  LineFeeder(std::unique_ptr<ListReader> reader, std::function<void()> on_line);
   ~LineFeeder();
   LineFeeder(const LineFeeder&) = delete;
   LineFeeder& operator=(const LineFeeder&) = delete;
@@ -61,7 +139,7 @@ class LineFeeder {
 
  private:
   void read_all();
-  ListReader reader_;
+  std::unique_ptr<ListReader> reader_;
   std::function<void()> on_line_;
   std::mutex mu_;
   std::condition_variable space_;  // the reader waits here while the queue is full

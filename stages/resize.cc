@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
+#include "stages/fit.h"
 #include "stages/orientation.h"
 #include "stages/swscale.h"
 
@@ -114,16 +116,12 @@ bool box_shrink(Image& image, int k) {
   return true;
 }
 
-void resize(Item& item, Size target, bool preshrink) {
-  Image& src = item.image;
-  if (target.width == src.width && target.height == src.height) return;
+bool resize(Image& src, Size target, bool preshrink) {
+  if (target.width == src.width && target.height == src.height) return true;
   // Shrink-then-reduce (as libvips does): a cheap integer box average brings the image to within
   // 1–2× of the target, so the costly filter below runs on a small input.
   const int k = preshrink ? std::min(src.width / target.width, src.height / target.height) : 1;
-  if (!box_shrink(src, k)) {
-    item.fail(Status::kProcessError, "out of memory");
-    return;
-  }
+  if (!box_shrink(src, k)) return false;
   PixelBuffer out(static_cast<uint8_t*>(
       std::malloc(static_cast<size_t>(target.width) * target.height * src.channels)));
   // Alpha (last channel of 2 or 4) is premultiplied by stb during filtering, so transparent
@@ -136,30 +134,83 @@ void resize(Item& item, Size target, bool preshrink) {
                                              target.width, target.height, 0, src.channels, alpha, 0,
                                              STBIR_EDGE_CLAMP, STBIR_FILTER_DEFAULT,
                                              STBIR_COLORSPACE_LINEAR, nullptr);
-  if (!ok) {
-    item.fail(Status::kProcessError, "resize failed");
-    return;
-  }
+  if (!ok) return false;
   src.pixels = std::move(out);
   src.width = target.width;
   src.height = target.height;
+  return true;
 }
 
-void resize_to_box(Item& item, const ImageOptions& options) {
-  Size t = target_size(item.source_width, item.source_height, options.box, false);
+namespace {
+
+// Scales `img` (stored orientation) to `stored` with the filter the options choose (see Resizer).
+bool scale(Image& img, Size stored, const ImageOptions& o) {
+  if (img.width == stored.width && img.height == stored.height) return true;
+  const bool fast = o.codec == Codec::kFast;
+  const int k = std::min(img.width / stored.width, img.height / stored.height);
+  if (fast && o.resizer == Resizer::kSwscale && box_shrink(img, k) && swscale_resize(img, stored))
+    return true;
+  return resize(img, stored, fast);  // stb: alpha images, --resizer stb, --codec stb
+}
+
+bool copy_image(const Image& src, Image* out) {
+  out->pixels.reset(static_cast<uint8_t*>(std::malloc(src.bytes())));
+  if (!out->pixels) return false;
+  std::memcpy(out->pixels.get(), src.pixels.get(), src.bytes());
+  out->width = src.width;
+  out->height = src.height;
+  out->channels = src.channels;
+  return true;
+}
+
+// One thumbnail from `img` (which it consumes): scale in stored orientation, turn upright, then
+// crop or pad to the box as the fit mode asks.
+bool make_thumb(Image img, const Item& item, Size box, const ImageOptions& o, Thumb* out) {
+  const Placement p = place(item.source_width, item.source_height, box, o.fit, o.upscale);
   const bool swap = swaps_axes(item.orientation);
-  const Size stored = swap ? Size{t.height, t.width} : t;
-  const bool fast = options.codec == Codec::kFast;
-  Image& img = item.image;
-  const bool same = img.width == stored.width && img.height == stored.height;
-  if (fast && options.resizer == Resizer::kSwscale && !same &&
-      box_shrink(img, std::min(img.width / stored.width, img.height / stored.height)) &&
-      swscale_resize(img, stored)) {
-    apply_orientation(img, item.orientation);
-    return;
+  const Size stored = swap ? Size{p.scaled.height, p.scaled.width} : p.scaled;
+  if (!scale(img, stored, o)) return false;
+  apply_orientation(img, item.orientation);
+  const bool cropped = p.cropped.width != p.scaled.width || p.cropped.height != p.scaled.height;
+  if (cropped && !crop(img, p.crop_x, p.crop_y, p.cropped)) return false;
+  const bool padded = p.canvas.width != p.cropped.width || p.canvas.height != p.cropped.height;
+  if (padded && !pad(img, p.canvas, p.pad_x, p.pad_y, o.background)) return false;
+  out->box = box;
+  out->width = img.width;
+  out->height = img.height;
+  out->image = std::move(img);
+  return true;
+}
+
+}  // namespace
+
+Size decode_target(int src_width, int src_height, int orientation, const ImageOptions& options) {
+  Size t{1, 1};
+  for (Size box : options.sizes) {
+    Size s = place(src_width, src_height, box, options.fit, options.upscale).scaled;
+    t = {std::max(t.width, s.width), std::max(t.height, s.height)};
   }
-  resize(item, stored, fast);  // stb: alpha images, --resizer stb, --codec stb
-  if (item.ok()) apply_orientation(item.image, item.orientation);
+  return swaps_axes(orientation) ? Size{t.height, t.width} : t;
+}
+
+void make_thumbnails(Item& item, const ImageOptions& options) {
+  item.thumbs.clear();
+  for (size_t i = 0; i < options.sizes.size(); ++i) {
+    Image img;  // the last thumbnail takes the decoded image itself; the others take copies
+    const bool last = i + 1 == options.sizes.size();
+    if (last) {
+      img = std::move(item.image);
+    } else if (!copy_image(item.image, &img)) {
+      item.fail(Status::kProcessError, "out of memory");
+      return;
+    }
+    Thumb thumb;
+    if (!make_thumb(std::move(img), item, options.sizes[i], options, &thumb)) {
+      item.fail(Status::kProcessError, "resize failed (out of memory?)");
+      return;
+    }
+    item.thumbs.push_back(std::move(thumb));
+  }
 }
 
 }  // namespace imgpipe

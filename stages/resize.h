@@ -23,14 +23,18 @@ Size webp_scaled_size(int src_width, int src_height, Size target);
 // when the image has alpha. False only when out of memory.
 bool box_shrink(Image& image, int k);
 
-// Resamples item.image to `target` in place: with `preshrink`, a box pre-shrink first, then
-// stb_image_resize. Fails the item with process_error if stb refuses.
-void resize(Item& item, Size target, bool preshrink = true);
+// Resamples `image` to `target` in place: with `preshrink`, a box pre-shrink first, then
+// stb_image_resize. False if stb refuses or memory runs out.
+bool resize(Image& image, Size target, bool preshrink = true);
 
-// The resize stage: item.image (perhaps shrunk on load, stored orientation) → the thumbnail that
-// fits `box`, upright. The size comes from source_width/height, so it does not depend on how much
-// the decoder shrank. The filter follows options.resizer (see Resizer); Codec::kStb leaves out
-// the box pre-shrink, so stb_image_resize does it all.
-void resize_to_box(Item& item, const ImageOptions& options);
+// The size the decoder should keep at least (stored orientation): the largest scaled size any of
+// the --size boxes needs under the fit mode, so one decode serves every thumbnail.
+Size decode_target(int src_width, int src_height, int orientation, const ImageOptions& options);
+
+// The resize stage: item.image (perhaps shrunk on load, stored orientation) → one upright Thumb
+// per options.sizes box, fitted as options.fit says. Sizes come from source_width/height, so they
+// do not depend on how much the decoder shrank. The filter follows options.resizer (see Resizer);
+// Codec::kStb leaves out the box pre-shrink, so stb_image_resize does it all. Consumes the image.
+void make_thumbnails(Item& item, const ImageOptions& options);
 
 }  // namespace imgpipe

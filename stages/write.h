@@ -1,9 +1,10 @@
-// write: the thumbnail's bytes → a file in the output folder, atomically.
+// write: the thumbnails' bytes → files in the output folder, atomically, never outside it.
 //
-// Names come from the line number only (never from the URL), so no input can choose a path.
-// Plain functions; safe from any number of threads on different items.
+// Paths are built from the line number, the content hash or a sanitized URL, plus numbered
+// folders: no input can choose a path component. Subfolders are opened with O_NOFOLLOW, so a
+// symlink planted in the output folder cannot redirect a write. Plain functions; safe from any
+// number of threads on different items.
 #pragma once
-
 #include <cstdint>
 #include <string>
 
@@ -16,8 +17,21 @@ namespace imgpipe {
 // collide; lists past 10^8 lines simply get longer names.
 std::string output_name(uint64_t line, Format format);
 
-// Writes item.encoded to dir/output_name() through a temporary file and rename, so the folder
-// never holds a half-written thumbnail. Sets item.output_path and bytes_out, or write_error.
-void write_output(Item& item, const std::string& dir, Format format);
+// A file stem from a URL: scheme dropped, every byte outside [A-Za-z0-9._-] turned into '_', no
+// leading dot, the last extension dropped, at most 100 bytes, then '-' and 8 hex digits of the
+// URL's sha256, so different URLs never share a stem.
+std::string url_stem(const std::string& url);
+
+// Where thumbnail `thumb` of `item` goes, relative to the output folder:
+// [SIZE/][NNNNN/]STEM.EXT — SIZE ("128" or "320x200") only when there are several sizes, NNNNN
+// only with files_per_folder.
+std::string output_path(const Item& item, const Thumb& thumb, const ImageOptions& image,
+                        const OutputOptions& output);
+
+// The write stage: every thumbnail to dir/output_path() through a temporary file and rename, so
+// the folder never holds a half-written file. Sets each Thumb's path and bytes and the item's
+// bytes_out, or fails the item with write_error.
+void write_output(Item& item, const std::string& dir, const ImageOptions& image,
+                  const OutputOptions& output);
 
 }  // namespace imgpipe

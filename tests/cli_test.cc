@@ -30,7 +30,7 @@ TEST(CommandLine, DefaultsMatchTheDocumentation) {
   const Options& o = cl.options;
   EXPECT_EQ(o.input, "list.txt");
   EXPECT_EQ(o.output_dir, "out");
-  EXPECT_EQ(o.image.box.width, 256);
+  EXPECT_EQ(o.image.sizes[0].width, 256);
   EXPECT_EQ(o.image.format, Format::kJpeg);
   EXPECT_EQ(o.image.quality, 85);
   EXPECT_EQ(o.image.max_pixels, 100'000'000);
@@ -79,8 +79,8 @@ TEST(CommandLine, EveryFlagReachesTheOptions) {
   ASSERT_FALSE(cl.exit_code);
   const Options& o = cl.options;
   EXPECT_EQ(o.input, "-");
-  EXPECT_EQ(o.image.box.width, 100);
-  EXPECT_EQ(o.image.box.height, 50);
+  EXPECT_EQ(o.image.sizes[0].width, 100);
+  EXPECT_EQ(o.image.sizes[0].height, 50);
   EXPECT_EQ(o.download.concurrency, 8);
   EXPECT_EQ(o.download.per_host, 2);
   EXPECT_EQ(o.threads, 3);

@@ -23,7 +23,7 @@ ImageOptions options(Codec codec, int64_t max_pixels = 100'000'000, Size box = {
   ImageOptions o;
   o.codec = codec;
   o.max_pixels = max_pixels;
-  o.box = box;
+  o.sizes = {box};
   return o;
 }
 

@@ -179,12 +179,24 @@ TEST(Download, ConnectionRefusedIsANetworkError) {
 }
 
 TEST_F(DownloadTest, InvalidLinesBecomeItemsWithoutTransfers) {
-  Items items = fetch({"not a url", server_.url("/image/8x8.png"), "ftp://x/y"}, fast_options());
+  Items items = fetch({"http://", server_.url("/image/8x8.png"), "ftp://x/y"}, fast_options());
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(items[0]->status, Status::kInvalidUrl);
   EXPECT_EQ(items[0]->attempts, 0);
   EXPECT_TRUE(items[1]->ok());
   EXPECT_EQ(items[2]->status, Status::kInvalidUrl);
+}
+
+// Paths and file:// URLs are handed on untouched for a worker to read: no transfer, no wait.
+TEST_F(DownloadTest, LocalFilesAreHandedOnWithTheirPath) {
+  Items items =
+      fetch({"photos/a b.jpg", "file:///tmp/x%20y.png", "file://otherhost/z.png"}, fast_options());
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0]->local_path, "photos/a b.jpg");
+  EXPECT_EQ(items[1]->local_path, "/tmp/x y.png");
+  EXPECT_EQ(items[2]->status, Status::kInvalidUrl);  // another host's file is not ours to read
+  for (const auto& item : items) EXPECT_EQ(item->attempts, 0);
+  EXPECT_TRUE(items[0]->ok() && items[1]->ok());
 }
 
 // A consumer that holds items: the downloader must stop reading once max_in_flight are out.

@@ -50,7 +50,8 @@ TEST(FlattenAlpha, LeavesOpaqueLayoutsAlone) {
 
 Item encoded(Image img, Format format, Codec codec = Codec::kFast) {
   Item item;
-  item.image = std::move(img);
+  item.thumbs.emplace_back();
+  item.thumbs[0].image = std::move(img);
   ImageOptions o;
   o.format = format;
   o.codec = codec;
@@ -60,7 +61,7 @@ Item encoded(Image img, Format format, Codec codec = Codec::kFast) {
 
 Item decoded(const Item& encoded_item) {
   Item back;
-  back.body = encoded_item.encoded;
+  back.body = encoded_item.thumbs[0].encoded;
   decode(back, ImageOptions{});
   return back;
 }
@@ -69,7 +70,7 @@ TEST(Encode, JpegFlattensAlphaAndRoundTripsOnBothCodecs) {
   for (Codec codec : {Codec::kFast, Codec::kStb}) {
     Item item = encoded(solid(40, 30, {200, 50, 50, 0}), Format::kJpeg, codec);
     ASSERT_TRUE(item.ok()) << item.error;
-    EXPECT_FALSE(item.image.pixels) << "pixels should be released after encoding";
+    EXPECT_FALSE(item.thumbs[0].image.pixels) << "pixels should be released after encoding";
     Item back = decoded(item);
     ASSERT_TRUE(back.ok()) << back.error;
     EXPECT_EQ(back.image.width, 40);

@@ -84,7 +84,7 @@ TEST(Resize, SolidImageStaysSolidAcrossRandomSizePairs) {
     int sw = src(rng), sh = src(rng);
     Size t = target_size(sw, sh, {dst(rng), dst(rng)}, false);
     Item item = solid_item(sw, sh, 3, 180);
-    resize(item, t);
+    ASSERT_TRUE(resize(item.image, t));
     ASSERT_TRUE(item.ok()) << item.error;
     ASSERT_EQ(item.image.width, t.width);
     ASSERT_EQ(item.image.height, t.height);
@@ -97,7 +97,7 @@ TEST(Resize, SolidImageStaysSolidAcrossRandomSizePairs) {
 TEST(Resize, SameSizeIsANoOp) {
   Item item = solid_item(10, 10, 4, 9);
   uint8_t* before = item.image.pixels.get();
-  resize(item, {10, 10});
+  EXPECT_TRUE(resize(item.image, {10, 10}));
   EXPECT_EQ(item.image.pixels.get(), before);
 }
 
@@ -113,7 +113,7 @@ TEST(Resize, TransparentPixelsDoNotBleedColour) {
       else
         p[1] = 255, p[3] = 0;
     }
-  resize(item, {16, 16});
+  ASSERT_TRUE(resize(item.image, {16, 16}));
   ASSERT_TRUE(item.ok());
   for (int i = 0; i < 16 * 16; ++i) {
     const uint8_t* p = &item.image.pixels[i * 4];
@@ -156,8 +156,8 @@ TEST(Resize, PreshrinkAgreesWithFilterAlone) {
   b.image.pixels.reset(static_cast<uint8_t*>(std::malloc(a.image.bytes())));
   std::memcpy(b.image.pixels.get(), a.image.pixels.get(), a.image.bytes());
   b.image.width = 1000, b.image.height = 600;
-  resize(a, {100, 60}, true);
-  resize(b, {100, 60}, false);
+  ASSERT_TRUE(resize(a.image, {100, 60}, true));
+  ASSERT_TRUE(resize(b.image, {100, 60}, false));
   ASSERT_TRUE(a.ok() && b.ok());
   for (size_t i = 0; i < a.image.bytes(); ++i)
     ASSERT_NEAR(a.image.pixels[i], b.image.pixels[i], 3) << i;
@@ -180,16 +180,16 @@ TEST(ResizeToBox, SwscaleAndStbAgree) {
     for (Item* it : {&a, &b}) it->source_width = 900, it->source_height = 700;
     ImageOptions sw, stb;
     stb.resizer = Resizer::kStb;
-    resize_to_box(a, sw);
-    resize_to_box(b, stb);
+    make_thumbnails(a, sw);
+    make_thumbnails(b, stb);
     ASSERT_TRUE(a.ok() && b.ok());
-    ASSERT_EQ(a.image.width, 256);
-    ASSERT_EQ(b.image.width, 256);
-    ASSERT_EQ(a.image.height, b.image.height);
+    ASSERT_EQ(a.thumbs[0].image.width, 256);
+    ASSERT_EQ(b.thumbs[0].image.width, 256);
+    ASSERT_EQ(a.thumbs[0].image.height, b.thumbs[0].image.height);
     double total = 0;
-    for (size_t i = 0; i < a.image.bytes(); ++i)
-      total += std::abs(a.image.pixels[i] - b.image.pixels[i]);
-    EXPECT_LT(total / a.image.bytes(), 1.5) << channels << " channels";
+    for (size_t i = 0; i < a.thumbs[0].image.bytes(); ++i)
+      total += std::abs(a.thumbs[0].image.pixels[i] - b.thumbs[0].image.pixels[i]);
+    EXPECT_LT(total / a.thumbs[0].image.bytes(), 1.5) << channels << " channels";
   }
 }
 
@@ -204,13 +204,13 @@ TEST(ResizeToBox, AlphaImagesUseThePremultipliedFilter) {
   }
   item.source_width = item.source_height = 64;
   ImageOptions o;  // default resizer: swscale, which cannot do alpha; stb must take over
-  o.box = {16, 16};
-  resize_to_box(item, o);
+  o.sizes = {{16, 16}};
+  make_thumbnails(item, o);
   ASSERT_TRUE(item.ok());
-  ASSERT_EQ(item.image.channels, 4);
+  ASSERT_EQ(item.thumbs[0].image.channels, 4);
   for (int i = 0; i < 16 * 16; ++i) {
-    if (item.image.pixels[i * 4 + 3] > 16) {
-      EXPECT_LT(item.image.pixels[i * 4 + 1], 16) << i;
+    if (item.thumbs[0].image.pixels[i * 4 + 3] > 16) {
+      EXPECT_LT(item.thumbs[0].image.pixels[i * 4 + 1], 16) << i;
     }
   }
 }
@@ -240,13 +240,13 @@ TEST(ResizeToBox, AppliesExifOrientationAfterResizing) {
   item.source_width = 32;  // as displayed
   item.source_height = 64;
   ImageOptions o;
-  o.box = {16, 16};
-  resize_to_box(item, o);
+  o.sizes = {{16, 16}};
+  make_thumbnails(item, o);
   ASSERT_TRUE(item.ok());
-  EXPECT_EQ(item.image.width, 8);
-  EXPECT_EQ(item.image.height, 16);
-  EXPECT_LT(item.image.pixels[1 * 8 + 4], 40);    // top: dark
-  EXPECT_GT(item.image.pixels[14 * 8 + 4], 215);  // bottom: light
+  EXPECT_EQ(item.thumbs[0].image.width, 8);
+  EXPECT_EQ(item.thumbs[0].image.height, 16);
+  EXPECT_LT(item.thumbs[0].image.pixels[1 * 8 + 4], 40);    // top: dark
+  EXPECT_GT(item.thumbs[0].image.pixels[14 * 8 + 4], 215);  // bottom: light
 }
 
 TEST(ApplyOrientation, AllEightMapCornersCorrectly) {

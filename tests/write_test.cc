@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -40,13 +41,23 @@ TEST(OutputName, SortsInListOrder) {
   EXPECT_LT(output_name(99, Format::kJpeg), output_name(100, Format::kJpeg));
 }
 
-TEST_F(WriteTest, WritesBytesAndLeavesNoTemporaryFile) {
+// An item with one encoded thumbnail of `bytes` for the default 256 box.
+Item encoded_item(uint64_t line, std::vector<uint8_t> bytes) {
   Item item;
-  item.line = 7;
-  item.encoded = {1, 2, 3, 4};
-  write_output(item, dir_.string(), Format::kJpeg);
+  item.line = line;
+  item.thumbs.emplace_back();
+  item.thumbs[0].encoded = std::move(bytes);
+  return item;
+}
+
+ImageOptions jpeg_options() { return ImageOptions{}; }
+
+TEST_F(WriteTest, WritesBytesAndLeavesNoTemporaryFile) {
+  Item item = encoded_item(7, {1, 2, 3, 4});
+  write_output(item, dir_.string(), jpeg_options(), {});
   ASSERT_TRUE(item.ok()) << item.error;
-  EXPECT_EQ(item.output_path, "00000007.jpg");
+  EXPECT_EQ(item.thumbs[0].path, "00000007.jpg");
+  EXPECT_EQ(item.thumbs[0].bytes, 4u);
   EXPECT_EQ(item.bytes_out, 4u);
   EXPECT_EQ(read(dir_ / "00000007.jpg"), std::string("\1\2\3\4"));
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
@@ -56,10 +67,8 @@ TEST_F(WriteTest, ReplacesAPlantedSymlinkInsteadOfFollowingIt) {
   fs::path victim = dir_ / "victim";
   std::ofstream(victim) << "precious";
   fs::create_symlink(victim, dir_ / "00000003.jpg");
-  Item item;
-  item.line = 3;
-  item.encoded = {'n', 'e', 'w'};
-  write_output(item, dir_.string(), Format::kJpeg);
+  Item item = encoded_item(3, {'n', 'e', 'w'});
+  write_output(item, dir_.string(), jpeg_options(), {});
   ASSERT_TRUE(item.ok()) << item.error;
   EXPECT_EQ(read(victim), "precious");
   EXPECT_FALSE(fs::is_symlink(dir_ / "00000003.jpg"));
@@ -69,23 +78,84 @@ TEST_F(WriteTest, ReplacesAPlantedSymlinkInsteadOfFollowingIt) {
 TEST_F(WriteTest, SymlinkAtTemporaryNameIsRefused) {
   fs::path victim = dir_ / "victim";
   std::ofstream(victim) << "precious";
-  fs::create_symlink(victim, dir_ / ".00000004.jpg.tmp");
-  Item item;
-  item.line = 4;
-  item.encoded = {'x'};
-  write_output(item, dir_.string(), Format::kJpeg);
+  fs::create_symlink(victim, dir_ / ".00000004.jpg.4.tmp");
+  Item item = encoded_item(4, {'x'});
+  write_output(item, dir_.string(), jpeg_options(), {});
   EXPECT_EQ(item.status, Status::kWriteError);
   EXPECT_EQ(read(victim), "precious");
   EXPECT_FALSE(fs::exists(dir_ / "00000004.jpg"));
 }
 
+// A symlink planted where a numbered subfolder goes must not carry the write out of OUTDIR.
+TEST_F(WriteTest, SymlinkedSubfolderIsRefused) {
+  fs::path outside = dir_ / "outside";
+  fs::create_directories(outside);
+  fs::create_directories(dir_ / "out");
+  fs::create_directory_symlink(outside, dir_ / "out" / "00000");
+  Item item = encoded_item(1, {'x'});
+  OutputOptions o;
+  o.files_per_folder = 10;
+  write_output(item, (dir_ / "out").string(), jpeg_options(), o);
+  EXPECT_EQ(item.status, Status::kWriteError);
+  EXPECT_TRUE(fs::is_empty(outside));
+}
+
 TEST_F(WriteTest, MissingFolderIsAWriteError) {
-  Item item;
-  item.line = 1;
-  item.encoded = {1};
-  write_output(item, (dir_ / "missing").string(), Format::kJpeg);
+  Item item = encoded_item(1, {1});
+  write_output(item, (dir_ / "missing").string(), jpeg_options(), {});
   EXPECT_EQ(item.status, Status::kWriteError);
   EXPECT_NE(item.error.find("missing"), std::string::npos);
+}
+
+TEST_F(WriteTest, SeveralSizesGoToSizeFoldersAndNumberedSubfolders) {
+  ImageOptions im;
+  im.sizes = {{128, 128}, {320, 200}};
+  im.format = Format::kPng;
+  OutputOptions o;
+  o.files_per_folder = 1000;
+  Item item = encoded_item(1234, {'a'});
+  item.thumbs.emplace_back();
+  item.thumbs[0].box = im.sizes[0];
+  item.thumbs[1].box = im.sizes[1];
+  item.thumbs[1].encoded = {'b', 'c'};
+  write_output(item, dir_.string(), im, o);
+  ASSERT_TRUE(item.ok()) << item.error;
+  EXPECT_EQ(item.thumbs[0].path, "128/00001/00001234.png");
+  EXPECT_EQ(item.thumbs[1].path, "320x200/00001/00001234.png");
+  EXPECT_EQ(read(dir_ / item.thumbs[1].path), "bc");
+  EXPECT_EQ(item.bytes_out, 3u);
+}
+
+TEST(OutputPath, HashAndUrlNaming) {
+  Item item;
+  item.line = 5;
+  item.url = "https://example.com/a/../../etc/passwd?x=1#frag";
+  item.sha256 = std::string(64, 'f');
+  item.thumbs.emplace_back();
+  OutputOptions o;
+  o.naming = Naming::kHash;
+  EXPECT_EQ(output_path(item, item.thumbs[0], {}, o), std::string(64, 'f') + ".jpg");
+  o.naming = Naming::kUrl;
+  std::string p = output_path(item, item.thumbs[0], {}, o);
+  EXPECT_EQ(p.find('/'), std::string::npos) << p;
+  EXPECT_NE(p.find("example.com_a_"), std::string::npos) << p;
+}
+
+TEST(UrlStem, NeverHiddenNeverASeparatorAndDistinctPerUrl) {
+  for (const std::string& url :
+       std::vector<std::string>{"http://x/../../a.jpg", "../..", "/", "", "http://h/.hidden.png",
+                                std::string(5000, '/') + "a", "http://h/a b\n\x01\xff.jpg"}) {
+    std::string s = url_stem(url);
+    EXPECT_EQ(s.find('/'), std::string::npos) << url;
+    EXPECT_NE(s[0], '.') << url;
+    EXPECT_LE(s.size(), 109u) << url;
+    for (char c : s)
+      EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')
+          << url;
+  }
+  EXPECT_EQ(url_stem("https://example.com/photos/cat.jpeg").substr(0, 23),
+            "example.com_photos_cat-");  // the extension goes; a hash of the URL follows
+  EXPECT_NE(url_stem("http://h/a?1"), url_stem("http://h/a?2"));
 }
 
 }  // namespace
