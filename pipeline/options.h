@@ -84,7 +84,7 @@ enum class Naming { kIndex, kHash, kUrl };
 struct ImageOptions {
   // --size, repeatable: one thumbnail per box from a single decode. With several, each goes to a
   // subfolder named after its size (OUTDIR/128/…).
-  std::vector<Size> sizes = {Size{}};
+  std::vector<Size> sizes = std::vector<Size>(1);  // one 256×256 box
   Fit fit = Fit::kContain;
   bool upscale = false;  // enlarge sources smaller than the box (off: thumbnails never upscale)
   Rgba background;       // --fit pad's fill colour (default white)

@@ -199,14 +199,20 @@ NextLine next_undone(Context* ctx, LineFeeder& feeder, ListLine* line) {
   }
 }
 
+// The open URL list: the stream and the reader parsing it.
+struct List {
+  std::shared_ptr<std::istream> stream;
+  std::unique_ptr<ListReader> reader;
+};
+
 // Runs the downloader on its own thread, feeding the gateway. The reserve_wait()/release_wait()
 // pair keeps wait_for_all() from returning while the thread may still put items.
-std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx,
-                              std::unique_ptr<ListReader> reader) {
+std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, List list) {
   gateway.reserve_wait();
-  return std::thread([&g, &gateway, ctx, r = std::move(reader)]() mutable {
+  return std::thread([&g, &gateway, ctx, list = std::move(list)]() mutable {
     Downloader* downloader = ctx->downloader.get();
-    LineFeeder feeder(std::move(r), [downloader] { downloader->wake(); });
+    LineFeeder feeder(
+        std::move(list.reader), [downloader] { downloader->wake(); }, std::move(list.stream));
     DownloadCallbacks cb;
     cb.next_line = [ctx, &feeder](ListLine* line) { return next_undone(ctx, feeder, line); };
     cb.done = [&gateway, ctx](Msg item) {
@@ -234,7 +240,7 @@ std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx,
   });
 }
 
-void run_graph(Context* ctx, std::unique_ptr<ListReader> reader, int threads) {
+void run_graph(Context* ctx, List list, int threads) {
   const ImageOptions& io = ctx->options.image;
   const OutputOptions& oo = ctx->options.output;
   const std::string& dir = ctx->options.output_dir;
@@ -266,7 +272,7 @@ void run_graph(Context* ctx, std::unique_ptr<ListReader> reader, int threads) {
   flow::make_edge(encode_node, write_node);
   flow::make_edge(write_node, finish_node);
 
-  std::thread curl_thread = start_curl_thread(g, gateway.gateway(), ctx, std::move(reader));
+  std::thread curl_thread = start_curl_thread(g, gateway.gateway(), ctx, std::move(list));
   try {
     g.wait_for_all();  // the main thread works here: outside puts need a thread in the arena
   } catch (...) {      // node bodies catch everything, so only a bug gets here: stop, then report
@@ -284,14 +290,15 @@ void run_graph(Context* ctx, std::unique_ptr<ListReader> reader, int threads) {
 }
 
 // Setup checks: loud and early, before any thread starts.
-std::unique_ptr<ListReader> open_reader(const Options& o, std::unique_ptr<std::istream>* stream) {
+List open_reader(const Options& o) {
   std::string why;
-  *stream = open_list(o.input, &why);
-  if (!*stream) throw SetupError(why);
+  List list;
+  list.stream = open_list(o.input, &why);
+  if (!list.stream) throw SetupError(why);
   ListFormat format = o.input_format ? *o.input_format : format_from_path(o.input);
-  auto reader = std::make_unique<ListReader>(**stream, format, o.url_column);
-  if (!reader->read_header(&why)) throw SetupError(o.input + ": " + why);
-  return reader;
+  list.reader = std::make_unique<ListReader>(*list.stream, format, o.url_column);
+  if (!list.reader->read_header(&why)) throw SetupError(o.input + ": " + why);
+  return list;
 }
 
 std::unique_ptr<Manifest> open_output(const Options& o, std::vector<uint64_t>* resumed) {
@@ -353,8 +360,7 @@ RunResult run(const Options& options) {
   static std::once_flag curl_once;  // curl_global_init: once, before any thread uses curl
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
-  std::unique_ptr<std::istream> stream;
-  std::unique_ptr<ListReader> reader = open_reader(options, &stream);
+  List list = open_reader(options);
   Context ctx(options);
   ctx.manifest = open_output(options, &ctx.resumed);
   ctx.trace = open_trace(options, Clock::now());
@@ -381,7 +387,7 @@ RunResult run(const Options& options) {
     {
       // N-1 TBB workers plus the main thread, for the whole run.
       tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, threads);
-      run_graph(&ctx, std::move(reader), threads);
+      run_graph(&ctx, std::move(list), threads);
     }
     result.interrupted = interrupts.interrupted();
     ctx.stop = true;  // ends the counter early if the list was long

@@ -590,41 +590,53 @@ bool ListReader::finish_csv_record(ListLine* out) {
 LineFeeder::LineFeeder(std::istream& in, std::function<void()> on_line)
     : LineFeeder(std::make_unique<ListReader>(in), std::move(on_line)) {}
 
-LineFeeder::LineFeeder(std::unique_ptr<ListReader> reader, std::function<void()> on_line)
-    : reader_(std::move(reader)), on_line_(std::move(on_line)), thread_([this] { read_all(); }) {}
-
-LineFeeder::~LineFeeder() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  space_.notify_all();
-  thread_.join();
+LineFeeder::LineFeeder(std::unique_ptr<ListReader> reader, std::function<void()> on_line,
+                       std::shared_ptr<std::istream> stream)
+    : shared_(std::make_shared<Shared>()) {
+  shared_->stream = std::move(stream);
+  shared_->reader = std::move(reader);
+  shared_->on_line = std::move(on_line);
+  thread_ = std::thread([s = shared_] { read_all(s); });
 }
 
-void LineFeeder::read_all() {
-  ListLine line;
-  while (reader_->next(&line)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [this] { return stopping_ || queue_.size() < kQueueLines; });
-    if (stopping_) return;
-    queue_.push_back(std::move(line));
-    lock.unlock();
-    on_line_();
-  }
+LineFeeder::~LineFeeder() {
+  bool exited;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    ended_ = true;
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stopping = true;
+    exited = shared_->exited;
   }
-  on_line_();
+  shared_->space.notify_all();
+  // Still reading, perhaps blocked on a producer: let it go if it owns its stream (it frees
+  // everything when its read returns); a borrowed stream may die with us, so wait for it then.
+  if (!exited && shared_->stream)
+    thread_.detach();
+  else
+    thread_.join();
+}
+
+void LineFeeder::read_all(const std::shared_ptr<Shared>& s) {
+  ListLine line;
+  bool more = true;
+  while (more && (more = s->reader->next(&line))) {
+    std::unique_lock<std::mutex> lock(s->mu);
+    s->space.wait(lock, [&] { return s->stopping || s->queue.size() < kQueueLines; });
+    if (s->stopping) break;
+    s->queue.push_back(std::move(line));
+    s->on_line();  // under the lock: the destructor cannot finish while the wake-up runs
+  }
+  std::lock_guard<std::mutex> lock(s->mu);
+  s->ended = !more;
+  if (!s->stopping) s->on_line();
+  s->exited = true;
 }
 
 NextLine LineFeeder::try_next(ListLine* out) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (queue_.empty()) return ended_ ? NextLine::kEnd : NextLine::kNotYet;
-  *out = std::move(queue_.front());
-  queue_.pop_front();
-  space_.notify_one();
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  if (shared_->queue.empty()) return shared_->ended ? NextLine::kEnd : NextLine::kNotYet;
+  *out = std::move(shared_->queue.front());
+  shared_->queue.pop_front();
+  shared_->space.notify_one();
   return NextLine::kLine;
 }
 

@@ -116,9 +116,12 @@ class ListReader {
 
 enum class NextLine { kLine, kEnd, kNotYet };
 
-// Ownership: owns its ListReader (which borrows a stream that must outlive the feeder) and the
-// reading thread, which it joins on destruction. Thread-safety: try_next() from one consumer
-// thread; the reading thread calls on_line after each line it queues (the consumer's wake-up).
+// Ownership: shares its ListReader and the stream it reads with the reading thread. The
+// destructor joins the thread if it is done; if it is still blocked reading (a producer that
+// holds stdin open while we stop on SIGINT), it is detached instead and frees that state itself
+// once its read returns, so stopping never waits for a producer. Thread-safety: try_next() from
+// one consumer thread; the reading thread calls on_line (under the feeder's lock, never after
+// the destructor began) after each line it queues: the consumer's wake-up.
 class LineFeeder {
  public:
   // 256 lines amortise the hand-off while bounding what waits here: ~25 KB for ordinary URLs,
@@ -126,10 +129,12 @@ class LineFeeder {
   // can take several times its text.
   static constexpr size_t kQueueLines = 256;
 
-  // A plain-text list.
+  // A plain-text list; the stream must outlive the feeder's thread (tests use files and strings).
   LineFeeder(std::istream& in, std::function<void()> on_line);
   // Any format; call reader->read_header() first to report a bad header before the run starts.
-  LineFeeder(std::unique_ptr<ListReader> reader, std::function<void()> on_line);
+  // `stream` (may be null) is what the reader reads, kept alive as long as the thread needs it.
+  LineFeeder(std::unique_ptr<ListReader> reader, std::function<void()> on_line,
+             std::shared_ptr<std::istream> stream = nullptr);
   ~LineFeeder();
   LineFeeder(const LineFeeder&) = delete;
   LineFeeder& operator=(const LineFeeder&) = delete;
@@ -138,14 +143,20 @@ class LineFeeder {
   NextLine try_next(ListLine* out);
 
  private:
-  void read_all();
-  std::unique_ptr<ListReader> reader_;
-  std::function<void()> on_line_;
-  std::mutex mu_;
-  std::condition_variable space_;  // the reader waits here while the queue is full
-  std::deque<ListLine> queue_;     // guarded by mu_
-  bool ended_ = false;             // guarded by mu_
-  bool stopping_ = false;          // guarded by mu_: the destructor wants the reader to quit
+  struct Shared {
+    std::shared_ptr<std::istream> stream;  // declared first: destroyed after the reader
+    std::unique_ptr<ListReader> reader;
+    std::function<void()> on_line;
+    std::mutex mu;
+    std::condition_variable space;  // the reader waits here while the queue is full
+    std::deque<ListLine> queue;     // guarded by mu
+    bool ended = false;             // guarded by mu: the list is exhausted
+    bool exited = false;            // guarded by mu: the thread is past its last use of `this`
+    bool stopping = false;          // guarded by mu: the destructor wants the reader to quit
+  };
+  static void read_all(const std::shared_ptr<Shared>& s);
+
+  std::shared_ptr<Shared> shared_;
   std::thread thread_;
 };
 

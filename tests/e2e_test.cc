@@ -1,126 +1,13 @@
 // End-to-end tests: the real imgpipe binary against a loopback HTTP server started by the test.
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <thread>
 
-#include "fixtures/fixture_server.h"
-#include "stages/decode.h"
-
-extern char** environ;
+#include "fixtures/e2e_fixture.h"
 
 namespace imgpipe {
 namespace {
-
-namespace fs = std::filesystem;
-using nlohmann::json;
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out, err;
-  double cpu_s = 0;  // user + system time of the imgpipe process
-  double wall_s = 0;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-class E2eTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("imgpipe_e2e_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
-  // n URLs of distinct small JPEGs on `server`.
-  static std::vector<std::string> small_images(const fixtures::FixtureServer& server, int n) {
-    std::vector<std::string> lines;
-    for (int i = 0; i < n; ++i)
-      lines.push_back(server.url("/image/" + std::to_string(20 + i) + "x20.jpg"));
-    return lines;
-  }
-
-  fs::path write_list(const std::vector<std::string>& lines) {
-    fs::path p = dir_ / "list.txt";
-    std::ofstream out(p);
-    for (const auto& l : lines) out << l << "\n";
-    return p;
-  }
-
-  // Runs build/imgpipe with args; stdin from `stdin_path` (or /dev/null).
-  Outcome run(std::vector<std::string> args, const std::string& stdin_path = "/dev/null") {
-    args.insert(args.begin(), IMGPIPE_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, (dir_ / "stdout").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "stderr").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    Outcome r;
-    auto start = std::chrono::steady_clock::now();
-    if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) == 0) {
-      int status = 0;
-      struct rusage ru {};
-      wait4(pid, &status, 0, &ru);
-      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      r.cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-                ru.ru_stime.tv_usec / 1e6;
-    }
-    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    posix_spawn_file_actions_destroy(&fa);
-    r.out = slurp(dir_ / "stdout");
-    r.err = slurp(dir_ / "stderr");
-    return r;
-  }
-
-  // Manifest rows keyed by line number; fails the test on a duplicate line.
-  std::map<int, json> manifest(const fs::path& out_dir) {
-    std::map<int, json> rows;
-    std::ifstream in(out_dir / "manifest.jsonl");
-    std::string line;
-    while (std::getline(in, line)) {
-      json row = json::parse(line);
-      int n = row["line"];
-      EXPECT_FALSE(rows.count(n)) << "two rows for line " << n;
-      rows[n] = row;
-    }
-    return rows;
-  }
-
-  // Decodes an output thumbnail with the same decoder imgpipe uses.
-  static Item decode_file(const fs::path& p) {
-    Item item;
-    std::string bytes = slurp(p);
-    item.body.assign(bytes.begin(), bytes.end());
-    decode(item, ImageOptions{});
-    return item;
-  }
-
-  fs::path dir_;
-  fixtures::FixtureServer server_;
-};
 
 TEST_F(E2eTest, EveryLineGetsOneRowWithTheRightStatus) {
   const std::vector<std::pair<std::string, std::string>> cases = {

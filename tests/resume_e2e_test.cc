@@ -1,0 +1,184 @@
+// Interruption and --resume through the real binary: SIGINT/SIGTERM/SIGKILL a running imgpipe,
+// resume it, and compare the result with an uninterrupted run.
+#include <signal.h>
+
+#include <set>
+#include <thread>
+
+#include "fixtures/e2e_fixture.h"
+
+namespace imgpipe {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ResumeE2eTest : public E2eTest {
+ protected:
+  ResumeE2eTest() : slow_(fixtures::ServerOptions{0, 40, 0}) {}
+
+  // Starts imgpipe with `args` (stdin from stdin_fd, or /dev/null); output to files in dir_.
+  pid_t spawn(std::vector<std::string> args, int stdin_fd = -1) {
+    args.insert(args.begin(), IMGPIPE_BINARY);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (stdin_fd >= 0)
+      posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+    else
+      posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "stderr").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+  }
+
+  // The exit code; 1000 + the signal if a signal killed it (so a graceful exit 130 is told apart
+  // from death by SIGINT); -1 if it did not end within `limit`.
+  static int wait_exit(pid_t pid, std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+  }
+
+  // Waits until the manifest has at least n rows (the run is well under way).
+  void wait_rows(const fs::path& out, size_t n) {
+    for (int i = 0; i < 500 && count_lines(out / "manifest.jsonl") < n; ++i)
+      std::this_thread::sleep_for(10ms);
+  }
+  static size_t count_lines(const fs::path& p) {
+    std::ifstream in(p);
+    return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
+  }
+
+  // Every file under `out` except the manifest, relative, with its bytes.
+  static std::map<std::string, std::string> files(const fs::path& out) {
+    std::map<std::string, std::string> f;
+    for (const auto& e : fs::recursive_directory_iterator(out))
+      if (e.is_regular_file() && e.path().filename() != "manifest.jsonl")
+        f[fs::relative(e.path(), out).string()] = slurp(e.path());
+    return f;
+  }
+
+  // A list whose run takes a few seconds: 120 images behind 40 ms of latency, 4 at a time.
+  std::vector<std::string> slow_list() {
+    std::vector<std::string> lines = small_images(slow_, 120);
+    lines[7] = slow_.url("/status/404");  // a failed line must be retried by --resume too
+    return lines;
+  }
+
+  std::vector<std::string> args(const fs::path& list, const fs::path& out) {
+    return {"-i", list.string(), "-o", out.string(), "-j", "4", "-s", "16", "--quiet"};
+  }
+
+  // Interrupts a run with `sig` once some rows exist, resumes it, and checks the result against an
+  // uninterrupted run: same rows, same files, and no line that was done fetched twice.
+  void interrupt_and_resume(int sig, int expected_exit) {
+    fs::path list = write_list(slow_list());
+    fs::path out = dir_ / "out", ref = dir_ / "ref";
+    pid_t pid = spawn(args(list, out));
+    wait_rows(out, 20);
+    ::kill(pid, sig);
+    ASSERT_EQ(wait_exit(pid, 10s), expected_exit) << slurp(dir_ / "stderr");
+    auto first = manifest(out);
+    ASSERT_GE(first.size(), 20u);
+    ASSERT_LT(first.size(), 120u) << "the run ended before the signal: nothing to resume";
+    for (const auto& [name, bytes] : files(out))
+      EXPECT_EQ(name.find(".tmp"), std::string::npos) << "partial file left: " << name;
+
+    std::vector<std::string> resume = args(list, out);
+    resume.push_back("--resume");
+    Outcome r = run(resume);
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // line 8 is a 404
+    EXPECT_NE(r.err.find(std::to_string(first.size() - (first.count(8) ? 1 : 0)) +
+                         " lines were already done"),
+              std::string::npos)
+        << r.err;
+    for (const auto& [line, row] : first)
+      if (row["status"] == "ok") {
+        std::string path = row["url"].get<std::string>().substr(slow_.url("").size());
+        EXPECT_EQ(slow_.hits(path), 1) << "line " << line << " was done, yet fetched again";
+      }
+
+    Outcome whole = run(args(list, ref));
+    EXPECT_EQ(whole.exit_code, 1) << whole.err;
+    auto resumed = manifest(out), reference = manifest(ref);
+    ASSERT_EQ(resumed.size(), 120u) << "exactly one row per line after --resume";
+    for (const auto& [line, row] : reference) {
+      EXPECT_EQ(resumed[line]["status"], row["status"]) << line;
+      EXPECT_EQ(resumed[line]["output"], row["output"]) << line;
+    }
+    EXPECT_EQ(files(out), files(ref)) << "the same thumbnails, byte for byte";
+  }
+
+  fixtures::FixtureServer slow_;
+};
+
+TEST_F(ResumeE2eTest, SigintThenResumeMatchesAnUninterruptedRun) {
+  interrupt_and_resume(SIGINT, 130);
+}
+
+TEST_F(ResumeE2eTest, SigtermThenResumeMatchesAnUninterruptedRun) {
+  interrupt_and_resume(SIGTERM, 130);
+}
+
+// SIGKILL gives no chance to clean up: rows are whole and files complete all the same.
+TEST_F(ResumeE2eTest, SigkillThenResumeMatchesAnUninterruptedRun) {
+  interrupt_and_resume(SIGKILL, 1000 + SIGKILL);
+}
+
+// A row says ok but its file is gone: --resume must redo that line, not trust the row.
+TEST_F(ResumeE2eTest, ResumeRedoesOkLinesWhoseFileIsMissing) {
+  fs::path list = write_list(small_images(server_, 5));
+  fs::path out = dir_ / "out";
+  ASSERT_EQ(run({"-i", list.string(), "-o", out.string(), "--quiet"}).exit_code, 0);
+  fs::remove(out / "00000003.jpg");
+  Outcome r = run({"-i", list.string(), "-o", out.string(), "--quiet", "--resume"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("4 lines were already done"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(out / "00000003.jpg"));
+  EXPECT_EQ(manifest(out).size(), 5u);
+  EXPECT_EQ(server_.hits("/image/22x20.jpg"), 2);
+  EXPECT_EQ(server_.hits("/image/20x20.jpg"), 1);
+}
+
+// A torn last row (a killed run mid-write) is dropped, and its line redone.
+TEST_F(ResumeE2eTest, ResumeDropsATornRow) {
+  fs::path list = write_list(small_images(server_, 3));
+  fs::path out = dir_ / "out";
+  ASSERT_EQ(run({"-i", list.string(), "-o", out.string(), "--quiet"}).exit_code, 0);
+  std::ofstream(out / "manifest.jsonl", std::ios::app) << R"({"line":2,"url":"x","status":"o)";
+  Outcome r = run({"-i", list.string(), "-o", out.string(), "--quiet", "--resume"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(manifest(out).size(), 3u);
+}
+
+// Stopping must not wait for a producer that keeps stdin open and silent.
+TEST_F(ResumeE2eTest, SigintWithAnOpenSilentStdinStillExits) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  fs::path out = dir_ / "out";
+  pid_t pid = spawn({"-i", "-", "-o", out.string(), "--quiet"}, fds[0]);
+  ::close(fds[0]);
+  std::string line = server_.url("/image/30x20.jpg") + "\n";
+  ASSERT_EQ(::write(fds[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  wait_rows(out, 1);
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid, 5s), 130) << slurp(dir_ / "stderr");
+  ::close(fds[1]);
+  EXPECT_EQ(manifest(out).size(), 1u);
+}
+
+}  // namespace
+}  // namespace imgpipe
