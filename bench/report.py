@@ -194,6 +194,26 @@ def main():
         md.extend(notes)
         md.append("")
 
+    md.append("## Overlap: imgpipe against its own two halves\n")
+    proc = summarise(runs, "imgpipe-process-only", "local")
+    if proc:
+        md.append("imgpipe run on the same list twice more: *download only* (`--max-pixels 1` "
+                  "refuses every image from its header as soon as its bytes arrive, so the CPU "
+                  "stages cost next to nothing) and *processing only* (the corpus as local "
+                  "files). A perfect overlap of the two halves makes the full run as long as "
+                  "the longer half: overlap ratio = full wall ÷ max(download only, processing "
+                  "only); 1.00× is perfect.\n")
+        md.append("| origin | full run s | download only s | processing only s | "
+                  "full ÷ max(halves) |")
+        md.append("|---|---|---|---|---|")
+        for origin in ("fast", "slow"):
+            full = sums.get(("imgpipe", origin))
+            dl = summarise(runs, "imgpipe-download-only", origin)
+            if full and dl:
+                longer = max(dl["wall"], proc["wall"])
+                md.append(f"| {origin} | {full['wall']:.2f} | {dl['wall']:.2f} | "
+                          f"{proc['wall']:.2f} | **{full['wall'] / longer:.2f}×** |")
+        md.append("")
     md.append("## Decode floor\n")
     if floor:
         md.append("`build-bench/decode_floor` decodes every corpus image once on one core: JPEG "

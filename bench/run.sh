@@ -102,7 +102,13 @@ script[curl+mogrify]='mkdir -p "$DL" "$OUT"
 sed "s/.*/url = \"&\"/" "$URLS" | curl --parallel --parallel-max "$CONNS" -sS --no-progress-meter --fail --retry 2 --remote-name-all --output-dir "$DL" --config -
 find "$DL" -type f -print0 | xargs -0 -r -n "$BATCH" -P "$NPROC" env MAGICK_THREAD_LIMIT=1 "$MOGRIFY" -path "$OUT" -format jpg -quality 85 -define jpeg:size=512x512 -thumbnail "${SIZE}x${SIZE}"'
 script[python-seed]='"$PY" "$SEED_SCRIPT" "$URLS" "$OUT" "$SIZE"'
+# imgpipe's two halves, for the overlap figure. Download only: --max-pixels 1 refuses every image
+# from its header, right after its bytes arrive, so the CPU stages cost next to nothing.
+# Processing only: the same corpus as local files (read by the workers, no network).
+script[imgpipe-download-only]='"$IMGPIPE" -i "$URLS" -o "$OUT" -s "$SIZE" --quiet --max-pixels 1 $IMGPIPE_FLAGS'
+script[imgpipe-process-only]='"$IMGPIPE" -i "$PATHS" -o "$OUT" -s "$SIZE" --quiet $IMGPIPE_FLAGS'
 }
+export PATHS=$corpus/paths.txt
 
 # Runs one tool once; appends a row to runs.tsv. Never fails the benchmark: a tool's failure is a
 # result (its exit code and thumbnail count are in the table).
@@ -134,9 +140,10 @@ started=$(date +%s)
 # every tool instead of landing on whichever ran last.
 for origin in fast slow; do
   for rep in $(seq "$repeats"); do
-    for tool in "${tools[@]}"; do
+    for tool in "${tools[@]}" imgpipe-download-only; do
       run_one "$tool" "$origin" "$rep" "$corpus/urls-$origin.txt" 1x
     done
+    [ "$origin" = fast ] && run_one imgpipe-process-only local "$rep" "$corpus/paths.txt" 1x
   done
 done
 
@@ -182,7 +189,7 @@ elapsed=$(($(date +%s) - started))
   echo "imgpipe_flags=$imgpipe_flags"
   echo "elapsed_s=$elapsed"
 } >"$raw/meta.txt"
-for tool in "${tools[@]}"; do
+for tool in "${tools[@]}" imgpipe-download-only imgpipe-process-only; do
   printf '%s\n%s\n\n' "### $tool" "${script[$tool]}"
 done >"$raw/scripts.txt"
 

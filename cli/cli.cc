@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "stages/fit.h"
+#include "stages/netguard.h"
 
 namespace imgpipe {
 
@@ -67,6 +68,15 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
       ->transform(CLI::AsSizeValue(true))
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
       ->default_str("50MB");
+  app.add_flag("--block-private", d.block_private,
+               "Refuse loopback, private, link-local and other non-public addresses "
+               "(checked at connect time, redirects included)");
+  app.add_option("--allow-address", d.allow_addresses,
+                 "An IP exempt from --block-private (repeatable)")
+      ->check([](const std::string& a) {
+        IpAddress ip;
+        return parse_ip(a, &ip) ? std::string() : "'" + a + "' is not an IP address";
+      });
   app.add_option("--rate-per-host", d.rate_per_host, "Most transfer starts per second per host")
       ->check(CLI::Range(0.0, 100000.0));
   app.add_option("--user-agent", d.user_agent, "User-Agent header")->capture_default_str();

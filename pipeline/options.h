@@ -73,6 +73,11 @@ struct DownloadOptions {
   std::vector<std::string> headers;  // extra request headers, "Name: value"
   // Most transfer starts per second to one host (0 = no limit), beside per_host's connection cap.
   double rate_per_host = 0;
+  // Refuse to connect to loopback, private, link-local, multicast and other non-public addresses,
+  // checked on the resolved address of every connection (redirects included). Off by default:
+  // lists of internal hosts are a normal use; turn it on for lists from strangers.
+  bool block_private = false;
+  std::vector<std::string> allow_addresses;  // exact IPs exempt from block_private
 };
 
 // How thumbnail files are named (the folder layout around the name is in OutputOptions).

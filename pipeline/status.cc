@@ -37,6 +37,8 @@ std::string_view status_name(Status s) {
       return "too_small";
     case Status::kBadAspect:
       return "bad_aspect";
+    case Status::kBlockedAddress:
+      return "blocked_address";
     case Status::kCount:
       break;
   }

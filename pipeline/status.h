@@ -27,6 +27,7 @@ enum class Status {
   kReadError,         // a local file is missing, not a regular file, or unreadable
   kTooSmall,          // the source's shorter side is below --min-size
   kBadAspect,         // the source's long/short side ratio is above --max-aspect
+  kBlockedAddress,    // --block-private refused the address a host resolved or redirected to
   kCount              // not a status: the number of statuses
 };
 

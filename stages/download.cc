@@ -2,6 +2,7 @@
 #include "stages/download.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "stages/local.h"
+#include "stages/netguard.h"
 
 namespace imgpipe {
 
@@ -56,8 +58,11 @@ struct Transfer {
   Clock::time_point attempt_start;
   Clock::time_point retry_at;  // when a scheduled retry may start
   int slot = -1;               // which of the `concurrency` transfer slots it runs in (for traces)
-  double busy_ms = 0;          // summed over attempts, backoff excluded
-  bool over_limit = false;     // the write callback refused the body as too large
+  // --block-private: the exempt addresses (null when not blocking), and the address refused.
+  const std::vector<IpAddress>* allowed = nullptr;
+  std::string blocked;
+  double busy_ms = 0;       // summed over attempts, backoff excluded
+  bool over_limit = false;  // the write callback refused the body as too large
   int64_t max_bytes = 0;
   char error[CURL_ERROR_SIZE] = {};
 };
@@ -81,6 +86,23 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// CURLOPT_OPENSOCKETFUNCTION: the one place every connection starts, after DNS and for every
+// redirect hop, so this is where --block-private looks at the real address.
+curl_socket_t open_socket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  IpAddress ip;
+  if (t->allowed) {
+    bool known = ip_of(&address->addr, &ip);
+    bool exempt = known && std::any_of(t->allowed->begin(), t->allowed->end(),
+                                       [&](const IpAddress& a) { return a.bytes == ip.bytes; });
+    if (!known || (is_private(ip) && !exempt)) {
+      t->blocked = known ? ip_text(ip) : "an address of an unknown family";
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return ::socket(address->family, address->socktype, address->protocol);
+}
+
 struct Verdict {
   Status status = Status::kOk;
   std::string error;
@@ -95,6 +117,9 @@ Verdict classify_http(long code) {
 
 Verdict classify(CURLcode rc, const Transfer& t, long http_code) {
   if (rc == CURLE_OK) return classify_http(http_code);
+  if (!t.blocked.empty())
+    return {Status::kBlockedAddress,
+            "refused to connect to " + t.blocked + ": not a public address (--block-private)"};
   std::string detail = t.error[0] ? t.error : curl_easy_strerror(rc);
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -147,7 +172,12 @@ TransferTimings read_timings(CURL* easy) {
 class Downloader::Impl {
  public:
   Impl(const DownloadOptions& o, int max_in_flight, Metrics* m)
-      : opt_(o), max_in_flight_(max_in_flight), metrics_(m), rng_(std::random_device{}()) {}
+      : opt_(o), max_in_flight_(max_in_flight), metrics_(m), rng_(std::random_device{}()) {
+    for (const std::string& a : o.allow_addresses) {
+      IpAddress ip;
+      if (parse_ip(a, &ip)) allowed_.push_back(ip);  // the CLI has checked each one
+    }
+  }
 
   void run(const DownloadCallbacks& cb);
   void release_slot() {
@@ -193,6 +223,7 @@ class Downloader::Impl {
   std::unordered_map<std::string, Host> hosts_;
   std::vector<int> free_slots_;            // slot numbers not in use, for traces
   curl_slist* headers_ = nullptr;          // --header, built once, shared by every transfer
+  std::vector<IpAddress> allowed_;         // --allow-address, parsed once
   std::unordered_set<Transfer*> running_;  // added to the multi handle; owned here
   bool list_done_ = false;
 };
@@ -292,6 +323,7 @@ void Downloader::Impl::start(std::unique_ptr<Transfer> t) {
   configure(t.get());
   t->item->body.clear();
   t->over_limit = false;
+  t->blocked.clear();
   t->error[0] = 0;
   t->attempt_start = Clock::now();
   if (t->item->attempts++ == 0) t->item->started = t->attempt_start;
@@ -329,6 +361,11 @@ void Downloader::Impl::configure(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_USERAGENT, opt_.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);  // prefer multiplexing on an HTTP/2 connection
   if (headers_) curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
+  if (opt_.block_private) {
+    t->allowed = &allowed_;
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+  }
 }
 
 void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {

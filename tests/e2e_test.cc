@@ -272,5 +272,36 @@ TEST_F(E2eTest, ThousandsOfLinesAllAccountedFor) {
   EXPECT_EQ(ok, 2700);
 }
 
+// --block-private refuses at connect time: the loopback origin itself, a name that resolves to
+// loopback, and — with the origin exempted — a redirect into another loopback address.
+TEST_F(E2eTest, BlockPrivateRefusesLoopbackOriginsAndRedirectsIntoThem) {
+  std::string port = std::to_string(server_.port());
+  std::vector<std::string> lines = {
+      server_.url("/image/30x20.jpg"),
+      "http://localhost:" + port + "/image/31x20.jpg",
+      server_.url("/redirect-to?u=http://127.0.0.2:" + port + "/image/32x20.jpg"),
+  };
+  fs::path list = write_list(lines);
+  Outcome r = run({"-i", list.string(), "-o", (dir_ / "a").string(), "--block-private"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto rows = manifest(dir_ / "a");
+  ASSERT_EQ(rows.size(), 3u);
+  for (auto& [line, row] : rows) EXPECT_EQ(row["status"], "blocked_address") << row.dump();
+  EXPECT_EQ(server_.hits("/image/30x20.jpg"), 0) << "no request may reach a blocked address";
+
+  r = run({"-i", list.string(), "-o", (dir_ / "b").string(), "--block-private", "--allow-address",
+           "127.0.0.1"});
+  rows = manifest(dir_ / "b");
+  EXPECT_EQ(rows[1]["status"], "ok");
+  EXPECT_EQ(rows[3]["status"], "blocked_address") << "the redirect must be checked too";
+  EXPECT_NE(rows[3]["error"].get<std::string>().find("127.0.0.2"), std::string::npos);
+
+  // Without the flag the same redirect is just a connection attempt (refused: nobody listens).
+  r = run({"-i", list.string(), "-o", (dir_ / "c").string(), "--retries", "0"});
+  rows = manifest(dir_ / "c");
+  EXPECT_EQ(rows[1]["status"], "ok");
+  EXPECT_EQ(rows[3]["status"], "network_error");
+}
+
 }  // namespace
 }  // namespace imgpipe
