@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <vector>
@@ -71,6 +72,7 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
   app.add_flag("--block-private", d.block_private,
                "Refuse loopback, private, link-local and other non-public addresses "
                "(checked at connect time, redirects included)");
+  app.add_flag("!--no-local", d.allow_local, "Refuse list lines that are paths or file:// URLs");
   app.add_option("--allow-address", d.allow_addresses,
                  "An IP exempt from --block-private (repeatable)")
       ->check([](const std::string& a) {
@@ -142,7 +144,7 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
       ->type_name("jpg|png|webp")
       ->default_str("jpg");
   app.add_option("--codec", im.codec,
-                 "fast: libjpeg-turbo (shrink-on-load), libspng, libwebp; stb: stb throughout")
+                 "fast: shrink-on-load, libswscale; stb: full-size decode, stb resize and encode")
       ->transform(words<Codec>({{"fast", Codec::kFast}, {"stb", Codec::kStb}}))
       ->type_name("fast|stb")
       ->default_str("fast");
@@ -224,7 +226,11 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     return cl;
   }
   o.image.sizes.clear();
-  for (const auto& t : size_texts) o.image.sizes.push_back(*parse_size(t));
+  for (const auto& t : size_texts) {  // a size given twice is one size (one folder, one file)
+    Size s = *parse_size(t);
+    auto same = [s](Size x) { return x.width == s.width && x.height == s.height; };
+    if (std::none_of(o.image.sizes.begin(), o.image.sizes.end(), same)) o.image.sizes.push_back(s);
+  }
   parse_color(background, &o.image.background, nullptr);
   return cl;
 }

@@ -15,8 +15,10 @@ namespace imgpipe {
 enum class Format { kJpeg, kPng, kWebp };
 
 // Which libraries do the image work. kFast: libjpeg-turbo for JPEG (decoded straight at a reduced
-// DCT scale), libspng for PNG, libwebp for WebP, stb_image for the rest. kStb: stb_image,
-// stb_image_resize and stb_image_write throughout (WebP still needs libwebp: stb has none).
+// DCT scale), libspng for PNG, libwebp for WebP, stb_image for the rest. kStb: no shrink-on-load,
+// stb_image_resize and stb_image_write for the rest — the simple path, for comparison. Decoding
+// never uses stb for JPEG or PNG (stb_image 2.27 is unsafe on hostile ones: stb_impl.cc), nor for
+// WebP (stb has none).
 enum class Codec { kFast, kStb };
 
 // The final resize filter (after an integer box pre-shrink to within 2× of the thumbnail).
@@ -78,6 +80,9 @@ struct DownloadOptions {
   // lists of internal hosts are a normal use; turn it on for lists from strangers.
   bool block_private = false;
   std::vector<std::string> allow_addresses;  // exact IPs exempt from block_private
+  // Read list lines that are paths or file:// URLs. Turn off for lists from strangers: a listed
+  // path would otherwise turn a private image on this machine into a thumbnail in OUTDIR.
+  bool allow_local = true;
 };
 
 // How thumbnail files are named (the folder layout around the name is in OutputOptions).
@@ -111,7 +116,9 @@ struct OutputOptions {
   // Spread thumbnails over numbered subfolders of this many lines each (00000/, 00001/, …), so
   // no folder grows past what file managers and some filesystems handle well. 0 = one folder.
   int files_per_folder = 0;
-  // Process identical downloaded bytes once; later rows point at the first one's files. Costs
+  // Process identical downloaded bytes once: the first line whose bytes arrive is processed and
+  // the others point at its files (which line that is can vary between runs when identical
+  // images arrive in a different order; --name hash makes the file names order-free). Costs
   // ~100 bytes of memory per distinct image: the one structure that grows with the list.
   bool dedup = false;
 };

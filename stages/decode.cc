@@ -85,16 +85,14 @@ struct Header {
   int width = 0, height = 0;
 };
 
-bool read_header(const std::vector<uint8_t>& data, Kind kind, Codec codec, Header* h,
-                 std::string* why) {
-  if (kind == Kind::kJpeg && codec == Codec::kFast) {
+bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::string* why) {
+  if (kind == Kind::kJpeg) {  // never stb: see stb_impl.cc
     JpegHeader jh;
     if (!jpeg_header(data, &jh, why)) return false;
     *h = {jh.width, jh.height};
     return true;
   }
-  if (kind == Kind::kPng && codec == Codec::kFast)
-    return png_header(data, &h->width, &h->height, why);
+  if (kind == Kind::kPng) return png_header(data, &h->width, &h->height, why);  // never stb
   if (kind == Kind::kWebp) {
     WebpHeader wh;
     if (!webp_header(data, &wh, why)) return false;
@@ -130,10 +128,11 @@ bool stb_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) 
 bool decode_pixels(const Item& item, Kind kind, Codec codec, Header h, Size stored_target,
                    Image* out, std::string* why) {
   const std::vector<uint8_t>& data = item.body;
-  if (kind == Kind::kJpeg && codec == Codec::kFast) {
-    return jpeg_decode(data, jpeg_shrink_denominator(h.width, h.height, stored_target), out, why);
+  if (kind == Kind::kJpeg) {  // --codec stb: libjpeg-turbo too, but at full size (stb_impl.cc)
+    int d = codec == Codec::kFast ? jpeg_shrink_denominator(h.width, h.height, stored_target) : 1;
+    return jpeg_decode(data, d, out, why);
   }
-  if (kind == Kind::kPng && codec == Codec::kFast) return png_decode(data, out, why);
+  if (kind == Kind::kPng) return png_decode(data, out, why);  // never stb: see stb_impl.cc
   if (kind == Kind::kWebp) {
     Size scaled =
         codec == Codec::kFast ? webp_scaled_size(h.width, h.height, stored_target) : Size{0, 0};
@@ -169,7 +168,7 @@ void decode(Item& item, const ImageOptions& options) {
   const Kind kind = magic_kind(item.body);
   Header h;
   std::string why;
-  if (!read_header(item.body, kind, options.codec, &h, &why)) {
+  if (!read_header(item.body, kind, &h, &why)) {
     fail_unreadable_header(item, kind, why, options.max_pixels);
     return;
   }

@@ -283,6 +283,7 @@ bool Downloader::Impl::read_line(const DownloadCallbacks& cb) {
     item.fail(Status::kInvalidUrl, "line longer than 64 KiB");
   } else if (local_input_path(item.url, &item.local_path, &why)) {
     // A local file: a processing worker reads it, so the disk never stalls this thread.
+    if (!opt_.allow_local) why = "local files are not read with --no-local";
     if (!why.empty()) item.fail(Status::kInvalidUrl, why);
   } else if (!parse_http_url(item.url, &t->host, &why)) {
     item.fail(Status::kInvalidUrl, why);

@@ -167,12 +167,24 @@ bool copy_image(const Image& src, Image* out) {
 // crop or pad to the box as the fit mode asks.
 bool make_thumb(Image img, const Item& item, Size box, const ImageOptions& o, Thumb* out) {
   const Placement p = place(item.source_width, item.source_height, box, o.fit, o.upscale);
-  const bool swap = swaps_axes(item.orientation);
-  const Size stored = swap ? Size{p.scaled.height, p.scaled.width} : p.scaled;
-  if (!scale(img, stored, o)) return false;
-  apply_orientation(img, item.orientation);
   const bool cropped = p.cropped.width != p.scaled.width || p.cropped.height != p.scaled.height;
-  if (cropped && !crop(img, p.crop_x, p.crop_y, p.cropped)) return false;
+  if (cropped) {
+    // Cover: crop the upright source first, then scale only what is kept. Scaling first would
+    // resample pixels that are thrown away, and for a thin strip with --upscale build a huge
+    // intermediate (1×4000 into 64×64 scales to 64×256000): found by fuzz_image as a timeout.
+    apply_orientation(img, item.orientation);
+    const double fx = double(img.width) / p.scaled.width, fy = double(img.height) / p.scaled.height;
+    const int x = std::min(img.width - 1, static_cast<int>(p.crop_x * fx));
+    const int y = std::min(img.height - 1, static_cast<int>(p.crop_y * fy));
+    const Size keep{
+        std::clamp(static_cast<int>(std::lround(p.cropped.width * fx)), 1, img.width - x),
+        std::clamp(static_cast<int>(std::lround(p.cropped.height * fy)), 1, img.height - y)};
+    if (!crop(img, x, y, keep) || !scale(img, p.cropped, o)) return false;
+  } else {
+    const bool swap = swaps_axes(item.orientation);
+    if (!scale(img, swap ? Size{p.scaled.height, p.scaled.width} : p.scaled, o)) return false;
+    apply_orientation(img, item.orientation);
+  }
   const bool padded = p.canvas.width != p.cropped.width || p.canvas.height != p.cropped.height;
   if (padded && !pad(img, p.canvas, p.pad_x, p.pad_y, o.background)) return false;
   out->box = box;

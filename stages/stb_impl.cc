@@ -2,8 +2,11 @@
 // (formats, limits, assertions) instead of linking Debian's prebuilt libstb.so.
 
 // Formats a web thumbnailer sees; HDR and PIC are left out (no web use, more attack surface).
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_PNG
+// No JPEG and no PNG, found by fuzz_image (inputs in fuzz/regressions/fuzz_image/stb-*): Debian's
+// stb_image 2.27 writes and reads out of bounds on hostile JPEG Huffman tables, and reallocates
+// whatever a PNG's IDAT length claims (a 1.2 GB allocation from a few hundred bytes). Every JPEG
+// goes to libjpeg-turbo and every PNG to libspng, even with --codec stb, and stb cannot be
+// reached with either.
 #define STBI_ONLY_GIF
 #define STBI_ONLY_BMP
 #define STBI_ONLY_TGA

@@ -121,12 +121,102 @@ TEST(CommandLine, BadValuesExitWithUsageCode) {
       {"-i", "l", "-o", "o", "--max-bytes", "lots"},
       {"-i", "l", "-o", "o", "--bogus"},
       {"-i", "l", "-o", "o", "-t", "0"},
+      {"-i", "l", "-o", "o", "--fit", "squash"},
+      {"-i", "l", "-o", "o", "--background", "#12345"},
+      {"-i", "l", "-o", "o", "--name", "random"},
+      {"-i", "l", "-o", "o", "--input-format", "xml"},
+      {"-i", "l", "-o", "o", "--header", "no colon"},
+      {"-i", "l", "-o", "o", "--header", "X: a\r\nInjected: 1"},
+      {"-i", "l", "-o", "o", "--header", "Bad Name: v"},
+      {"-i", "l", "-o", "o", "--allow-address", "example.com"},
+      {"-i", "l", "-o", "o", "--max-aspect", "0.5"},
   };
   for (const auto& args : bad) {
     CommandLine cl = parse(args);
     ASSERT_TRUE(cl.exit_code) << args.back();
     EXPECT_EQ(*cl.exit_code, kExitUsage) << args.back();
   }
+}
+
+TEST(CommandLine, BatchFlagsReachTheOptionsTree) {
+  CommandLine cl = parse({"-i",
+                          "l.dat",
+                          "-o",
+                          "o",
+                          "-s",
+                          "128",
+                          "-s",
+                          "320x200",
+                          "-s",
+                          "128x128",
+                          "--fit",
+                          "PAD",
+                          "--upscale",
+                          "--background",
+                          "#ff000080",
+                          "--name",
+                          "hash",
+                          "--files-per-folder",
+                          "1000",
+                          "--dedup",
+                          "--min-size",
+                          "50",
+                          "--max-aspect",
+                          "3",
+                          "--input-format",
+                          "csv",
+                          "--url-column",
+                          "link",
+                          "--resume",
+                          "--json",
+                          "--trace",
+                          "t.json",
+                          "--no-progress",
+                          "--rate-per-host",
+                          "2.5",
+                          "--user-agent",
+                          "me/1",
+                          "--header",
+                          "A: 1",
+                          "--header",
+                          "B: 2",
+                          "--block-private",
+                          "--allow-address",
+                          "10.0.0.1",
+                          "--no-local"});
+  ASSERT_FALSE(cl.exit_code);
+  const Options& o = cl.options;
+  ASSERT_EQ(o.image.sizes.size(), 2u) << "128 and 128x128 are one size";
+  EXPECT_EQ(o.image.sizes[1].width, 320);
+  EXPECT_EQ(o.image.fit, Fit::kPad);
+  EXPECT_TRUE(o.image.upscale);
+  EXPECT_EQ(o.image.background.r, 255);
+  EXPECT_EQ(o.image.background.a, 0x80);
+  EXPECT_EQ(o.output.naming, Naming::kHash);
+  EXPECT_EQ(o.output.files_per_folder, 1000);
+  EXPECT_TRUE(o.output.dedup);
+  EXPECT_EQ(o.image.min_size, 50);
+  EXPECT_EQ(o.image.max_aspect, 3);
+  ASSERT_TRUE(o.input_format);
+  EXPECT_EQ(*o.input_format, ListFormat::kCsv);
+  EXPECT_EQ(o.url_column, "link");
+  EXPECT_TRUE(o.resume && o.json && !o.progress);
+  EXPECT_EQ(o.trace, "t.json");
+  EXPECT_EQ(o.download.rate_per_host, 2.5);
+  EXPECT_EQ(o.download.user_agent, "me/1");
+  EXPECT_EQ(o.download.headers, (std::vector<std::string>{"A: 1", "B: 2"}));
+  EXPECT_TRUE(o.download.block_private);
+  EXPECT_EQ(o.download.allow_addresses, std::vector<std::string>{"10.0.0.1"});
+  EXPECT_FALSE(o.download.allow_local);
+  EXPECT_FALSE(cl.compare);
+}
+
+TEST(CommandLine, CompareIsAWordBeforeTheOptions) {
+  CommandLine cl = parse({"compare", "-i", "l", "-o", "o", "-j", "8"});
+  ASSERT_FALSE(cl.exit_code);
+  EXPECT_TRUE(cl.compare);
+  EXPECT_EQ(cl.options.download.concurrency, 8);
+  EXPECT_FALSE(parse({"-i", "compare", "-o", "o"}).compare) << "only as the first word";
 }
 
 TEST(CommandLine, HelpAndVersionExitZero) {

@@ -187,6 +187,17 @@ TEST_F(DownloadTest, InvalidLinesBecomeItemsWithoutTransfers) {
   EXPECT_EQ(items[2]->status, Status::kInvalidUrl);
 }
 
+TEST_F(DownloadTest, NoLocalRefusesPathsAndFileUrls) {
+  DownloadOptions o = fast_options();
+  o.allow_local = false;
+  Items items = fetch({"photos/a.jpg", "file:///etc/passwd", server_.url("/image/8x8.png")}, o);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0]->status, Status::kInvalidUrl);
+  EXPECT_EQ(items[1]->status, Status::kInvalidUrl);
+  EXPECT_NE(items[1]->error.find("--no-local"), std::string::npos);
+  EXPECT_TRUE(items[2]->ok());
+}
+
 // Paths and file:// URLs are handed on untouched for a worker to read: no transfer, no wait.
 TEST_F(DownloadTest, LocalFilesAreHandedOnWithTheirPath) {
   Items items =

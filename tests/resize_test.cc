@@ -263,5 +263,45 @@ TEST(ApplyOrientation, AllEightMapCornersCorrectly) {
   }
 }
 
+// Cover crops the upright source before scaling: the kept centre must be what survives, in the
+// right place, whatever the orientation.
+TEST(MakeThumbnails, CoverKeepsTheCentreOfTheUprightImage) {
+  // Stored 40×120, orientation 6 (shown turned a quarter): upright 120×40. Upright, the middle
+  // third (x 40..80) is white and the rest black; cover into 20×20 keeps just that third.
+  Item item = solid_item(40, 120, 1, 0);
+  for (int y = 40; y < 80; ++y)
+    for (int x = 0; x < 40; ++x) item.image.pixels[y * 40 + x] = 255;
+  item.orientation = 6;
+  item.source_width = 120;
+  item.source_height = 40;
+  ImageOptions o;
+  o.sizes = {{20, 20}};
+  o.fit = Fit::kCover;
+  make_thumbnails(item, o);
+  ASSERT_TRUE(item.ok()) << item.error;
+  const Image& t = item.thumbs[0].image;
+  ASSERT_EQ(t.width, 20);
+  ASSERT_EQ(t.height, 20);
+  EXPECT_GT(t.pixels[10 * 20 + 10], 215);  // centre: white
+  EXPECT_GT(t.pixels[10 * 20 + 2], 150);   // near the edges still inside the kept third
+  EXPECT_GT(t.pixels[10 * 20 + 17], 150);
+}
+
+// A thin strip with cover and upscale stays cheap: no giant intermediate image.
+TEST(MakeThumbnails, CoverUpscaleOfAThinStripIsJustTheBox) {
+  Item item = solid_item(1, 4000, 3, 77);
+  item.source_width = 1;
+  item.source_height = 4000;
+  ImageOptions o;
+  o.sizes = {{64, 64}};
+  o.fit = Fit::kCover;
+  o.upscale = true;
+  make_thumbnails(item, o);
+  ASSERT_TRUE(item.ok()) << item.error;
+  EXPECT_EQ(item.thumbs[0].width, 64);
+  EXPECT_EQ(item.thumbs[0].height, 64);
+  EXPECT_NEAR(item.thumbs[0].image.pixels[0], 77, 1);
+}
+
 }  // namespace
 }  // namespace imgpipe

@@ -1,0 +1,54 @@
+// Writes the fuzzers' seed corpora with the tests' own image generators: every format and
+// variant the tests use (progressive/CMYK/EXIF JPEG, 16-bit/palette PNG, WebP, animated GIF and
+// WebP, BMP, a header-only bomb), plus small lists in every format.
+// Usage: make_seeds IMAGE_DIR LIST_DIR
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fixtures/images.h"
+#include "fixtures/kinds.h"
+
+namespace {
+
+using Bytes = std::vector<unsigned char>;
+
+void put(const std::string& path, uint8_t knobs, const Bytes& body) {
+  std::ofstream out(path, std::ios::binary);
+  out.put(static_cast<char>(knobs));
+  out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+}
+
+void put_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  const std::string img = argv[1], list = argv[2];
+  const std::vector<std::pair<std::string, Bytes>> images = {
+      {"rgb.jpg", fixtures::make_jpeg(70, 50)},
+      {"gray.jpg", fixtures::make_jpeg(33, 65, 1)},
+      {"progressive.jpg", fixtures::make_progressive_jpeg(48, 40)},
+      {"cmyk.jpg", fixtures::make_cmyk_jpeg(40, 30)},
+      {"exif6.jpg", fixtures::with_exif_orientation(fixtures::make_jpeg(60, 30), 6)},
+      {"rgba.png", fixtures::make_png(50, 40, 4)},
+      {"ga.png", fixtures::make_png(21, 9, 2)},
+      {"png16.png", fixtures::make_png16(30, 20)},
+      {"palette.png", fixtures::make_palette_png_with_trns(25, 25)},
+      {"bomb.png", fixtures::make_png_header_only(50000, 50000)},
+      {"anim.gif", fixtures::make_gif(30, 20, 2)},
+      {"rgb.bmp", fixtures::make_bmp(17, 13)},
+      {"alpha.webp", fixtures::make_webp(40, 30, true)},
+      {"anim.webp", fixtures::make_animated_webp(24, 16)},
+  };
+  uint8_t knobs = 0;
+  for (const auto& [name, bytes] : images) put(img + "/" + name, knobs += 37, bytes);
+  put_text(list + "/urls.txt", "# comment\nhttp://a/b.jpg\n\n  https://x.y/z?q=1  \n/tmp/p.png\n");
+  put_text(list + "/list.csv",
+           "id,url,caption\n1,http://a/b.jpg,\"x, \"\"y\"\"\"\n2,\"http://c\nd\",z\n");
+  put_text(list + "/list.tsv", "url\tid\nhttp://a/b.jpg\t1\n\nhttp://c/d\t2\n");
+  put_text(list + "/list.jsonl",
+           "{\"url\":\"http://a/b.jpg\",\"n\":1,\"t\":[1,2]}\n[1]\n{\"url\":3}\n{\"u\":\"x\"}\n");
+  return 0;
+}
