@@ -37,6 +37,7 @@ int run_compare(const Options& options) {
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a peer closing a socket must not kill us
+  std::signal(SIGXFSZ, SIG_IGN);  // a file size limit is a write error to report, not a kill
   CommandLine cl = parse_command_line(argc, argv);
   if (cl.exit_code) return *cl.exit_code;
   const Options& options = cl.options;

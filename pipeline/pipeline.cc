@@ -136,7 +136,10 @@ void hash_and_dedup(Context* ctx, Item& item) {
 // recording throws (out of memory): a lost slot would stall the downloader forever.
 void emit(Context* ctx, const Item& item) {
   try {
-    ctx->manifest->append(item);
+    if (!ctx->manifest->append(item)) {  // disk full: stop; --resume finishes once there is room
+      ctx->stop = true;
+      ctx->downloader->wake();
+    }
     ctx->metrics.record_item(item, Clock::now());
   } catch (const std::exception& e) {
     std::cerr << "imgpipe: line " << item.line << ": could not record the result: " << e.what()

@@ -1,7 +1,9 @@
 // Manifest rows as JSON Lines.
 #include "stages/manifest.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -51,15 +53,6 @@ nlohmann::ordered_json manifest_row(const Item& item) {
                         {"body", round_ms(t.body_ms)}, {"reused_connection", t.reused_connection}};
   if (!item.input_fields.empty()) row["input"] = item.input_fields;
   return row;
-}
-
-std::unique_ptr<Manifest> Manifest::create(const std::string& path, std::string* why, bool append) {
-  std::FILE* f = std::fopen(path.c_str(), append ? "ae" : "we");
-  if (!f) {
-    *why = "cannot create " + path + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  return std::unique_ptr<Manifest>(new Manifest(f));
 }
 
 namespace {
@@ -145,26 +138,51 @@ bool keep_done_rows(const std::string& path, const std::string& dir, std::vector
   return true;
 }
 
-Manifest::~Manifest() {
-  if (file_) std::fclose(file_);
+std::unique_ptr<Manifest> Manifest::create(const std::string& path, std::string* why, bool append) {
+  int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  off_t size = fd < 0 ? -1 : ::lseek(fd, 0, SEEK_END);
+  if (size < 0) {
+    *why = "cannot create " + path + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return nullptr;
+  }
+  return std::unique_ptr<Manifest>(new Manifest(fd, size));
 }
 
-void Manifest::append(const Item& item) {
+Manifest::~Manifest() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Manifest::append(const Item& item) {
   // replace: a URL line with invalid UTF-8 must still produce a valid JSON row, not an exception.
   std::string row =
       manifest_row(item).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   row += '\n';
   std::lock_guard<std::mutex> lock(mu_);
-  if (!error_.empty()) return;
-  if (std::fwrite(row.data(), 1, row.size(), file_) != row.size() || std::fflush(file_) != 0)
-    error_ = std::string("manifest write failed: ") + std::strerror(errno);
+  if (!error_.empty()) return false;
+  size_t done = 0;
+  while (done < row.size()) {
+    ssize_t n = ::write(fd_, row.data() + done, row.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error_ = std::string("manifest write failed: ") +
+               (n < 0 ? std::strerror(errno) : "no progress") +
+               "; it keeps every row before that (free space, then rerun with --resume)";
+      if (::ftruncate(fd_, good_size_) != 0) error_ += "; and cutting off the torn row failed too";
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  good_size_ += static_cast<off_t>(row.size());
+  return true;
 }
 
 bool Manifest::close(std::string* why) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (file_ && std::fclose(file_) != 0 && error_.empty())
+  if (fd_ >= 0 && ::close(fd_) != 0 && error_.empty())
     error_ = std::string("manifest close failed: ") + std::strerror(errno);
-  file_ = nullptr;
+  fd_ = -1;
   *why = error_;
   return error_.empty();
 }

@@ -1,9 +1,11 @@
 // Manifest: OUTDIR/manifest.jsonl, one JSON object per input line, appended as items finish.
 //
-// Rows are written whole and flushed one at a time, so a killed run leaves only complete rows.
-// Ownership: owns its FILE*. Thread-safety: append() may be called from any thread (a mutex
-// serialises rows); open/close from one thread.
+// Each row is one write(2), so a killed run leaves at most a torn last row (which --resume
+// drops) and a failed write leaves none. Ownership: owns its file descriptor. Thread-safety:
+// append() may be called from any thread (a mutex serialises rows); open/close from one thread.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdio>
 #include <memory>
@@ -32,14 +34,18 @@ class Manifest {
   static std::unique_ptr<Manifest> create(const std::string& path, std::string* why,
                                           bool append = false);
   ~Manifest();
-  void append(const Item& item);
-  // Closes the file; false with *why set if any row failed to reach it (e.g. disk full).
+  // Writes the item's row with one write(2). False once a write failed (disk full, file size
+  // limit): the file is cut back to its last whole row and every later append is refused, so the
+  // manifest never holds a torn row and --resume can complete the run once there is room.
+  bool append(const Item& item);
+  // Closes the file; false with *why set if any row failed to reach it.
   bool close(std::string* why);
 
  private:
-  explicit Manifest(std::FILE* f) : file_(f) {}
+  Manifest(int fd, off_t size) : fd_(fd), good_size_(size) {}
   std::mutex mu_;
-  std::FILE* file_;
+  int fd_;             // -1 once closed
+  off_t good_size_;    // bytes up to the end of the last whole row
   std::string error_;  // first write failure, reported by close()
 };
 

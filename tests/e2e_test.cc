@@ -222,18 +222,10 @@ TEST_F(E2eTest, WaitingOnSlowTransfersCostsNoCpu) {
 // the producer is still thinking about line 2.
 TEST_F(E2eTest, SlowStdinDoesNotStallDownloads) {
   int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);  // the child gets only its stdin copy of the read end
   fs::path out = dir_ / "out";
-  std::string bin = IMGPIPE_BINARY, i = "-i", dash = "-", o = "-o", outs = out.string(),
-              q = "--quiet";
-  char* argv[] = {bin.data(), i.data(), dash.data(), o.data(), outs.data(), q.data(), nullptr};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  pid_t pid;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
+  pid_t pid = spawn({"-i", "-", "-o", out.string(), "--quiet"}, fds[0]);
+  ASSERT_GT(pid, 0);
   ::close(fds[0]);
   std::string first = server_.url("/image/64x48.jpg") + "\n";
   ASSERT_EQ(::write(fds[1], first.data(), first.size()), (ssize_t)first.size());

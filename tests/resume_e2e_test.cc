@@ -1,6 +1,7 @@
 // Interruption and --resume through the real binary: SIGINT/SIGTERM/SIGKILL a running imgpipe,
 // resume it, and compare the result with an uninterrupted run.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <set>
 #include <thread>
@@ -15,26 +16,6 @@ using namespace std::chrono_literals;
 class ResumeE2eTest : public E2eTest {
  protected:
   ResumeE2eTest() : slow_(fixtures::ServerOptions{0, 40, 0}) {}
-
-  // Starts imgpipe with `args` (stdin from stdin_fd, or /dev/null); output to files in dir_.
-  pid_t spawn(std::vector<std::string> args, int stdin_fd = -1) {
-    args.insert(args.begin(), IMGPIPE_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (stdin_fd >= 0)
-      posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
-    else
-      posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "stderr").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
-  }
 
   // The exit code; 1000 + the signal if a signal killed it (so a graceful exit 130 is told apart
   // from death by SIGINT); -1 if it did not end within `limit`.
@@ -167,7 +148,7 @@ TEST_F(ResumeE2eTest, ResumeDropsATornRow) {
 // Stopping must not wait for a producer that keeps stdin open and silent.
 TEST_F(ResumeE2eTest, SigintWithAnOpenSilentStdinStillExits) {
   int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);  // the child gets only its stdin copy of the read end
   fs::path out = dir_ / "out";
   pid_t pid = spawn({"-i", "-", "-o", out.string(), "--quiet"}, fds[0]);
   ::close(fds[0]);
@@ -178,6 +159,33 @@ TEST_F(ResumeE2eTest, SigintWithAnOpenSilentStdinStillExits) {
   EXPECT_EQ(wait_exit(pid, 5s), 130) << slurp(dir_ / "stderr");
   ::close(fds[1]);
   EXPECT_EQ(manifest(out).size(), 1u);
+}
+
+// A full disk, stood in for by a file size limit (RLIMIT_FSIZE, which makes a write past it fail
+// like ENOSPC does): the run stops with a clear error and exit 2, the manifest holds only whole
+// rows, and --resume completes the run once there is room.
+TEST_F(ResumeE2eTest, DiskFullStopsCleanlyAndResumeCompletes) {
+  fs::path list = write_list(small_images(server_, 60));
+  fs::path out = dir_ / "out";
+  rlimit old{};
+  getrlimit(RLIMIT_FSIZE, &old);
+  rlimit small = old;
+  small.rlim_cur = 4000;  // room for a dozen rows; every thumbnail is far smaller
+  setrlimit(RLIMIT_FSIZE, &small);
+  Outcome r = run({"-i", list.string(), "-o", out.string(), "--quiet", "-j", "2"});
+  setrlimit(RLIMIT_FSIZE, &old);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("manifest write failed: File too large"), std::string::npos) << r.err;
+  std::string text = slurp(out / "manifest.jsonl");
+  EXPECT_LE(text.size(), 4000u);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n') << "the torn row must be cut off";
+  auto first = manifest(out);  // parses every row: none is torn
+  EXPECT_LT(first.size(), 60u);
+
+  r = run({"-i", list.string(), "-o", out.string(), "--quiet", "--resume"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(manifest(out).size(), 60u);
 }
 
 }  // namespace
