@@ -173,7 +173,7 @@ void add_output_flags(CLI::App& app, OutputOptions& out) {
   app.add_option("--files-per-folder", out.files_per_folder,
                  "Spread outputs over numbered subfolders of N lines each")
       ->check(CLI::Range(1, 100000000));
-  app.add_flag("--dedup", out.dedup, "Process identical bytes once; later rows point at the first");
+  app.add_flag("--dedup", out.dedup, "Process identical bytes once; the other rows point at it");
 }
 
 void add_run_flags(CLI::App& app, Options& o) {
@@ -200,8 +200,11 @@ void add_run_flags(CLI::App& app, Options& o) {
 CommandLine parse_command_line(int argc, const char* const* argv) {
   CommandLine cl;
   Options& o = cl.options;
-  CLI::App app("imgpipe: download image URLs concurrently and thumbnail them on every core.",
-               "imgpipe");
+  CLI::App app(
+      "imgpipe: download image URLs concurrently and thumbnail them on every core.\n"
+      "imgpipe compare [OPTIONS]: the same list four ways, to show what concurrency and "
+      "parallelism buy.",
+      "imgpipe");
   app.footer(kExamples);
   app.set_version_flag("--version", std::string("imgpipe ") + IMGPIPE_VERSION);
   // `imgpipe compare [same options]`: the word comes first and takes no options of its own.

@@ -476,6 +476,70 @@ TEST_F(BatchE2eTest, NoProgressLineWhenStderrIsNotATerminal) {
   EXPECT_NE(r.out.find("download"), std::string::npos) << "the table still goes to stdout";
 }
 
+// Runs imgpipe with stderr on a pseudo-terminal (as in an interactive shell) and returns what the
+// terminal showed. `env` entries are added to the environment (e.g. NO_COLOR=1).
+std::string run_on_terminal(const std::vector<std::string>& args, std::vector<std::string> env) {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  EXPECT_GE(master, 0);
+  EXPECT_EQ(::grantpt(master), 0);
+  EXPECT_EQ(::unlockpt(master), 0);
+  std::string slave_name = ::ptsname(master);
+  std::vector<std::string> full = args;
+  full.insert(full.begin(), IMGPIPE_BINARY);
+  std::vector<char*> argv, envp;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, slave_name.c_str(), O_RDWR | O_NOCTTY, 0);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  std::string shown;
+  char buf[4096];
+  for (;;) {  // read until the child closes its end (EIO on Linux once no slave is open)
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    shown.append(buf, n);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ::close(master);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << "\n" << shown;
+  return shown;
+}
+
+// On a terminal the progress line shows (redrawn in place, with counts and a total), failures in
+// red unless NO_COLOR is set; --quiet turns it off.
+TEST_F(BatchE2eTest, ProgressLineOnATerminal) {
+  fixtures::ServerOptions slow;
+  slow.latency_ms = 150;
+  fixtures::FixtureServer server(slow);
+  std::vector<std::string> lines = small_images(server, 12);
+  lines.insert(lines.begin(), server.url("/status/404"));  // first, so a redraw shows it failed
+  fs::path list = write_list(lines);
+  std::vector<std::string> args = {"-i", list.string(), "-o", (dir_ / "a").string(), "-j", "2"};
+  std::string shown = run_on_terminal(args, {});
+  EXPECT_NE(shown.find("\r\033[K"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("/13"), std::string::npos) << "the total is counted: " << shown;
+  EXPECT_NE(shown.find("transfers"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("\033[31mfailed 1"), std::string::npos) << "failures in red: " << shown;
+
+  args[3] = (dir_ / "b").string();
+  shown = run_on_terminal(args, {"NO_COLOR=1"});
+  EXPECT_NE(shown.find("\r\033[K"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("\033[31m"), std::string::npos) << "NO_COLOR: " << shown;
+
+  args[3] = (dir_ / "c").string();
+  args.push_back("--quiet");
+  EXPECT_EQ(run_on_terminal(args, {}), "");
+}
+
 TEST_F(BatchE2eTest, CompareRunsFourWaysAndRefusesStdin) {
   fs::path list = write_list(small_images(server_, 12));
   fs::path out = dir_ / "cmp";
