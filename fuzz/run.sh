@@ -20,10 +20,12 @@ mkdir -p "$corpus/fuzz_image" "$corpus/fuzz_list"
 pids=()
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/crashes/$t"
+  # -timeout=25: --codec stb has no pre-shrink, and stb_image_resize on a megapixel takes ~2 s
+  # under ASan: slow by design, not a hang.
   # -rss_limit_mb: imgpipe's own bound is 100 MP × 4 B plus the thumbnails; the fuzz targets use
   # --max-pixels 1M, so anything near 1 GB is a leak or a bomb getting through.
   "$build/fuzz/$t" "$corpus/$t" "fuzz/regressions/$t" -max_total_time="$seconds" \
-    -rss_limit_mb=1024 -timeout=10 -artifact_prefix="fuzz/crashes/$t/" -print_final_stats=1 \
+    -rss_limit_mb=1024 -timeout=25 -artifact_prefix="fuzz/crashes/$t/" -print_final_stats=1 \
     >"fuzz/crashes/$t.log" 2>&1 &
   pids+=($!)
 done

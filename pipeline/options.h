@@ -119,7 +119,8 @@ struct OutputOptions {
   // Process identical downloaded bytes once: the first line whose bytes arrive is processed and
   // the others point at its files (which line that is can vary between runs when identical
   // images arrive in a different order; --name hash makes the file names order-free). Costs
-  // ~100 bytes of memory per distinct image: the one structure that grows with the list.
+  // a few hundred bytes per distinct image (its hash, outcome and file paths; estimated, not
+  // measured): the one structure that grows with the list.
   bool dedup = false;
 };
 
