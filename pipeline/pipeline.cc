@@ -304,6 +304,19 @@ List open_reader(const Options& o) {
   return list;
 }
 
+// --resume after a SIGKILL: a write cut short leaves its hidden temporary file (".NAME.LINE.tmp");
+// the final names are always whole. Remove those leftovers, so OUTDIR holds no partial file.
+void remove_temporaries(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 5 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0 &&
+        it->is_regular_file(ec))
+      std::filesystem::remove(it->path(), ec);
+  }
+}
+
 std::unique_ptr<Manifest> open_output(const Options& o, std::vector<uint64_t>* resumed) {
   std::error_code ec;
   std::filesystem::create_directories(o.output_dir, ec);
@@ -311,6 +324,7 @@ std::unique_ptr<Manifest> open_output(const Options& o, std::vector<uint64_t>* r
   const std::string path = o.output_dir + "/manifest.jsonl";
   std::string why;
   if (o.resume && !keep_done_rows(path, o.output_dir, resumed, &why)) throw SetupError(why);
+  if (o.resume) remove_temporaries(o.output_dir);
   auto manifest = Manifest::create(path, &why, o.resume);  // doubles as the write probe
   if (!manifest) throw SetupError("output folder " + o.output_dir + " is not writable: " + why);
   return manifest;
