@@ -76,7 +76,9 @@ class ResumeE2eTest : public E2eTest {
     ASSERT_GE(first.size(), 20u);
     ASSERT_LT(first.size(), 120u) << "the run ended before the signal: nothing to resume";
     for (const auto& [name, bytes] : files(out)) {  // SIGKILL may cut a write: a hidden .tmp
-      if (sig != SIGKILL) EXPECT_EQ(name.find(".tmp"), std::string::npos) << "left: " << name;
+      if (sig != SIGKILL) {
+        EXPECT_EQ(name.find(".tmp"), std::string::npos) << "left: " << name;
+      }
     }
 
     std::vector<std::string> resume = args(list, out);
