@@ -83,13 +83,13 @@ void thumbnail(benchmark::State& state, const std::string& ext, Codec codec, Res
 #define THUMBNAIL_BENCH(name, ext, codec, resizer)                                     \
   BENCHMARK_CAPTURE(thumbnail, name, std::string(ext), Codec::codec, Resizer::resizer) \
       ->Unit(benchmark::kMillisecond)
-THUMBNAIL_BENCH(jpeg_fast_swscale, ".jpg", kFast, kSwscale);
+THUMBNAIL_BENCH(jpeg_fast_lanczos, ".jpg", kFast, kLanczos);
 THUMBNAIL_BENCH(jpeg_fast_stbresize, ".jpg", kFast, kStb);
 THUMBNAIL_BENCH(jpeg_stb, ".jpg", kStb, kStb);
-THUMBNAIL_BENCH(png_fast_swscale, ".png", kFast, kSwscale);
+THUMBNAIL_BENCH(png_fast_lanczos, ".png", kFast, kLanczos);
 THUMBNAIL_BENCH(png_fast_stbresize, ".png", kFast, kStb);
 THUMBNAIL_BENCH(png_stb, ".png", kStb, kStb);
-THUMBNAIL_BENCH(webp_fast_swscale, ".webp", kFast, kSwscale);
+THUMBNAIL_BENCH(webp_fast_lanczos, ".webp", kFast, kLanczos);
 THUMBNAIL_BENCH(webp_stb, ".webp", kStb, kStb);
 
 }  // namespace

@@ -144,15 +144,15 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
       ->type_name("jpg|png|webp")
       ->default_str("jpg");
   app.add_option("--codec", im.codec,
-                 "fast: shrink-on-load, libswscale; stb: full-size decode, stb resize and encode")
+                 "fast: shrink-on-load, box pre-shrink, Lanczos; stb: full-size decode, stb resize and encode")
       ->transform(words<Codec>({{"fast", Codec::kFast}, {"stb", Codec::kStb}}))
       ->type_name("fast|stb")
       ->default_str("fast");
   app.add_option("--resizer", im.resizer,
-                 "Final filter: swscale (libswscale bicubic) or stb (stb_image_resize)")
-      ->transform(words<Resizer>({{"swscale", Resizer::kSwscale}, {"stb", Resizer::kStb}}))
-      ->type_name("swscale|stb")
-      ->default_str("swscale");
+                 "Final filter: lanczos (Lanczos-3, vectorised) or stb (stb_image_resize)")
+      ->transform(words<Resizer>({{"lanczos", Resizer::kLanczos}, {"stb", Resizer::kStb}}))
+      ->type_name("lanczos|stb")
+      ->default_str("lanczos");
   app.add_option("-q,--quality", im.quality, "JPEG quality")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();

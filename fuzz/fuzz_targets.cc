@@ -18,7 +18,7 @@ void fuzz_image(const uint8_t* data, size_t size) {
   const uint8_t knobs = data[0];
   ImageOptions o;
   o.codec = knobs & 1 ? Codec::kStb : Codec::kFast;
-  o.resizer = knobs & 2 ? Resizer::kStb : Resizer::kSwscale;
+  o.resizer = knobs & 2 ? Resizer::kStb : Resizer::kLanczos;
   o.fit = static_cast<Fit>((knobs >> 2) & 3);
   o.format = static_cast<Format>(((knobs >> 4) & 3) % 3);
   o.upscale = knobs & 64;

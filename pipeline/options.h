@@ -22,10 +22,9 @@ enum class Format { kJpeg, kPng, kWebp };
 enum class Codec { kFast, kStb };
 
 // The final resize filter (after an integer box pre-shrink to within 2× of the thumbnail).
-// kSwscale: libswscale bicubic, SIMD, for opaque images (alpha images always use stb, which
-// filters premultiplied). kStb: stb_image_resize's Mitchell filter. Codec::kStb implies kStb with
-// no pre-shrink.
-enum class Resizer { kSwscale, kStb };
+// kLanczos: imgpipe's own vectorised Lanczos-3 (stages/lanczos.h), alpha filtered premultiplied.
+// kStb: stb_image_resize's Mitchell filter. Codec::kStb implies kStb with no pre-shrink.
+enum class Resizer { kLanczos, kStb };
 
 // How a thumbnail meets its box.
 enum class Fit {
@@ -101,7 +100,7 @@ struct ImageOptions {
   Format format = Format::kJpeg;  // JPEG: small thumbnails, what web pages use
   int quality = 85;               // JPEG/WebP quality: visually clean at a third of q100's size
   Codec codec = Codec::kFast;     // see Codec
-  Resizer resizer = Resizer::kSwscale;  // see Resizer
+  Resizer resizer = Resizer::kLanczos;  // see Resizer
   // Largest source image accepted, width × height, checked from the header before any pixel buffer
   // is allocated: 100 MP decoded as RGBA is 400 MB, the most one item may cost.
   int64_t max_pixels = 100'000'000;

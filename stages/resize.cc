@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "stages/fit.h"
+#include "stages/lanczos.h"
 #include "stages/orientation.h"
-#include "stages/swscale.h"
 
 namespace imgpipe {
 
@@ -47,6 +47,17 @@ Size webp_scaled_size(int src_width, int src_height, Size target) {
 
 namespace {
 
+// x / n rounded down as a multiply and a shift, because a division costs 20–40 multiplies and the
+// box averages did one per channel per pixel (over half the pre-shrink's time). With m =
+// ceil(2^40 / n) the result is exact for x < 2^40 / n; the averages here have x < 256·n, which
+// is below that for n < 2^16 (k < 256). Larger n divides.
+struct Divider {
+  uint32_t n;
+  uint64_t m;
+  explicit Divider(uint32_t n) : n(n), m(n < (1u << 16) ? ((uint64_t(1) << 40) + n - 1) / n : 0) {}
+  uint32_t operator()(uint32_t x) const { return m ? uint32_t((x * m) >> 40) : x / n; }
+};
+
 // Averages one band of rows [y0, y1) into `out` (ow pixels of C channels): first the band's rows
 // are summed column by column into `acc` (w × C sums; a loop the compiler vectorises), then k
 // adjacent columns per output pixel. With alpha, colour is weighted by alpha (a premultiplied
@@ -67,17 +78,22 @@ void box_band(const Image& src, int y0, int y1, int k, int ow, uint32_t* acc, ui
       acc[i + C - 1] += a;
     }
   }
+  const uint32_t rows = uint32_t(y1 - y0);
+  const Divider whole(uint32_t(k) * rows), last(uint32_t(src.width - (ow - 1) * k) * rows);
   for (int ox = 0; ox < ow; ++ox) {
     const int x0 = ox * k, nx = std::min(k, src.width - x0);
     uint32_t sum[C] = {};
     for (int x = x0; x < x0 + nx; ++x)
       for (int ch = 0; ch < C; ++ch) sum[ch] += acc[size_t(x) * C + ch];
-    const uint32_t n = uint32_t(nx) * uint32_t(y1 - y0);
-    const uint32_t d = kAlpha ? sum[C - 1] : n;  // alpha: the colour sums are alpha-weighted
+    const Divider& n = ox + 1 < ow ? whole : last;  // only the last column can be partial
     uint8_t* o = out + size_t(ox) * C;
-    for (int ch = 0; ch < (kAlpha ? C - 1 : C); ++ch)
-      o[ch] = d ? uint8_t((sum[ch] + d / 2) / d) : 0;
-    if (kAlpha) o[C - 1] = uint8_t((sum[C - 1] + n / 2) / n);
+    if (!kAlpha) {
+      for (int ch = 0; ch < C; ++ch) o[ch] = uint8_t(n(sum[ch] + n.n / 2));
+      continue;
+    }
+    const uint32_t a = sum[C - 1];  // the colour sums are alpha-weighted: divide by the alpha sum
+    for (int ch = 0; ch < C - 1; ++ch) o[ch] = a ? uint8_t((sum[ch] + a / 2) / a) : 0;
+    o[C - 1] = uint8_t(n(a + n.n / 2));
   }
 }
 
@@ -148,9 +164,9 @@ bool scale(Image& img, Size stored, const ImageOptions& o) {
   if (img.width == stored.width && img.height == stored.height) return true;
   const bool fast = o.codec == Codec::kFast;
   const int k = std::min(img.width / stored.width, img.height / stored.height);
-  if (fast && o.resizer == Resizer::kSwscale && box_shrink(img, k) && swscale_resize(img, stored))
-    return true;
-  return resize(img, stored, fast);  // stb: alpha images, --resizer stb, --codec stb
+  if (fast && o.resizer == Resizer::kLanczos)
+    return box_shrink(img, k) && lanczos_resize(img, stored);
+  return resize(img, stored, fast);  // stb: --resizer stb, --codec stb
 }
 
 bool copy_image(const Image& src, Image* out) {

@@ -99,7 +99,7 @@ TEST(CommandLine, EveryFlagReachesTheOptions) {
 TEST(CommandLine, CodecResizerAndWebp) {
   CommandLine def = parse({"-i", "l", "-o", "o"});
   EXPECT_EQ(def.options.image.codec, Codec::kFast);
-  EXPECT_EQ(def.options.image.resizer, Resizer::kSwscale);
+  EXPECT_EQ(def.options.image.resizer, Resizer::kLanczos);
   CommandLine cl =
       parse({"-i", "l", "-o", "o", "--codec", "stb", "--resizer", "stb", "-f", "webp"});
   ASSERT_FALSE(cl.exit_code);
@@ -107,7 +107,7 @@ TEST(CommandLine, CodecResizerAndWebp) {
   EXPECT_EQ(cl.options.image.resizer, Resizer::kStb);
   EXPECT_EQ(cl.options.image.format, Format::kWebp);
   EXPECT_EQ(parse({"-i", "l", "-o", "o", "--codec", "vips"}).exit_code, kExitUsage);
-  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--resizer", "lanczos"}).exit_code, kExitUsage);
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--resizer", "swscale"}).exit_code, kExitUsage);
 }
 
 TEST(CommandLine, BadValuesExitWithUsageCode) {
