@@ -3,7 +3,8 @@
 // Usage: decode_floor PATHS_FILE [TARGET_LONG_EDGE=512]
 //   JPEG: TurboJPEG with DCT scaling (smallest of 1/8,1/4,1/2 whose long edge stays >= target).
 //   WebP: libwebp scaled decode to a long edge of at least the target.
-//   PNG:  libspng, full size (PNG has no cheaper partial decode).
+//   PNG:  libspng, full size (PNG has no cheaper partial decode), checksums not verified (as
+//         imgpipe does: stages/png.cc).
 // Files are read into memory before the clock starts: the floor is decode CPU, not disk I/O.
 // Prints per-format and total seconds; the last line is machine-readable for bench/run.sh.
 #include <spng.h>
@@ -91,8 +92,9 @@ bool decode_webp(const std::vector<unsigned char>& b, int target, std::vector<un
 }
 
 bool decode_png(const std::vector<unsigned char>& b, std::vector<unsigned char>& px) {
-  spng_ctx* ctx = spng_ctx_new(0);
+  spng_ctx* ctx = spng_ctx_new(SPNG_CTX_IGNORE_ADLER32);
   if (!ctx) return false;
+  spng_set_crc_action(ctx, SPNG_CRC_USE, SPNG_CRC_USE);
   bool ok = false;
   spng_ihdr ihdr{};
   if (spng_set_png_buffer(ctx, b.data(), b.size()) == 0 && spng_get_ihdr(ctx, &ihdr) == 0) {

@@ -132,7 +132,11 @@ bool decode_pixels(const Item& item, Kind kind, Codec codec, Header h, Size stor
     int d = codec == Codec::kFast ? jpeg_shrink_denominator(h.width, h.height, stored_target) : 1;
     return jpeg_decode(data, d, out, why);
   }
-  if (kind == Kind::kPng) return png_decode(data, out, why);  // never stb: see stb_impl.cc
+  if (kind == Kind::kPng) {  // never stb: see stb_impl.cc
+    // No smaller decode exists for PNG, but the box pre-shrink can run as the rows come out.
+    const int k = std::min(h.width / stored_target.width, h.height / stored_target.height);
+    return png_decode(data, codec == Codec::kFast ? std::max(k, 1) : 1, out, why);
+  }
   if (kind == Kind::kWebp) {
     Size scaled =
         codec == Codec::kFast ? webp_scaled_size(h.width, h.height, stored_target) : Size{0, 0};

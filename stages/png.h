@@ -14,7 +14,8 @@ namespace imgpipe {
 bool png_header(const std::vector<uint8_t>& data, int* width, int* height, std::string* why);
 
 // 16-bit becomes 8-bit; palette and tRNS become RGB(A); gray stays one channel unless it has
-// transparency.
-bool png_decode(const std::vector<uint8_t>& data, Image* out, std::string* why);
+// transparency. With shrink k > 1 the result is box-averaged by k (as box_shrink does) while the
+// rows are decoded, so a non-interlaced PNG never exists at full size in memory.
+bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::string* why);
 
 }  // namespace imgpipe

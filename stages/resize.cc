@@ -58,30 +58,29 @@ struct Divider {
   uint32_t operator()(uint32_t x) const { return m ? uint32_t((x * m) >> 40) : x / n; }
 };
 
-// Averages one band of rows [y0, y1) into `out` (ow pixels of C channels): first the band's rows
-// are summed column by column into `acc` (w × C sums; a loop the compiler vectorises), then k
-// adjacent columns per output pixel. With alpha, colour is weighted by alpha (a premultiplied
-// average) so transparent pixels do not tint their neighbours.
+// Adds one row to the column sums. With alpha, colour is weighted by alpha (a premultiplied
+// average) so transparent pixels do not tint their neighbours. The plain case is a loop the
+// compiler vectorises.
 template <int C, bool kAlpha>
-void box_band(const Image& src, int y0, int y1, int k, int ow, uint32_t* acc, uint8_t* out) {
-  const size_t row_values = size_t(src.width) * C;
-  std::fill(acc, acc + row_values, 0u);
-  for (int y = y0; y < y1; ++y) {
-    const uint8_t* p = src.pixels.get() + size_t(y) * row_values;
-    if (!kAlpha) {
-      for (size_t i = 0; i < row_values; ++i) acc[i] += p[i];
-      continue;
-    }
-    for (size_t i = 0; i < row_values; i += C) {
-      const uint32_t a = p[i + C - 1];
-      for (int ch = 0; ch < C - 1; ++ch) acc[i + ch] += p[i + ch] * a;
-      acc[i + C - 1] += a;
-    }
+void accumulate(const uint8_t* p, size_t n, uint32_t* acc) {
+  if (!kAlpha) {
+    for (size_t i = 0; i < n; ++i) acc[i] += p[i];
+    return;
   }
-  const uint32_t rows = uint32_t(y1 - y0);
-  const Divider whole(uint32_t(k) * rows), last(uint32_t(src.width - (ow - 1) * k) * rows);
+  for (size_t i = 0; i < n; i += C) {
+    const uint32_t a = p[i + C - 1];
+    for (int ch = 0; ch < C - 1; ++ch) acc[i + ch] += p[i + ch] * a;
+    acc[i + C - 1] += a;
+  }
+}
+
+// One output row from a band of `rows` summed rows: k adjacent column sums per output pixel.
+template <int C, bool kAlpha>
+void emit(const uint32_t* acc, int width, int k, uint32_t rows, uint8_t* out) {
+  const int ow = (width + k - 1) / k;
+  const Divider whole(uint32_t(k) * rows), last(uint32_t(width - (ow - 1) * k) * rows);
   for (int ox = 0; ox < ow; ++ox) {
-    const int x0 = ox * k, nx = std::min(k, src.width - x0);
+    const int x0 = ox * k, nx = std::min(k, width - x0);
     uint32_t sum[C] = {};
     for (int x = x0; x < x0 + nx; ++x)
       for (int ch = 0; ch < C; ++ch) sum[ch] += acc[size_t(x) * C + ch];
@@ -97,38 +96,71 @@ void box_band(const Image& src, int y0, int y1, int k, int ow, uint32_t* acc, ui
   }
 }
 
-template <int C, bool kAlpha>
-void box_rows(const Image& src, int k, int ow, int oh, uint8_t* out) {
-  std::vector<uint32_t> acc(size_t(src.width) * C);
-  for (int oy = 0; oy < oh; ++oy)
-    box_band<C, kAlpha>(src, oy * k, std::min(oy * k + k, src.height), k, ow, acc.data(),
-                        out + size_t(oy) * ow * C);
+}  // namespace
+
+bool BoxShrinker::start(int width, int height, int channels, int k) {
+  width_ = width;
+  height_ = height;
+  channels_ = channels;
+  k_ = std::max(k, 1);
+  rows_in_ = band_rows_ = 0;
+  out_ = Image{};
+  out_.width = (width + k_ - 1) / k_;
+  out_.height = (height + k_ - 1) / k_;
+  out_.channels = channels;
+  out_.pixels.reset(
+      static_cast<uint8_t*>(std::malloc(size_t(out_.width) * out_.height * channels)));
+  acc_.assign(size_t(width) * channels, 0u);
+  return out_.pixels != nullptr;
 }
 
-}  // namespace
+void BoxShrinker::add_row(const uint8_t* row) {
+  const size_t n = acc_.size();
+  switch (channels_) {
+    case 1:
+      accumulate<1, false>(row, n, acc_.data());
+      break;
+    case 2:
+      accumulate<2, true>(row, n, acc_.data());
+      break;
+    case 3:
+      accumulate<3, false>(row, n, acc_.data());
+      break;
+    default:
+      accumulate<4, true>(row, n, acc_.data());
+      break;
+  }
+  ++rows_in_;
+  if (++band_rows_ < k_ && rows_in_ < height_) return;  // the last band may be short
+  uint8_t* out = out_.pixels.get() + size_t((rows_in_ - 1) / k_) * out_.width * channels_;
+  const uint32_t rows = uint32_t(band_rows_);
+  switch (channels_) {
+    case 1:
+      emit<1, false>(acc_.data(), width_, k_, rows, out);
+      break;
+    case 2:
+      emit<2, true>(acc_.data(), width_, k_, rows, out);
+      break;
+    case 3:
+      emit<3, false>(acc_.data(), width_, k_, rows, out);
+      break;
+    default:
+      emit<4, true>(acc_.data(), width_, k_, rows, out);
+      break;
+  }
+  std::fill(acc_.begin(), acc_.end(), 0u);
+  band_rows_ = 0;
+}
+
+Image BoxShrinker::finish() { return std::move(out_); }
 
 bool box_shrink(Image& image, int k) {
   if (k < 2) return true;
-  const int ow = (image.width + k - 1) / k, oh = (image.height + k - 1) / k;
-  PixelBuffer out(static_cast<uint8_t*>(std::malloc(size_t(ow) * oh * image.channels)));
-  if (!out) return false;
-  switch (image.channels) {
-    case 1:
-      box_rows<1, false>(image, k, ow, oh, out.get());
-      break;
-    case 2:
-      box_rows<2, true>(image, k, ow, oh, out.get());
-      break;
-    case 3:
-      box_rows<3, false>(image, k, ow, oh, out.get());
-      break;
-    default:
-      box_rows<4, true>(image, k, ow, oh, out.get());
-      break;
-  }
-  image.pixels = std::move(out);
-  image.width = ow;
-  image.height = oh;
+  BoxShrinker box;
+  if (!box.start(image.width, image.height, image.channels, k)) return false;
+  const size_t stride = size_t(image.width) * image.channels;
+  for (int y = 0; y < image.height; ++y) box.add_row(image.pixels.get() + y * stride);
+  image = box.finish();
   return true;
 }
 

@@ -3,6 +3,9 @@
 // Plain functions on values / one Item; no shared state, safe from any number of threads.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "pipeline/item.h"
 #include "pipeline/options.h"
 
@@ -19,8 +22,25 @@ int jpeg_shrink_denominator(int src_width, int src_height, Size target);
 // WebP: twice the target when the source is larger than that, else {0, 0} (decode in full).
 Size webp_scaled_size(int src_width, int src_height, Size target);
 
-// Averages k×k blocks (partial blocks at the edges averaged over what they hold); alpha-weighted
-// when the image has alpha. False only when out of memory.
+// Averages k×k blocks of an image that arrives one row at a time, so a decoder can shrink while it
+// decodes and never hold the full-size image. Partial blocks at the right and bottom edges average
+// what they hold; with alpha (2 or 4 channels) colour is alpha-weighted. One object per image.
+class BoxShrinker {
+ public:
+  // Ready for `height` rows of width × channels bytes. False when out of memory.
+  bool start(int width, int height, int channels, int k);
+  void add_row(const uint8_t* row);
+  // The result, ceil(width / k) × ceil(height / k), once every row is in.
+  Image finish();
+
+ private:
+  int width_ = 0, height_ = 0, channels_ = 0, k_ = 1;
+  int rows_in_ = 0, band_rows_ = 0;
+  std::vector<uint32_t> acc_;  // column sums of the current band: width × channels
+  Image out_;
+};
+
+// BoxShrinker over a whole image, in place. False only when out of memory.
 bool box_shrink(Image& image, int k);
 
 // Resamples `image` to `target` in place: with `preshrink`, a box pre-shrink first, then

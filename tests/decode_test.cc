@@ -8,6 +8,7 @@
 
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
+#include "stages/resize.h"
 
 namespace imgpipe {
 namespace {
@@ -133,6 +134,43 @@ TEST(Decode, JpegShrinksOnLoadButKeepsTwiceTheTarget) {
   EXPECT_EQ(stb.image.width, 2000);  // stb cannot shrink on load
   EXPECT_EQ(fast.source_width, 2000);
   EXPECT_EQ(fast.source_height, 1500);
+}
+
+// PNG has no smaller decode, so the box pre-shrink runs on the rows as they are decoded. The result
+// must be exactly the full decode box-averaged afterwards, for every PNG layout (odd sizes give
+// partial blocks at the right and bottom edges).
+TEST(Decode, PngBoxShrinksWhileDecodingExactlyAsAfterwards) {
+  const std::pair<const char*, std::vector<unsigned char>> pngs[] = {
+      {"rgb", fixtures::make_png(301, 203)},
+      {"gray", fixtures::make_png(301, 203, 1)},
+      {"gray+alpha", fixtures::make_png(301, 203, 2)},
+      {"rgba", fixtures::make_png(301, 203, 4)},
+      {"16-bit", fixtures::make_png16(301, 203)},
+      {"palette+tRNS", fixtures::make_palette_png_with_trns(301, 203)},
+      {"interlaced", fixtures::make_interlaced_png(301, 203)},
+  };
+  for (const auto& [name, png] : pngs) {
+    Item shrunk = item_with(png), full = item_with(png);
+    decode(shrunk, options(Codec::kFast, 100'000'000, {64, 64}));  // 64x43: k = 4
+    decode(full, options(Codec::kStb, 100'000'000, {64, 64}));     // PNG in full, no shrink
+    ASSERT_TRUE(shrunk.ok() && full.ok()) << name << ": " << shrunk.error << full.error;
+    ASSERT_EQ(full.image.width, 301) << name;
+    ASSERT_TRUE(box_shrink(full.image, 4));
+    ASSERT_EQ(shrunk.image.width, 76) << name;  // ceil(301 / 4)
+    ASSERT_EQ(shrunk.image.height, 51) << name;
+    ASSERT_EQ(shrunk.image.channels, full.image.channels) << name;
+    EXPECT_EQ(0,
+              std::memcmp(shrunk.image.pixels.get(), full.image.pixels.get(), full.image.bytes()))
+        << name;
+  }
+}
+
+TEST(Decode, TruncatedPngFailsWhileShrinking) {
+  auto png = fixtures::make_png(301, 203);
+  png.resize(png.size() * 2 / 3);
+  Item item = item_with(png);
+  decode(item, options(Codec::kFast, 100'000'000, {64, 64}));
+  EXPECT_EQ(item.status, Status::kDecodeError) << item.error;
 }
 
 TEST(Decode, WebpShrinksOnLoad) {
