@@ -54,6 +54,56 @@ def load_floor(raw):
             for k in fmts}
 
 
+def load_profile(raw):
+    """perf report --sort dso,sym lines → [(percent, dso, symbol)], or [] if perf did not run."""
+    path = os.path.join(raw, "perf.txt")
+    if not os.path.exists(path):
+        return []
+    rows = []
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*?)\s*$", line)
+            if m:
+                rows.append((float(m.group(1)), m.group(2), m.group(3)))
+    return rows
+
+
+RESIZE_SYMBOLS = re.compile(r"box|BoxShrinker|accumulate|emit|lanczos|transpose|add_weighted|"
+                            r"to_bytes|make_axis|filter_rows|premultipl|stbir")
+DECODE_CATEGORIES = ("JPEG (libjpeg-turbo: decode, and the thumbnails' encode)",
+                     "PNG decode (libspng + zlib)", "WebP decode (libwebp)")
+
+
+def category(dso, sym):
+    if dso.startswith(("libturbojpeg", "libjpeg")):
+        return DECODE_CATEGORIES[0]
+    if dso.startswith(("libspng", "libz.")):
+        return DECODE_CATEGORIES[1]
+    if dso.startswith(("libwebp", "libsharpyuv")):
+        return DECODE_CATEGORIES[2]
+    if dso.startswith("imgpipe"):
+        return "resize (box pre-shrink + Lanczos)" if RESIZE_SYMBOLS.search(sym) else "imgpipe, other"
+    if dso.startswith("libcrypto"):
+        return "sha256 (OpenSSL)"
+    if dso == "[kernel.kallsyms]":
+        return "kernel (file reads, file creation and writes, page faults)"
+    if dso.startswith("libc.so"):
+        return "libc (memcpy, memset, malloc)"
+    return "other (TBB, libstdc++, libexif, …)"
+
+
+def load_codec_bench(raw):
+    """Median rows of Google Benchmark's JSON: name → counters."""
+    path = os.path.join(raw, "codec_bench.json")
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return {b["run_name"].split("/", 1)[-1]: b for b in data.get("benchmarks", [])
+            if b.get("aggregate_name") == "median"}
+
+
 def summarise(runs, tool, origin, lst="1x"):
     rs = [r for r in runs if r["tool"] == tool and r["origin"] == origin and r["list"] == lst]
     if not rs:
@@ -71,6 +121,115 @@ def summarise(runs, tool, origin, lst="1x"):
         "exits": sorted({r["exit"] for r in rs}),
         "n": len(rs),
     }
+
+
+def profile_section(profile, proc, floor, nproc):
+    md = ["## Where imgpipe's CPU goes\n"]
+    if not profile or not proc:
+        md.append("No profile (perf did not run; see bench/run.sh step 7b).\n")
+        return md
+    total = sum(p for p, _, _ in profile)
+    by = {}
+    for p, dso, sym in profile:
+        by[category(dso, sym)] = by.get(category(dso, sym), 0.0) + p / total
+    md.append("`perf record -e cpu-clock` of one processing-only run (the corpus as local files), "
+              f"samples grouped by library; CPU s = share × that run's median CPU ({proc['cpu']:.2f} "
+              "s). Raw: `bench/.cache/raw/perf.txt`.\n")
+    md.append("| where | share | CPU s |")
+    md.append("|---|---|---|")
+    for name, share in sorted(by.items(), key=lambda kv: -kv[1]):
+        md.append(f"| {name} | {100 * share:.1f}% | {share * proc['cpu']:.2f} |")
+    md.append("")
+    decode = sum(by.get(c, 0.0) for c in DECODE_CATEGORIES) * proc["cpu"]
+    rest = proc["cpu"] - decode
+    md.append(f"The codec libraries take {decode:.2f} s (JPEG's share includes encoding the "
+              f"thumbnails); everything else — resize, hashing, file I/O, memory, scheduling — "
+              f"{rest:.2f} s.")
+    if floor:
+        fl = floor["total"][2]
+        best = (fl + rest) / nproc
+        md.append(f"Even if imgpipe's decoding cost no more than the floor ({fl:.2f} s), that "
+                  f"other work puts the best possible wall on {nproc} cores at ({fl:.2f} + "
+                  f"{rest:.2f}) / {nproc} = {best:.2f} s = {best / (fl / nproc):.2f}× floor/cores, "
+                  "before any scheduling loss.")
+    top = sorted(((p / total, sym) for p, dso, sym in profile if dso.startswith("imgpipe")),
+                 reverse=True)[:6]
+    if top:
+        md.append("imgpipe's own hottest functions: " +
+                  ", ".join(f"`{s}` {100 * p:.1f}%" for p, s in top) + ".")
+    md.append("")
+    return md
+
+
+def codec_section(bench):
+    md = ["## Per-image cost by codec path (Google Benchmark)\n"]
+    if not bench:
+        md.append("codec_bench did not run (see bench/.cache/raw/codec_bench.err).\n")
+        return md
+    md.append("`build/codec_bench` on the corpus (IMGPIPE_BENCH_CORPUS; each iteration one real "
+              "image of that format, round-robin; 256-px box; one core; median of 3 repetitions). "
+              "*fast* = imgpipe's default codecs (shrink-on-load, box pre-shrink, `--resizer "
+              "lanczos` or `stb`); *stb* = `--codec stb` (full-size decode, stb_image_resize and "
+              "stb_image_write; JPEG and PNG still decoded by libjpeg-turbo and libspng).\n")
+    md.append("| path | ms per image (CPU) | decode ms | resize ms | encode ms |")
+    md.append("|---|---|---|---|---|")
+    for name, b in sorted(bench.items()):
+        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}.get(b.get("time_unit", "ms"), 1.0)
+        md.append(f"| {name.replace('_median', '')} | {b['cpu_time'] * scale:.2f} | "
+                  f"{b.get('decode_ms', 0):.2f} | {b.get('resize_ms', 0):.2f} | "
+                  f"{b.get('encode_ms', 0):.2f} |")
+    md.append("")
+    return md
+
+
+def processing_concurrency(raw):
+    """Median over the fast-origin imgpipe runs of the processing stages' effective concurrency."""
+    values = []
+    for path in glob.glob(os.path.join(raw, "imgpipe.fast.1x.*.metrics.json")):
+        with open(path) as f:
+            values.append(json.load(f).get("processing", {}).get("effective_concurrency", 0.0))
+    return med(values) if values else None
+
+
+def targets_section(raw, sums, proc, runs, floor, lower_bound, long_, short):
+    md = ["## Targets (issue 3)\n", "| target | measured | met? |", "|---|---|---|"]
+
+    def row(name, value, limit, text, lower_is_better=True):
+        ok = value <= limit if lower_is_better else value >= limit
+        miss = (f"no: {value / limit:.2f}× the limit" if lower_is_better
+                else f"no: {value:.2f} < {limit}")
+        md.append(f"| {name} | {text} | {'yes' if ok else miss} |")
+
+    fast = sums.get(("imgpipe", "fast"))
+    if fast and lower_bound:
+        r = fast["wall"] / lower_bound
+        row("fast origin: wall ≤ 1.3 × floor/cores", r, 1.3,
+            f"{fast['wall']:.2f} / {lower_bound:.3f} = {r:.2f}×")
+    others = [(sums[(t, "fast")]["wall"], t) for t in TOOLS[1:] if (t, "fast") in sums]
+    if fast and others:
+        best, tool = min(others)
+        r = fast["wall"] / best
+        row("fast origin: wall ≤ 0.40 × the fastest other tool", r, 0.40,
+            f"{fast['wall']:.2f} / {best:.2f} ({tool}) = {r:.2f}×")
+    slow = sums.get(("imgpipe", "slow"))
+    dl = summarise(runs, "imgpipe-download-only", "slow")
+    if slow and dl and proc:
+        longer = max(dl["wall"], proc["wall"])
+        r = slow["wall"] / longer
+        row("slow origin: wall ≤ 1.15 × max(download only, processing only)", r, 1.15,
+            f"{slow['wall']:.2f} / {longer:.2f} = {r:.2f}×")
+    conc = processing_concurrency(raw)
+    if conc is not None:
+        row("processing effective concurrency ≥ 1.8 (fast origin)", conc, 1.8, f"{conc:.2f}",
+            lower_is_better=False)
+    if short:
+        row("peak RSS ≤ 100 MB (1000 images)", short["rss"], 100, f"{short['rss']:.0f} MB")
+    if short and long_:
+        r = long_["rss"] / short["rss"]
+        row("peak RSS on the 10× list ≤ +10%", r, 1.10,
+            f"{long_['rss']:.0f} MB vs {short['rss']:.0f} MB = {r:.2f}×")
+    md.append("")
+    return md
 
 
 def main():
@@ -244,6 +403,9 @@ def main():
         md.append("decode_floor did not run (see bench/.cache/raw/floor.*.txt).")
     md.append("")
 
+    md.extend(profile_section(load_profile(raw), proc, floor, nproc))
+    md.extend(codec_section(load_codec_bench(raw)))
+    md.extend(targets_section(raw, sums, proc, runs, floor, lower_bound, long_, short))
     md.append("## Memory on a 10× longer list\n")
     if long_ and short:
         md.append("imgpipe on the fast URL list repeated 10 times (one run):\n")
@@ -271,6 +433,10 @@ def main():
               f"than ~{meta.get('slow_rate')} arrive at loopback speed and only the larger ones "
               "are throttled. There is no added latency: loopback RTT is microseconds, so "
               "connection reuse matters less here than across the internet.")
+    md.append("- Downloads and thumbnails go to a tmpfs (/dev/shm) for every tool: on ext4, "
+              "creating 1000 files right after the previous run deleted 1000 walks the "
+              "recently deleted inodes and cost ~1 s of kernel CPU per run here, a cost of "
+              "the benchmark's repetition, not of the tools.")
     md.append("- Python's urllib opens a new connection per request (no keep-alive); aria2c, curl "
               "and imgpipe reuse connections. On loopback that costs little.")
     md.append("- vipsthumbnail and mogrify run one process per core with their own threading "

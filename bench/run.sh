@@ -23,14 +23,19 @@ export SLOW_RATE=${SLOW_RATE:-256k}
 cache=$here/.cache                 # git-ignored (bench/.gitignore)
 corpus=$cache/corpus-$count
 raw=$cache/raw                     # per-run /usr/bin/time output and the runs table
-work=$cache/work                   # scratch downloads and thumbnails, emptied after every run
+# Scratch downloads and thumbnails, emptied after every run, on a tmpfs when there is one: on
+# ext4, creating files right after thousands were deleted walks the recently-deleted inodes
+# (ext4's recently_deleted()), which cost ~1 s of kernel CPU per 1000 thumbnails here; that is
+# the filesystem paying for the previous run, not the tool being measured.
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then work=/dev/shm/imgpipe-bench-work; else work=$cache/work; fi
 results=$here/RESULTS.md
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # --- 1. Debian packages -------------------------------------------------------------------------
 packages=(nginx aria2 libvips-tools imagemagick python3-pil time curl cmake g++ pkg-config
-          libturbojpeg0-dev libwebp-dev libspng-dev plasma-workspace-wallpapers gnome-backgrounds)
+          libturbojpeg0-dev libwebp-dev libspng-dev plasma-workspace-wallpapers gnome-backgrounds
+          linux-perf)
 "$root/.ci/ensure-packages.sh" "${packages[@]}"
 # Debian's imagemagick puts mogrify/identify in /usr/bin; a stand-in convert may sit earlier on PATH.
 mogrify=/usr/bin/mogrify
@@ -159,6 +164,27 @@ for rep in $(seq "$repeats"); do
   log "decode floor, pass $rep"
   "$floor_bin" "$corpus/paths.txt" $((2 * size)) >"$raw/floor.$rep.txt" || true
 done
+
+# --- 7b. Where imgpipe's CPU goes: a perf profile of one processing-only run ---------------------
+# cpu-clock (a software event) works where hardware counters are not exposed, as in most VMs.
+export URLS=$corpus/paths.txt OUT=$work/out
+rm -rf "$OUT"
+log "perf profile of imgpipe-process-only"
+if perf record -q -e cpu-clock -F 999 -o "$raw/perf.data" -- \
+     "$imgpipe" -i "$PATHS" -o "$OUT" -s "$size" --quiet $imgpipe_flags >/dev/null 2>&1; then
+  perf report -i "$raw/perf.data" --no-children --sort dso,sym --stdio -g none \
+    --percent-limit 0.05 >"$raw/perf.txt" 2>/dev/null || true
+fi
+rm -rf "$OUT"
+
+# --- 7c. Per-image cost of each codec path (Google Benchmark, one core, the real corpus) --------
+codec_bench=$root/build/codec_bench
+if [ -x "$codec_bench" ]; then
+  log "codec_bench on the corpus"
+  IMGPIPE_BENCH_CORPUS=$corpus "$codec_bench" --benchmark_min_time=2 --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true --benchmark_format=json \
+    >"$raw/codec_bench.json" 2>"$raw/codec_bench.err" || true
+fi
 elapsed=$(($(date +%s) - started))
 
 # --- 8. Facts about the machine and the tools, then the report ----------------------------------

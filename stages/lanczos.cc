@@ -8,19 +8,10 @@
 #include <memory>
 #include <vector>
 
+#include "stages/simd.h"
+
 namespace imgpipe {
 namespace {
-
-// Runtime dispatch: an AVX2 copy of the hot loops and a baseline one, picked once at load time
-// (an ifunc), so the binary still runs on any x86-64. Other targets get the plain loop.
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define IMGPIPE_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef IMGPIPE_SIMD_CLONES
-#define IMGPIPE_SIMD_CLONES
-#endif
 
 constexpr int kLobes = 3;
 // Scratch kept per thread between calls: enough for a 1024-px thumbnail from a 2× input, so the

@@ -11,6 +11,7 @@
 #include "stages/fit.h"
 #include "stages/lanczos.h"
 #include "stages/orientation.h"
+#include "stages/simd.h"
 
 namespace imgpipe {
 
@@ -58,15 +59,22 @@ struct Divider {
   uint32_t operator()(uint32_t x) const { return m ? uint32_t((x * m) >> 40) : x / n; }
 };
 
-// Adds one row to the column sums. With alpha, colour is weighted by alpha (a premultiplied
-// average) so transparent pixels do not tint their neighbours. The plain case is a loop the
-// compiler vectorises.
-template <int C, bool kAlpha>
-void accumulate(const uint8_t* p, size_t n, uint32_t* acc) {
-  if (!kAlpha) {
-    for (size_t i = 0; i < n; ++i) acc[i] += p[i];
-    return;
-  }
+// Adds one opaque row to the column sums: in 16 bits while a band has at most 257 rows (257 × 255
+// < 2^16), which halves the memory traffic and doubles the SIMD width; in 32 bits beyond.
+IMGPIPE_SIMD_CLONES void add_row_sums(const uint8_t* __restrict p, size_t n,
+                                      uint16_t* __restrict acc) {
+  for (size_t i = 0; i < n; ++i) acc[i] += p[i];
+}
+
+IMGPIPE_SIMD_CLONES void add_row_sums(const uint8_t* __restrict p, size_t n,
+                                      uint32_t* __restrict acc) {
+  for (size_t i = 0; i < n; ++i) acc[i] += p[i];
+}
+
+// With alpha, colour is weighted by alpha (a premultiplied average) so transparent pixels do not
+// tint their neighbours.
+template <int C>
+void add_alpha_row_sums(const uint8_t* p, size_t n, uint32_t* acc) {
   for (size_t i = 0; i < n; i += C) {
     const uint32_t a = p[i + C - 1];
     for (int ch = 0; ch < C - 1; ++ch) acc[i + ch] += p[i + ch] * a;
@@ -75,8 +83,8 @@ void accumulate(const uint8_t* p, size_t n, uint32_t* acc) {
 }
 
 // One output row from a band of `rows` summed rows: k adjacent column sums per output pixel.
-template <int C, bool kAlpha>
-void emit(const uint32_t* acc, int width, int k, uint32_t rows, uint8_t* out) {
+template <int C, bool kAlpha, typename Acc>
+void emit(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
   const int ow = (width + k - 1) / k;
   const Divider whole(uint32_t(k) * rows), last(uint32_t(width - (ow - 1) * k) * rows);
   for (int ox = 0; ox < ow; ++ox) {
@@ -96,6 +104,20 @@ void emit(const uint32_t* acc, int width, int k, uint32_t rows, uint8_t* out) {
   }
 }
 
+template <typename Acc>
+void emit_band(int channels, const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
+  switch (channels) {
+    case 1:
+      return emit<1, false>(acc, width, k, rows, out);
+    case 2:
+      return emit<2, true>(acc, width, k, rows, out);
+    case 3:
+      return emit<3, false>(acc, width, k, rows, out);
+    default:
+      return emit<4, true>(acc, width, k, rows, out);
+  }
+}
+
 }  // namespace
 
 bool BoxShrinker::start(int width, int height, int channels, int k) {
@@ -110,45 +132,35 @@ bool BoxShrinker::start(int width, int height, int channels, int k) {
   out_.channels = channels;
   out_.pixels.reset(
       static_cast<uint8_t*>(std::malloc(size_t(out_.width) * out_.height * channels)));
-  acc_.assign(size_t(width) * channels, 0u);
+  const size_t n = size_t(width) * channels;
+  const bool alpha = channels == 2 || channels == 4;
+  narrow_ = !alpha && k_ <= 257;
+  acc_.assign(narrow_ ? 0 : n, 0u);
+  sums_.assign(narrow_ ? n : 0, 0);
   return out_.pixels != nullptr;
 }
 
 void BoxShrinker::add_row(const uint8_t* row) {
-  const size_t n = acc_.size();
-  switch (channels_) {
-    case 1:
-      accumulate<1, false>(row, n, acc_.data());
-      break;
-    case 2:
-      accumulate<2, true>(row, n, acc_.data());
-      break;
-    case 3:
-      accumulate<3, false>(row, n, acc_.data());
-      break;
-    default:
-      accumulate<4, true>(row, n, acc_.data());
-      break;
-  }
+  const size_t n = size_t(width_) * channels_;
+  if (narrow_)
+    add_row_sums(row, n, sums_.data());
+  else if (channels_ == 2)
+    add_alpha_row_sums<2>(row, n, acc_.data());
+  else if (channels_ == 4)
+    add_alpha_row_sums<4>(row, n, acc_.data());
+  else
+    add_row_sums(row, n, acc_.data());
   ++rows_in_;
   if (++band_rows_ < k_ && rows_in_ < height_) return;  // the last band may be short
   uint8_t* out = out_.pixels.get() + size_t((rows_in_ - 1) / k_) * out_.width * channels_;
   const uint32_t rows = uint32_t(band_rows_);
-  switch (channels_) {
-    case 1:
-      emit<1, false>(acc_.data(), width_, k_, rows, out);
-      break;
-    case 2:
-      emit<2, true>(acc_.data(), width_, k_, rows, out);
-      break;
-    case 3:
-      emit<3, false>(acc_.data(), width_, k_, rows, out);
-      break;
-    default:
-      emit<4, true>(acc_.data(), width_, k_, rows, out);
-      break;
+  if (narrow_) {
+    emit_band(channels_, sums_.data(), width_, k_, rows, out);
+    std::fill(sums_.begin(), sums_.end(), 0);
+  } else {
+    emit_band(channels_, acc_.data(), width_, k_, rows, out);
+    std::fill(acc_.begin(), acc_.end(), 0u);
   }
-  std::fill(acc_.begin(), acc_.end(), 0u);
   band_rows_ = 0;
 }
 

@@ -36,7 +36,11 @@ class BoxShrinker {
  private:
   int width_ = 0, height_ = 0, channels_ = 0, k_ = 1;
   int rows_in_ = 0, band_rows_ = 0;
-  std::vector<uint32_t> acc_;  // column sums of the current band: width × channels
+  // Column sums of the current band (width × channels): 16-bit for opaque images while a band is
+  // short enough not to overflow them, else 32-bit.
+  bool narrow_ = false;
+  std::vector<uint16_t> sums_;
+  std::vector<uint32_t> acc_;
   Image out_;
 };
 

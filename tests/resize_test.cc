@@ -134,6 +134,35 @@ TEST(BoxShrink, AveragesBlocksAndKeepsPartialEdges) {
   EXPECT_EQ(item.image.pixels[5], 140);                     // the lone corner pixel
 }
 
+// Opaque bands of up to 257 rows are summed in 16 bits, longer ones in 32: both must give the
+// exact rounded block mean, including for all-white blocks, the 16-bit sums' worst case.
+TEST(BoxShrink, SixteenAndThirtyTwoBitSumsGiveTheExactMean) {
+  for (int k : {2, 3, 257, 258, 300}) {
+    const int w = k * 2 + 1, h = k + 1;  // one full block, partial blocks right and below
+    Item item = solid_item(w, h, 3, 0);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < 3; ++c)
+          item.image.pixels[(size_t(y) * w + x) * 3 + c] =
+              c == 0 ? 255 : static_cast<uint8_t>((x * 7 + y * 13 + c) % 256);
+    Item original = solid_item(w, h, 3, 0);
+    std::memcpy(original.image.pixels.get(), item.image.pixels.get(), item.image.bytes());
+    ASSERT_TRUE(box_shrink(item.image, k));
+    ASSERT_EQ(item.image.width, 3);
+    ASSERT_EQ(item.image.height, 2);
+    for (int oy = 0; oy < 2; ++oy)
+      for (int ox = 0; ox < 3; ++ox)
+        for (int c = 0; c < 3; ++c) {
+          uint64_t sum = 0, n = 0;
+          for (int y = oy * k; y < std::min(h, oy * k + k); ++y)
+            for (int x = ox * k; x < std::min(w, ox * k + k); ++x, ++n)
+              sum += original.image.pixels[(size_t(y) * w + x) * 3 + c];
+          ASSERT_EQ(item.image.pixels[(oy * 3 + ox) * 3 + c], (sum + n / 2) / n)
+              << "k " << k << " block " << ox << "," << oy << " channel " << c;
+        }
+  }
+}
+
 TEST(BoxShrink, AlphaWeightsColour) {
   Item item = solid_item(2, 1, 4, 0);
   uint8_t* p = item.image.pixels.get();

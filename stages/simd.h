@@ -1,0 +1,14 @@
+// IMGPIPE_SIMD_CLONES: marks a hot loop for runtime dispatch between an AVX2 copy and a baseline
+// x86-64 one (GCC/Clang target_clones, resolved once at load time), so the binary still runs on
+// any x86-64 CPU. On other targets it expands to nothing. Loops meant for it should be plain,
+// with __restrict pointers, so the compiler can vectorise them.
+#pragma once
+
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define IMGPIPE_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef IMGPIPE_SIMD_CLONES
+#define IMGPIPE_SIMD_CLONES
+#endif
