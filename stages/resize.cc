@@ -82,25 +82,50 @@ void add_alpha_row_sums(const uint8_t* p, size_t n, uint32_t* acc) {
   }
 }
 
+// One output pixel from the sums of its block (n pixels): the rounded mean.
+template <int C, bool kAlpha>
+void put_mean(const uint32_t* sum, const Divider& n, uint8_t* o) {
+  if (!kAlpha) {
+    for (int ch = 0; ch < C; ++ch) o[ch] = uint8_t(n(sum[ch] + n.n / 2));
+    return;
+  }
+  const uint32_t a = sum[C - 1];  // the colour sums are alpha-weighted: divide by the alpha sum
+  for (int ch = 0; ch < C - 1; ++ch) o[ch] = a ? uint8_t((sum[ch] + a / 2) / a) : 0;
+  o[C - 1] = uint8_t(n(a + n.n / 2));
+}
+
 // One output row from a band of `rows` summed rows: k adjacent column sums per output pixel.
-template <int C, bool kAlpha, typename Acc>
+// K is k when known at compile time (the common 2, 3, 4: unrolled), else 0.
+template <int C, bool kAlpha, int K, typename Acc>
 void emit(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
-  const int ow = (width + k - 1) / k;
-  const Divider whole(uint32_t(k) * rows), last(uint32_t(width - (ow - 1) * k) * rows);
-  for (int ox = 0; ox < ow; ++ox) {
-    const int x0 = ox * k, nx = std::min(k, width - x0);
+  const int step = K > 0 ? K : k, whole_blocks = width / step;
+  const Divider whole(uint32_t(step) * rows);
+  for (int ox = 0; ox < whole_blocks; ++ox) {
+    const Acc* a = acc + size_t(ox) * step * C;
     uint32_t sum[C] = {};
-    for (int x = x0; x < x0 + nx; ++x)
-      for (int ch = 0; ch < C; ++ch) sum[ch] += acc[size_t(x) * C + ch];
-    const Divider& n = ox + 1 < ow ? whole : last;  // only the last column can be partial
-    uint8_t* o = out + size_t(ox) * C;
-    if (!kAlpha) {
-      for (int ch = 0; ch < C; ++ch) o[ch] = uint8_t(n(sum[ch] + n.n / 2));
-      continue;
-    }
-    const uint32_t a = sum[C - 1];  // the colour sums are alpha-weighted: divide by the alpha sum
-    for (int ch = 0; ch < C - 1; ++ch) o[ch] = a ? uint8_t((sum[ch] + a / 2) / a) : 0;
-    o[C - 1] = uint8_t(n(a + n.n / 2));
+    for (int x = 0; x < step; ++x)
+      for (int ch = 0; ch < C; ++ch) sum[ch] += a[x * C + ch];
+    put_mean<C, kAlpha>(sum, whole, out + size_t(ox) * C);
+  }
+  const int rest = width - whole_blocks * step;  // a partial block at the right edge
+  if (rest == 0) return;
+  uint32_t sum[C] = {};
+  for (int x = whole_blocks * step; x < width; ++x)
+    for (int ch = 0; ch < C; ++ch) sum[ch] += acc[size_t(x) * C + ch];
+  put_mean<C, kAlpha>(sum, Divider(uint32_t(rest) * rows), out + size_t(whole_blocks) * C);
+}
+
+template <int C, bool kAlpha, typename Acc>
+void emit_k(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
+  switch (k) {
+    case 2:
+      return emit<C, kAlpha, 2>(acc, width, k, rows, out);
+    case 3:
+      return emit<C, kAlpha, 3>(acc, width, k, rows, out);
+    case 4:
+      return emit<C, kAlpha, 4>(acc, width, k, rows, out);
+    default:
+      return emit<C, kAlpha, 0>(acc, width, k, rows, out);
   }
 }
 
@@ -108,13 +133,13 @@ template <typename Acc>
 void emit_band(int channels, const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
   switch (channels) {
     case 1:
-      return emit<1, false>(acc, width, k, rows, out);
+      return emit_k<1, false>(acc, width, k, rows, out);
     case 2:
-      return emit<2, true>(acc, width, k, rows, out);
+      return emit_k<2, true>(acc, width, k, rows, out);
     case 3:
-      return emit<3, false>(acc, width, k, rows, out);
+      return emit_k<3, false>(acc, width, k, rows, out);
     default:
-      return emit<4, true>(acc, width, k, rows, out);
+      return emit_k<4, true>(acc, width, k, rows, out);
   }
 }
 
