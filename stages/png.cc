@@ -17,9 +17,9 @@ using Ctx = std::unique_ptr<spng_ctx, CtxFree>;
 
 // A context reading `data`, with limits: sides up to 64 Ki px like stb, and 16 MB per ancillary
 // chunk so a huge text or ICC chunk cannot eat memory before the pixel cap is even checked.
-// Checksums (chunk CRC-32s, the zlib Adler-32) are not verified, as OpenCV's libspng decoder does
-// not verify Adler-32 either: they cost ~5% of PNG decode time, and a flipped bit they would catch
-// makes at worst a wrong pixel in a thumbnail; a truncated or malformed stream still fails.
+// Checksums (chunk CRC-32s, the zlib Adler-32) are not verified (OpenCV's libspng decoder skips
+// the Adler-32 too): they cost ~5% of PNG decode time, and a flipped bit they would catch makes at
+// worst a wrong pixel in a thumbnail; a truncated or malformed stream still fails.
 Ctx open(const std::vector<uint8_t>& data, std::string* why) {
   Ctx ctx(spng_ctx_new(SPNG_CTX_IGNORE_ADLER32));
   if (!ctx) {
