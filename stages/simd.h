@@ -4,7 +4,10 @@
 // with __restrict pointers, so the compiler can vectorise them.
 #pragma once
 
-#if defined(__x86_64__) && defined(__has_attribute)
+// Not under ThreadSanitizer: the resolver that target_clones generates runs while the dynamic
+// loader relocates the binary, before the TSan runtime is initialised, and TSan's instrumentation
+// of it crashes the process at startup.
+#if defined(__x86_64__) && defined(__has_attribute) && !defined(__SANITIZE_THREAD__)
 #if __has_attribute(target_clones)
 #define IMGPIPE_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
