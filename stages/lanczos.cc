@@ -119,7 +119,11 @@ void transpose(const float* in, int rows, int cols, int C, float* out) {
   }
 }
 
-uint8_t to_byte(float v) { return static_cast<uint8_t>(std::clamp(v, 0.f, 255.f) + 0.5f); }
+// Rounded, then clamped as an int: float comparisons would stay branches (NaN rules) and keep the
+// loops below from vectorising. The sums are far inside int range.
+inline uint8_t to_byte(float v) {
+  return static_cast<uint8_t>(std::min(std::max(static_cast<int>(v + 0.5f), 0), 255));
+}
 
 // Colour weighted by alpha (the last channel), so transparent pixels do not tint their neighbours.
 std::vector<float> premultiplied(const Image& img) {
