@@ -360,7 +360,12 @@ void Downloader::Impl::configure(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, opt_.low_speed_s);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(opt_.max_bytes));
   curl_easy_setopt(e, CURLOPT_USERAGENT, opt_.user_agent.c_str());
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);  // prefer multiplexing on an HTTP/2 connection
+  // No CURLOPT_PIPEWAIT: with it, a transfer waits ("pending") for a connection being set up to
+  // the same host, to learn whether it can multiplex on it. When that connection is reset,
+  // libcurl 7.88 never wakes the waiting transfers, and a pending transfer is not subject to
+  // CURLOPT_TIMEOUT: an origin that resets connections hung imgpipe for good
+  // (E2eTest.ThousandsOfLinesToAResettingOriginEachGetOneNetworkErrorRow; curl issue #13227).
+  // Without it, HTTP/2 transfers still multiplex once a connection is known to allow it.
   if (headers_) curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
   if (opt_.block_private) {
     t->allowed = &allowed_;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "fixtures/e2e_fixture.h"
+#include "fixtures/reset_server.h"
 
 namespace imgpipe {
 namespace {
@@ -262,6 +263,63 @@ TEST_F(E2eTest, ThousandsOfLinesAllAccountedFor) {
   int ok = 0;
   for (auto& [n, row] : rows) ok += row["status"] == "ok";
   EXPECT_EQ(ok, 2700);
+}
+
+// Thousands of lines to an origin that cuts every connection (RST at once, RST after the request,
+// or a close with no reply): each line ends as exactly one network_error row after all its
+// attempts, the run finishes in bounded time, and it exits 1, not with a crash or a hang.
+TEST_F(E2eTest, ThousandsOfLinesToAResettingOriginEachGetOneNetworkErrorRow) {
+  fixtures::ResetServer origin;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3000; ++i)
+    lines.push_back(origin.url("/image/" + std::to_string(i) + ".jpg"));
+  fs::path out = dir_ / "out";
+  // Resets are transient failures, so every line is tried 1 + --retries (default 2) times; a
+  // short backoff keeps the test fast without skipping the retry path.
+  Outcome r = run({"-i", write_list(lines).string(), "-o", out.string(), "--per-host", "64",
+                   "--retry-backoff", "0.01", "--quiet"},
+                  "/dev/null", std::chrono::seconds(60));
+  auto rows = manifest(out);
+  ASSERT_NE(r.exit_code, -1) << "hung: " << rows.size() << " rows after 60 s; " << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  ASSERT_EQ(rows.size(), 3000u) << r.err;
+  EXPECT_EQ(rows.begin()->first, 1);
+  EXPECT_EQ(rows.rbegin()->first, 3000);
+  std::map<std::string, int> errors;  // curl's message, for the failure output
+  for (const auto& [line, row] : rows) {
+    ASSERT_EQ(row["status"], "network_error") << row.dump();
+    EXPECT_EQ(row["attempts"], 3) << row.dump();
+    EXPECT_EQ(row["http_status"], 0) << row.dump();
+    EXPECT_EQ(row["output"], "") << row.dump();
+    ++errors[row["error"].get<std::string>().substr(0, 40)];
+  }
+  EXPECT_GE(origin.accepted(), 9000);
+  // The three ways of cutting a connection reach imgpipe as different curl errors.
+  EXPECT_GE(errors.size(), 2u) << ::testing::PrintToString(errors);
+}
+
+// A gzip Content-Encoding bomb (100 MB of zeros in ~100 KB): imgpipe asks for no compression and
+// inflates nothing it did not ask for, so the line is the ~100 KB of gzip that arrived (not an
+// image) and memory stays flat. --max-bytes is raised above the inflated size, so the body cap
+// cannot be what keeps the 100 MB out.
+TEST_F(E2eTest, GzipBombIsNeitherRequestedNorInflated) {
+  fs::path out = dir_ / "out";
+  Outcome r = run({"-i", write_list({server_.url("/gzip-bomb.png")}).string(), "-o", out.string(),
+                   "--max-bytes", "200M", "--quiet"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 1u);
+  const json& row = rows[1];
+  EXPECT_EQ(row["status"], "not_an_image") << row.dump();
+  EXPECT_LT(row["bytes"].get<int64_t>(), 200'000) << "the body was inflated: " << row.dump();
+
+  auto sent = server_.last_headers("/gzip-bomb.png");
+  ASSERT_FALSE(sent.empty()) << "the request never reached the server";
+  EXPECT_EQ(sent.count("accept-encoding"), 0u) << "Accept-Encoding: " << sent["accept-encoding"];
+  EXPECT_EQ(sent.count("te"), 0u) << "TE: " << sent["te"];  // compressed Transfer-Encoding
+  if (!kSanitizedBuild) {
+    EXPECT_LT(r.max_rss_kb, 100 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  }
 }
 
 // --block-private refuses at connect time: the loopback origin itself, a name that resolves to
