@@ -1,5 +1,6 @@
 // Interruption and --resume through the real binary: SIGINT/SIGTERM/SIGKILL a running imgpipe,
 // resume it, and compare the result with an uninterrupted run.
+#include <httplib.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -162,6 +163,47 @@ TEST_F(ResumeE2eTest, SigintWithAnOpenSilentStdinStillExits) {
   EXPECT_EQ(wait_exit(pid, 5s), 130) << slurp(dir_ / "stderr");
   ::close(fds[1]);
   EXPECT_EQ(manifest(out).size(), 1u);
+}
+
+// The first SIGINT drains the graph; a second one while that is still going exits at once with
+// 130 (the watcher thread _exits), so nobody has to wait for work they asked to abandon. Rows
+// written by then are whole: each is one write(2) under the manifest's mutex.
+TEST_F(ResumeE2eTest, SecondSigintWhileDrainingExitsAtOnceWithWholeRows) {
+  // Slow to drain: one worker, ~70 items in flight (64 transfers + 4 per core), each a 12 MP JPEG
+  // decoded at full size (--codec stb has no shrink-on-load): seconds of work even in release.
+  const std::string path = "/image/4000x3000.jpg";
+  httplib::Client warm("127.0.0.1", server_.port());  // encode it once, not once per transfer
+  ASSERT_TRUE(warm.Get(path.c_str()));
+  fs::path out = dir_ / "out";
+  pid_t pid = spawn({"-i", write_list(std::vector<std::string>(300, server_.url(path))).string(),
+                     "-o", out.string(), "-t", "1", "--codec", "stb", "-s", "16", "--quiet"});
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 3000 && count_lines(out / "manifest.jsonl") < 1; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_GE(count_lines(out / "manifest.jsonl"), 1u) << slurp(dir_ / "stderr");
+
+  ::kill(pid, SIGINT);
+  for (int i = 0; i < 500 && slurp(dir_ / "stderr").find("finishing") == std::string::npos; ++i)
+    std::this_thread::sleep_for(10ms);  // the watcher has taken the first signal
+  const auto second = std::chrono::steady_clock::now();
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid, 20s), 130) << slurp(dir_ / "stderr");
+  const auto took = std::chrono::steady_clock::now() - second;
+  // _exit is immediate; sanitizer builds spend a moment on their own exit reports.
+  EXPECT_LT(took, kSanitizedBuild ? 5s : 1s)
+      << std::chrono::duration<double>(took).count() << " s after the second signal";
+  const std::string err = slurp(dir_ / "stderr");
+  EXPECT_NE(err.find("interrupted again: exiting now"), std::string::npos)
+      << "the drain ended before the second signal, so it was not tested: " << err;
+
+  // Whole rows only, one per line at most, and far from all 300 lines.
+  const std::string text = slurp(out / "manifest.jsonl");
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n') << "a torn last row";
+  auto rows = manifest(out);  // parses every row, fails on a duplicate line
+  EXPECT_EQ(rows.size(), count_lines(out / "manifest.jsonl"));
+  EXPECT_LT(rows.size(), 300u);
+  for (const auto& [line, row] : rows) EXPECT_EQ(row["status"], "ok") << row.dump();
 }
 
 // A full disk, stood in for by a file size limit (RLIMIT_FSIZE, which makes a write past it fail
