@@ -173,6 +173,7 @@ TEST_F(ResumeE2eTest, SecondSigintWhileDrainingExitsAtOnceWithWholeRows) {
   // decoded at full size (--codec stb has no shrink-on-load): seconds of work even in release.
   const std::string path = "/image/4000x3000.jpg";
   httplib::Client warm("127.0.0.1", server_.port());  // encode it once, not once per transfer
+  warm.set_read_timeout(60, 0);  // encoding 12 MP takes seconds in a sanitizer build under load
   ASSERT_TRUE(warm.Get(path.c_str()));
   fs::path out = dir_ / "out";
   pid_t pid = spawn({"-i", write_list(std::vector<std::string>(300, server_.url(path))).string(),
