@@ -211,6 +211,11 @@ def targets_section(raw, sums, proc, runs, floor, lower_bound, long_, short):
         r = fast["wall"] / best
         row("fast origin: wall ≤ 0.40 × the fastest other tool", r, 0.40,
             f"{fast['wall']:.2f} / {best:.2f} ({tool}) = {r:.2f}×")
+        if lower_bound and 0.40 * best < lower_bound:
+            impossible = (f"0.40 × {best:.2f} s = {0.40 * best:.2f} s is below the decode floor / "
+                          f"cores ({lower_bound:.3f} s): on this corpus and machine the target "
+                          "asks for less time than decoding every image once, before any "
+                          "download, resize, encode or write, so no thumbnailer can meet it.")
     slow = sums.get(("imgpipe", "slow"))
     dl = summarise(runs, "imgpipe-download-only", "slow")
     if slow and dl and proc:
@@ -229,6 +234,9 @@ def targets_section(raw, sums, proc, runs, floor, lower_bound, long_, short):
         row("peak RSS on the 10× list ≤ +10%", r, 1.10,
             f"{long_['rss']:.0f} MB vs {short['rss']:.0f} MB = {r:.2f}×")
     md.append("")
+    if fast and others and lower_bound and 0.40 * min(others)[0] < lower_bound:
+        md.append(impossible)
+        md.append("")
     return md
 
 
