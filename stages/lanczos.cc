@@ -14,7 +14,7 @@ namespace imgpipe {
 namespace {
 
 constexpr int kLobes = 3;
-// Scratch kept per thread between calls: enough for a 1024-px thumbnail from a 2× input, so the
+// Scratch kept per thread between calls: enough for a ~512-px thumbnail from a 2× input (RGB), so the
 // common sizes reuse it, while a rare huge --size does not pin its memory in every worker.
 constexpr size_t kKeepBytes = size_t(8)
                               << 20;  // Lanczos-3, the thumbnail filter of libvips and Pillow
