@@ -71,13 +71,13 @@ def load_profile(raw):
 RESIZE_SYMBOLS = re.compile(r"box|BoxShrinker|accumulate|emit|lanczos|transpose|add_weighted|"
                             r"to_bytes|make_axis|filter_rows|premultipl|stbir")
 DECODE_CATEGORIES = ("JPEG (libjpeg-turbo: decode, and the thumbnails' encode)",
-                     "PNG decode (libspng + zlib)", "WebP decode (libwebp)")
+                     "PNG decode (lodepng + libdeflate; libspng + zlib)", "WebP decode (libwebp)")
 
 
 def category(dso, sym):
     if dso.startswith(("libturbojpeg", "libjpeg")):
         return DECODE_CATEGORIES[0]
-    if dso.startswith(("libspng", "libz.")):
+    if dso.startswith(("liblodepng", "libdeflate", "libspng", "libz.")):
         return DECODE_CATEGORIES[1]
     if dso.startswith(("libwebp", "libsharpyuv")):
         return DECODE_CATEGORIES[2]
@@ -170,7 +170,7 @@ def codec_section(bench):
               "image of that format, round-robin; 256-px box; one core; median of 3 repetitions). "
               "*fast* = imgpipe's default codecs (shrink-on-load, box pre-shrink, `--resizer "
               "lanczos` or `stb`); *stb* = `--codec stb` (full-size decode, stb_image_resize and "
-              "stb_image_write; JPEG and PNG still decoded by libjpeg-turbo and libspng).\n")
+              "stb_image_write; JPEG and PNG still decoded by libjpeg-turbo and lodepng).\n")
     md.append("| path | ms per image (CPU) | decode ms | resize ms | encode ms |")
     md.append("|---|---|---|---|---|")
     for name, b in sorted(bench.items()):
@@ -386,7 +386,7 @@ def main():
         md.append("`build-bench/decode_floor` decodes every corpus image once on one core: JPEG "
                   "with TurboJPEG at the smallest DCT scale whose long edge stays ≥ 512 px "
                   "(TJFLAG_FASTDCT), WebP with libwebp's scaled decode to a long edge ≥ 512, PNG "
-                  "in full with libspng. Files are in memory before the clock starts. Median of "
+                  "in full with lodepng inflating through libdeflate, unconverted. Files are in memory before the clock starts. Median of "
                   f"{meta.get('repeats')} passes:\n")
         md.append("| format | images | decode s (1 core) | images/s |")
         md.append("|---|---|---|---|")

@@ -34,7 +34,8 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # --- 1. Debian packages -------------------------------------------------------------------------
 packages=(nginx aria2 libvips-tools imagemagick python3-pil time curl cmake g++ pkg-config
-          libturbojpeg0-dev libwebp-dev libspng-dev plasma-workspace-wallpapers gnome-backgrounds
+          libturbojpeg0-dev libwebp-dev libdeflate-dev liblodepng-dev plasma-workspace-wallpapers
+          gnome-backgrounds
           linux-perf)
 "$root/.ci/ensure-packages.sh" "${packages[@]}"
 # Debian's imagemagick puts mogrify/identify in /usr/bin; a stand-in convert may sit earlier on PATH.

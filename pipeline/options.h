@@ -15,10 +15,10 @@ namespace imgpipe {
 enum class Format { kJpeg, kPng, kWebp };
 
 // Which libraries do the image work. kFast: libjpeg-turbo for JPEG (decoded straight at a reduced
-// DCT scale), libspng for PNG, libwebp for WebP, stb_image for the rest. kStb: no shrink-on-load,
-// stb_image_resize and stb_image_write for the rest — the simple path, for comparison. Decoding
-// never uses stb for JPEG or PNG (stb_image 2.27 is unsafe on hostile ones: stb_impl.cc), nor for
-// WebP (stb has none).
+// DCT scale), lodepng + libdeflate or libspng for PNG (stages/png.h), libwebp for WebP, stb_image
+// for the rest. kStb: no shrink-on-load, stb_image_resize and stb_image_write for the rest — the
+// simple path, for comparison. Decoding never uses stb for JPEG or PNG (stb_image 2.27 is unsafe on
+// hostile ones: stb_impl.cc), nor for WebP (stb has none).
 enum class Codec { kFast, kStb };
 
 // The final resize filter (after an integer box pre-shrink to within 2× of the thumbnail).

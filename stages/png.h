@@ -1,6 +1,8 @@
-// PNG decoding through libspng: header probe with limits, then decode to 8-bit gray, RGB or RGBA.
+// PNG decoding: header probe with limits (libspng), then decode to 8-bit gray, RGB or RGBA, whole
+// through lodepng + libdeflate for ordinary sizes, row by row through libspng for large images.
 //
-// Plain functions with a context per call; safe from any number of threads.
+// Plain functions with a context per call (and one inflater per thread); safe from any number of
+// threads.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +15,15 @@ namespace imgpipe {
 
 bool png_header(const std::vector<uint8_t>& data, int* width, int* height, std::string* why);
 
+// Which decoder: kAuto takes kWhole up to 16 MB of output pixels (4 Mpx RGBA) and kRows above;
+// tests pin one to compare them. kWhole (lodepng, inflating with libdeflate) is about twice as
+// fast; kRows (libspng) holds one row instead of the image when it shrinks a non-interlaced PNG.
+enum class PngPath { kAuto, kWhole, kRows };
+
 // 16-bit becomes 8-bit; palette and tRNS become RGB(A); gray stays one channel unless it has
-// transparency. With shrink k > 1 the result is box-averaged by k (as box_shrink does) while the
-// rows are decoded, so a non-interlaced PNG never exists at full size in memory.
-bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::string* why);
+// transparency. With shrink k > 1 the result is box-averaged by k (as box_shrink does). Both
+// paths give the same pixels.
+bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::string* why,
+                PngPath path = PngPath::kAuto);
 
 }  // namespace imgpipe

@@ -1,0 +1,114 @@
+// Tests for PNG decoding: the whole-image path (lodepng + libdeflate) and the row path (libspng)
+// give the same pixels for every PNG layout, shrinking while decoding equals shrinking after,
+// and broken or oversized data fails cleanly on both.
+#include "stages/png.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "fixtures/images.h"
+#include "fixtures/kinds.h"
+#include "stages/resize.h"
+
+namespace imgpipe {
+namespace {
+
+using Bytes = std::vector<unsigned char>;
+
+struct Layout {
+  const char* name;
+  Bytes png;
+  int channels;
+};
+
+// Odd sizes give partial blocks at the right and bottom edges when shrinking.
+std::vector<Layout> layouts() {
+  return {
+      {"rgb", fixtures::make_png(301, 203), 3},
+      {"rgba", fixtures::make_png(301, 203, 4), 4},
+      {"gray", fixtures::make_png(301, 203, 1), 1},
+      {"gray+alpha", fixtures::make_png(301, 203, 2), 4},
+      {"gray 1-bit", fixtures::make_gray_png(301, 203, 1), 1},
+      {"gray 2-bit", fixtures::make_gray_png(301, 203, 2), 1},
+      {"gray 4-bit", fixtures::make_gray_png(301, 203, 4), 1},
+      {"gray 16-bit", fixtures::make_gray_png(301, 203, 16), 3},
+      {"rgb 16-bit", fixtures::make_png16(301, 203), 3},
+      {"palette+tRNS", fixtures::make_palette_png_with_trns(301, 203), 4},
+      {"rgb+tRNS key", fixtures::make_rgb_png_with_trns_key(301, 203), 4},
+      {"interlaced", fixtures::make_interlaced_png(301, 203), 3},
+  };
+}
+
+Image decoded(const Bytes& png, int shrink, PngPath path) {
+  Image image;
+  std::string why;
+  EXPECT_TRUE(png_decode(png, shrink, &image, &why, path)) << why;
+  return image;
+}
+
+void expect_same(const Image& a, const Image& b, const std::string& what) {
+  ASSERT_EQ(a.width, b.width) << what;
+  ASSERT_EQ(a.height, b.height) << what;
+  ASSERT_EQ(a.channels, b.channels) << what;
+  ASSERT_TRUE(a.pixels && b.pixels) << what;
+  EXPECT_EQ(0, std::memcmp(a.pixels.get(), b.pixels.get(), a.bytes())) << what;
+}
+
+TEST(Png, WholeAndRowPathsGiveTheSamePixels) {
+  for (const auto& [name, png, channels] : layouts()) {
+    for (int shrink : {1, 4}) {
+      Image whole = decoded(png, shrink, PngPath::kWhole);
+      Image rows = decoded(png, shrink, PngPath::kRows);
+      EXPECT_EQ(whole.channels, channels) << name;
+      expect_same(whole, rows, std::string(name) + ", shrink " + std::to_string(shrink));
+    }
+  }
+}
+
+// The row path box-averages rows as libspng emits them; it must equal the full decode averaged
+// afterwards.
+TEST(Png, ShrinkingWhileDecodingEqualsShrinkingAfterwards) {
+  for (const auto& [name, png, channels] : layouts()) {
+    Image shrunk = decoded(png, 4, PngPath::kRows);
+    Image full = decoded(png, 1, PngPath::kRows);
+    ASSERT_EQ(full.width, 301) << name;
+    ASSERT_TRUE(box_shrink(full, 4));
+    EXPECT_EQ(shrunk.width, 76) << name;  // ceil(301 / 4)
+    expect_same(shrunk, full, name);
+  }
+}
+
+TEST(Png, AutoDecodesWholeAndByRowsAlike) {
+  // 2100×2100 RGBA is 17.6 MB of output, over the whole-decode limit: rows. 64×48 is whole.
+  for (const Bytes& png : {fixtures::make_png(64, 48, 4), fixtures::make_png(2100, 2100, 4)}) {
+    expect_same(decoded(png, 2, PngPath::kAuto), decoded(png, 2, PngPath::kWhole), "auto");
+  }
+}
+
+TEST(Png, TruncatedOrCorruptDataFailsOnBothPaths) {
+  Bytes truncated = fixtures::make_png(301, 203);
+  truncated.resize(truncated.size() * 2 / 3);
+  Bytes garbled = fixtures::make_png(301, 203);
+  for (size_t i = garbled.size() / 2; i < garbled.size() / 2 + 64; ++i) garbled[i] ^= 0x5a;
+  for (PngPath path : {PngPath::kWhole, PngPath::kRows}) {
+    for (const Bytes& png : {truncated, garbled}) {
+      for (int shrink : {1, 4}) {
+        Image image;
+        std::string why;
+        EXPECT_FALSE(png_decode(png, shrink, &image, &why, path));
+        EXPECT_NE(why.find("PNG"), std::string::npos) << why;
+      }
+    }
+  }
+}
+
+// libdeflate inflates into a buffer sized in advance: metadata chunks (here a 300 KB iCCP
+// profile, five times the first guess) must still grow it as needed.
+TEST(Png, LargeMetadataChunkStillDecodes) {
+  Bytes png = fixtures::make_png_with_iccp(64, 48, 300 << 10);
+  expect_same(decoded(png, 1, PngPath::kWhole), decoded(png, 1, PngPath::kRows), "iccp");
+}
+
+}  // namespace
+}  // namespace imgpipe
