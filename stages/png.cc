@@ -79,10 +79,6 @@ bool decode_shrunk(spng_ctx* ctx, int fmt, const Image& shape, int k, Image* out
   return true;
 }
 
-}  // namespace
-
-namespace {
-
 // Largest decoded image (output pixels) PngPath::kAuto takes whole. Whole decoding holds the
 // inflated rows and the converted image at once, so it is kept to ordinary web images: 16 MB is
 // 4 Mpx of RGBA, and with one image per processing thread that stays tens of MB. Larger PNGs
