@@ -3,10 +3,13 @@
 // The constructor blocks both signals in the calling thread, so every thread started after it
 // inherits the mask and only the watcher's own thread ever sees them (through a signalfd): no
 // work in a signal handler. First signal: on_stop() runs on the watcher thread; the run stops
-// starting transfers, finishes what is inside the graph, writes the manifest and metrics, and exits
-// 130. Second signal: _exit(130) at once — rows already written stay complete. Ownership: owns its
-// thread and two descriptors; the destructor wakes and joins the thread at once and restores the
-// signal mask. Thread-safety: interrupted() from any thread.
+// starting transfers, finishes what is inside the graph, writes the manifest and metrics, and
+// exits 130. Second signal: _exit(130) at once — rows already written stay complete.
+//
+// Ownership: owns its thread and two descriptors; the destructor wakes and joins the thread at
+// once and restores the signal mask.
+//
+// Thread-safety: interrupted() from any thread.
 #pragma once
 #include <signal.h>
 
