@@ -59,15 +59,10 @@ struct Divider {
   uint32_t operator()(uint32_t x) const { return m ? uint32_t((x * m) >> 40) : x / n; }
 };
 
-// Adds one opaque row to the column sums: in 16 bits while a band has at most 257 rows (257 × 255
-// < 2^16), which halves the memory traffic and doubles the SIMD width; in 32 bits beyond.
+// Adds one opaque row to the column sums, in 16 bits: a band has at most kMaxBlock rows and
+// 256 × 255 < 2^16. That halves the memory traffic and doubles the SIMD width of 32-bit sums.
 IMGPIPE_SIMD_CLONES void add_row_sums(const uint8_t* __restrict p, size_t n,
                                       uint16_t* __restrict acc) {
-  for (size_t i = 0; i < n; ++i) acc[i] += p[i];
-}
-
-IMGPIPE_SIMD_CLONES void add_row_sums(const uint8_t* __restrict p, size_t n,
-                                      uint32_t* __restrict acc) {
   for (size_t i = 0; i < n; ++i) acc[i] += p[i];
 }
 
@@ -149,7 +144,7 @@ bool BoxShrinker::start(int width, int height, int channels, int k) {
   width_ = width;
   height_ = height;
   channels_ = channels;
-  k_ = std::max(k, 1);
+  k_ = std::clamp(k, 1, kMaxBlock);
   rows_in_ = band_rows_ = 0;
   out_ = Image{};
   out_.width = (width + k_ - 1) / k_;
@@ -159,7 +154,7 @@ bool BoxShrinker::start(int width, int height, int channels, int k) {
       static_cast<uint8_t*>(std::malloc(size_t(out_.width) * out_.height * channels)));
   const size_t n = size_t(width) * channels;
   const bool alpha = channels == 2 || channels == 4;
-  narrow_ = !alpha && k_ <= 257;
+  narrow_ = !alpha;
   acc_.assign(narrow_ ? 0 : n, 0u);
   sums_.assign(narrow_ ? n : 0, 0);
   return out_.pixels != nullptr;
@@ -171,10 +166,8 @@ void BoxShrinker::add_row(const uint8_t* row) {
     add_row_sums(row, n, sums_.data());
   else if (channels_ == 2)
     add_alpha_row_sums<2>(row, n, acc_.data());
-  else if (channels_ == 4)
-    add_alpha_row_sums<4>(row, n, acc_.data());
   else
-    add_row_sums(row, n, acc_.data());
+    add_alpha_row_sums<4>(row, n, acc_.data());
   ++rows_in_;
   if (++band_rows_ < k_ && rows_in_ < height_) return;  // the last band may be short
   uint8_t* out = out_.pixels.get() + size_t((rows_in_ - 1) / k_) * out_.width * channels_;

@@ -25,9 +25,14 @@ Size webp_scaled_size(int src_width, int src_height, Size target);
 // Averages k×k blocks of an image that arrives one row at a time, so a decoder can shrink while it
 // decodes and never hold the full-size image. Partial blocks at the right and bottom edges average
 // what they hold; with alpha (2 or 4 channels) colour is alpha-weighted. One object per image.
+// k is capped at kMaxBlock: a block's alpha-weighted sums (up to 255 × 255 per pixel) must fit
+// in 32 bits. Larger shrinks (tiny thumbnails of huge images) leave the rest to the final filter.
 class BoxShrinker {
  public:
-  // Ready for `height` rows of width × channels bytes. False when out of memory.
+  static constexpr int kMaxBlock = 256;
+
+  // Ready for `height` rows of width × channels bytes, shrinking by min(k, kMaxBlock). False when
+  // out of memory.
   bool start(int width, int height, int channels, int k);
   void add_row(const uint8_t* row);
   // The result, ceil(width / k) × ceil(height / k), once every row is in.
@@ -36,8 +41,8 @@ class BoxShrinker {
  private:
   int width_ = 0, height_ = 0, channels_ = 0, k_ = 1;
   int rows_in_ = 0, band_rows_ = 0;
-  // Column sums of the current band (width × channels): 16-bit for opaque images while a band is
-  // short enough not to overflow them, else 32-bit.
+  // Column sums of the current band (width × channels): 16-bit for opaque images, 32-bit
+  // (alpha-weighted) with alpha.
   bool narrow_ = false;
   std::vector<uint16_t> sums_;
   std::vector<uint32_t> acc_;
