@@ -153,31 +153,29 @@ bool BoxShrinker::start(int width, int height, int channels, int k) {
   out_.pixels.reset(
       static_cast<uint8_t*>(std::malloc(size_t(out_.width) * out_.height * channels)));
   const size_t n = size_t(width) * channels;
-  const bool alpha = channels == 2 || channels == 4;
-  narrow_ = !alpha;
-  acc_.assign(narrow_ ? 0 : n, 0u);
-  sums_.assign(narrow_ ? n : 0, 0);
+  acc_.assign(alpha() ? n : 0, 0u);
+  sums_.assign(alpha() ? 0 : n, 0);
   return out_.pixels != nullptr;
 }
 
 void BoxShrinker::add_row(const uint8_t* row) {
   const size_t n = size_t(width_) * channels_;
-  if (narrow_)
-    add_row_sums(row, n, sums_.data());
-  else if (channels_ == 2)
+  if (channels_ == 2)
     add_alpha_row_sums<2>(row, n, acc_.data());
-  else
+  else if (channels_ == 4)
     add_alpha_row_sums<4>(row, n, acc_.data());
+  else
+    add_row_sums(row, n, sums_.data());
   ++rows_in_;
   if (++band_rows_ < k_ && rows_in_ < height_) return;  // the last band may be short
   uint8_t* out = out_.pixels.get() + size_t((rows_in_ - 1) / k_) * out_.width * channels_;
   const uint32_t rows = uint32_t(band_rows_);
-  if (narrow_) {
-    emit_band(channels_, sums_.data(), width_, k_, rows, out);
-    std::fill(sums_.begin(), sums_.end(), 0);
-  } else {
+  if (alpha()) {
     emit_band(channels_, acc_.data(), width_, k_, rows, out);
     std::fill(acc_.begin(), acc_.end(), 0u);
+  } else {
+    emit_band(channels_, sums_.data(), width_, k_, rows, out);
+    std::fill(sums_.begin(), sums_.end(), 0);
   }
   band_rows_ = 0;
 }

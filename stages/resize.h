@@ -41,9 +41,9 @@ class BoxShrinker {
  private:
   int width_ = 0, height_ = 0, channels_ = 0, k_ = 1;
   int rows_in_ = 0, band_rows_ = 0;
-  // Column sums of the current band (width × channels): 16-bit for opaque images, 32-bit
-  // (alpha-weighted) with alpha.
-  bool narrow_ = false;
+  bool alpha() const { return channels_ == 2 || channels_ == 4; }
+  // Column sums of the current band (width × channels): sums_ (16-bit) for opaque images, acc_
+  // (32-bit, alpha-weighted) with alpha; the other stays empty.
   std::vector<uint16_t> sums_;
   std::vector<uint32_t> acc_;
   Image out_;
