@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "stages/fit.h"
 #include "stages/jpeg.h"
 #include "stages/webp.h"
 
@@ -18,20 +19,6 @@ void append_bytes(void* context, void* data, int size) {
 }
 
 }  // namespace
-
-void flatten_alpha(Image& image) {
-  if (image.channels != 2 && image.channels != 4) return;
-  const int in = image.channels, out = in - 1;
-  const size_t n = static_cast<size_t>(image.width) * image.height;
-  uint8_t* p = image.pixels.get();
-  // In place: each output pixel is written at or before the input pixel it comes from.
-  for (size_t i = 0; i < n; ++i) {
-    unsigned a = p[i * in + out];
-    for (int c = 0; c < out; ++c)
-      p[i * out + c] = static_cast<uint8_t>((p[i * in + c] * a + 255 * (255 - a) + 127) / 255);
-  }
-  image.channels = out;
-}
 
 namespace {
 

@@ -10,9 +10,6 @@
 
 namespace imgpipe {
 
-// Blends an image with alpha onto white, dropping the alpha channel (JPEG has none).
-void flatten_alpha(Image& image);
-
 // Encodes `image` into *out as options.format and releases the pixels. JPEG: alpha flattened
 // onto white, libjpeg-turbo (or stb_image_write with Codec::kStb). PNG: stb_image_write, alpha
 // kept. WebP: libwebp, alpha kept. False with *why on failure.

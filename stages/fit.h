@@ -1,5 +1,6 @@
-// fit: thumbnail fit modes (contain, cover, pad, stretch) as pure geometry, plus the two pixel
-// operations they need besides resampling: a crop and a pad onto a background colour.
+// fit: thumbnail fit modes (contain, cover, pad, stretch) as pure geometry, plus the pixel
+// operations they need besides resampling: a crop, a pad onto a background colour, and
+// flattening alpha onto white.
 //
 // Plain functions on values and on an Image the caller owns; no shared state. Safe from any number
 // of threads as long as no two calls touch the same Image at once.
@@ -68,5 +69,9 @@ bool crop(Image& image, int x, int y, Size size);
 // it changes nothing. False, with `image` untouched, when the image does not fit on the canvas at
 // (x, y), the image has no pixels, or memory runs out.
 bool pad(Image& image, Size canvas, int x, int y, Rgba background);
+
+// Blends an image with alpha (2 or 4 channels) onto white in place, dropping the alpha channel
+// (JPEG has none); other layouts are left alone.
+void flatten_alpha(Image& image);
 
 }  // namespace imgpipe

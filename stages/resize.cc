@@ -283,6 +283,11 @@ Size decode_target(int src_width, int src_height, int orientation, const ImageOp
 
 void make_thumbnails(Item& item, const ImageOptions& options) {
   item.thumbs.clear();
+  // JPEG holds no alpha, so encode would flatten onto white anyway. Doing it first gives the same
+  // thumbnail (blending onto a constant colour commutes with the alpha-weighted filters, up to
+  // rounding) and resamples 3 channels instead of 4 with weights: the alpha box pre-shrink and
+  // Lanczos cost 3–5× their RGB forms (a 1600×1000 RGBA PNG: 3.6 ms vs 0.8 ms + 0.6 for this).
+  if (options.format == Format::kJpeg) flatten_alpha(item.image);
   for (size_t i = 0; i < options.sizes.size(); ++i) {
     Image img;  // the last thumbnail takes the decoded image itself; the others take copies
     const bool last = i + 1 == options.sizes.size();

@@ -63,7 +63,8 @@ Size decode_target(int src_width, int src_height, int orientation, const ImageOp
 // The resize stage: item.image (perhaps shrunk on load, stored orientation) → one upright Thumb
 // per options.sizes box, fitted as options.fit says. Sizes come from source_width/height, so they
 // do not depend on how much the decoder shrank. The filter follows options.resizer (see Resizer);
-// Codec::kStb leaves out the box pre-shrink, so stb_image_resize does it all. Consumes the image.
+// Codec::kStb leaves out the box pre-shrink, so stb_image_resize does it all. For JPEG output,
+// alpha is flattened onto white first. Consumes the image.
 void make_thumbnails(Item& item, const ImageOptions& options);
 
 }  // namespace imgpipe

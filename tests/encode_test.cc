@@ -22,32 +22,6 @@ Image solid(int w, int h, std::vector<uint8_t> pixel) {
   return img;
 }
 
-TEST(FlattenAlpha, BlendsOntoWhite) {
-  Image transparent = solid(2, 2, {10, 20, 30, 0});
-  flatten_alpha(transparent);
-  EXPECT_EQ(transparent.channels, 3);
-  EXPECT_EQ(transparent.pixels[0], 255);
-  EXPECT_EQ(transparent.pixels[2], 255);
-
-  Image opaque = solid(2, 2, {10, 20, 30, 255});
-  flatten_alpha(opaque);
-  EXPECT_EQ(opaque.pixels[0], 10);
-  EXPECT_EQ(opaque.pixels[1], 20);
-  EXPECT_EQ(opaque.pixels[11], 30);  // last pixel's blue: in-place packing kept every pixel
-
-  Image half_gray = solid(1, 1, {0, 128});
-  flatten_alpha(half_gray);
-  EXPECT_EQ(half_gray.channels, 1);
-  EXPECT_NEAR(half_gray.pixels[0], 127, 1);
-}
-
-TEST(FlattenAlpha, LeavesOpaqueLayoutsAlone) {
-  Image rgb = solid(1, 1, {1, 2, 3});
-  flatten_alpha(rgb);
-  EXPECT_EQ(rgb.channels, 3);
-  EXPECT_EQ(rgb.pixels[2], 3);
-}
-
 Item encoded(Image img, Format format, Codec codec = Codec::kFast) {
   Item item;
   item.thumbs.emplace_back();

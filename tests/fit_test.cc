@@ -467,6 +467,58 @@ TEST(FitPad, RejectsImagesThatDoNotFit) {
   EXPECT_FALSE(pad(empty, {4, 4}, 0, 0, Rgba{}));
 }
 
+TEST(FlattenAlpha, BlendsOntoWhite) {
+  Image transparent = solid_image(2, 2, {10, 20, 30, 0});
+  flatten_alpha(transparent);
+  EXPECT_EQ(transparent.channels, 3);
+  EXPECT_EQ(transparent.pixels[0], 255);
+  EXPECT_EQ(transparent.pixels[2], 255);
+
+  Image opaque = solid_image(2, 2, {10, 20, 30, 255});
+  flatten_alpha(opaque);
+  EXPECT_EQ(opaque.pixels[0], 10);
+  EXPECT_EQ(opaque.pixels[1], 20);
+  EXPECT_EQ(opaque.pixels[11], 30);  // last pixel's blue: in-place packing kept every pixel
+
+  Image half_gray = solid_image(1, 1, {0, 128});
+  flatten_alpha(half_gray);
+  EXPECT_EQ(half_gray.channels, 1);
+  EXPECT_NEAR(half_gray.pixels[0], 127, 1);
+}
+
+// Every (colour, alpha) pair in one 256-row image, against the blend in plain integer division:
+// the vectorised divide by 255 must be exact, and rows must not bleed into each other in place.
+TEST(FlattenAlpha, EveryColourAndAlphaMatchesTheExactBlend) {
+  for (int channels : {2, 4}) {
+    Image img;
+    img.width = img.height = 256;
+    img.channels = channels;
+    img.pixels.reset(static_cast<uint8_t*>(std::malloc(256 * 256 * channels)));
+    for (int a = 0; a < 256; ++a)
+      for (int c = 0; c < 256; ++c) {
+        uint8_t* p = &img.pixels[(a * 256 + c) * channels];
+        for (int ch = 0; ch < channels - 1; ++ch) p[ch] = uint8_t(c ^ (ch * 85));
+        p[channels - 1] = uint8_t(a);
+      }
+    flatten_alpha(img);
+    ASSERT_EQ(img.channels, channels - 1);
+    for (int a = 0; a < 256; ++a)
+      for (int c = 0; c < 256; ++c)
+        for (int ch = 0; ch < channels - 1; ++ch) {
+          const int v = c ^ (ch * 85), want = (v * a + 255 * (255 - a) + 127) / 255;
+          ASSERT_EQ(img.pixels[(a * 256 + c) * (channels - 1) + ch], want)
+              << "colour " << v << " alpha " << a << " channels " << channels;
+        }
+  }
+}
+
+TEST(FlattenAlpha, LeavesOpaqueLayoutsAlone) {
+  Image rgb = solid_image(1, 1, {1, 2, 3});
+  flatten_alpha(rgb);
+  EXPECT_EQ(rgb.channels, 3);
+  EXPECT_EQ(rgb.pixels[2], 3);
+}
+
 // place → (a stand-in for the resample) → crop → pad lands on the canvas size for every table
 // case small enough to allocate: the geometry and the pixel operations agree on the rules.
 TEST(FitPlace, CropAndPadAcceptEveryPlacement) {
