@@ -125,8 +125,9 @@ bool stb_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) 
 
 // Decodes with the codec for `kind`, shrinking on load so the result still holds at least twice
 // `stored_target` (the thumbnail size before orientation) for the final filter.
-bool decode_pixels(const Item& item, Kind kind, Codec codec, Header h, Size stored_target,
-                   Image* out, std::string* why) {
+bool decode_pixels(const Item& item, Kind kind, const ImageOptions& options, Header h,
+                   Size stored_target, Image* out, std::string* why) {
+  const Codec codec = options.codec;
   const std::vector<uint8_t>& data = item.body;
   if (kind == Kind::kJpeg) {  // --codec stb: libjpeg-turbo too, but at full size (stb_impl.cc)
     int d = codec == Codec::kFast ? jpeg_shrink_denominator(h.width, h.height, stored_target) : 1;
@@ -135,7 +136,10 @@ bool decode_pixels(const Item& item, Kind kind, Codec codec, Header h, Size stor
   if (kind == Kind::kPng) {  // never stb: see stb_impl.cc
     // No smaller decode exists for PNG, but the box pre-shrink can run as the rows come out.
     const int k = std::min(h.width / stored_target.width, h.height / stored_target.height);
-    return png_decode(data, codec == Codec::kFast ? std::max(k, 1) : 1, out, why);
+    // JPEG output flattens alpha anyway (make_thumbnails): before the box shrink, it averages 3
+    // channels instead of weighting 4 by alpha.
+    return png_decode(data, codec == Codec::kFast ? std::max(k, 1) : 1, out, why, PngPath::kAuto,
+                      options.format == Format::kJpeg);
   }
   if (kind == Kind::kWebp) {
     Size scaled =
@@ -191,7 +195,7 @@ void decode(Item& item, const ImageOptions& options) {
   if (!passes_filters(item, options)) return;
   Size stored_target =
       decode_target(item.source_width, item.source_height, item.orientation, options);
-  if (!decode_pixels(item, kind, options.codec, h, stored_target, &item.image, &why)) {
+  if (!decode_pixels(item, kind, options, h, stored_target, &item.image, &why)) {
     item.fail(Status::kDecodeError, std::string("corrupt ") + kind_name(kind) + ": " + why);
     return;
   }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "stages/fit.h"
 #include "stages/resize.h"
 
 namespace imgpipe {
@@ -164,7 +165,7 @@ bool decode_whole(const std::vector<uint8_t>& data, const spng_ihdr& ihdr, Image
 }  // namespace
 
 bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::string* why,
-                PngPath path) {
+                PngPath path, bool flatten) {
   Ctx ctx = open(data, why);
   spng_ihdr ihdr{};
   if (!ctx || !read_ihdr(ctx.get(), &ihdr, why)) return false;
@@ -182,12 +183,17 @@ bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::s
     path = size_t(shape.width) * shape.height * shape.channels <= kWholeDecodeMaxBytes
                ? PngPath::kWhole
                : PngPath::kRows;
-  if (path == PngPath::kWhole)
-    return decode_whole(data, ihdr, std::move(shape), out, why) &&
-           (box_shrink(*out, shrink) || fail(SPNG_EMEM, why));
+  if (path == PngPath::kWhole) {
+    if (!decode_whole(data, ihdr, std::move(shape), out, why)) return false;
+    if (flatten) flatten_alpha(*out);
+    return box_shrink(*out, shrink) || fail(SPNG_EMEM, why);
+  }
   // Interlaced rows arrive pass by pass, not top to bottom: those decode in full, then shrink.
-  if (shrink > 1 && ihdr.interlace_method == SPNG_INTERLACE_NONE)
-    return decode_shrunk(ctx.get(), fmt, shape, shrink, out, why);
+  if (shrink > 1 && ihdr.interlace_method == SPNG_INTERLACE_NONE) {
+    if (!decode_shrunk(ctx.get(), fmt, shape, shrink, out, why)) return false;
+    if (flatten) flatten_alpha(*out);
+    return true;
+  }
   size_t size = 0;
   int rc = spng_decoded_image_size(ctx.get(), fmt, &size);
   PixelBuffer pixels(rc == 0 ? static_cast<uint8_t*>(std::malloc(size)) : nullptr);
@@ -196,6 +202,7 @@ bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::s
   if (rc != 0) return fail(rc, why);
   *out = std::move(shape);
   out->pixels = std::move(pixels);
+  if (flatten) flatten_alpha(*out);
   return box_shrink(*out, shrink) || fail(SPNG_EMEM, why);
 }
 

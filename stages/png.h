@@ -21,9 +21,11 @@ bool png_header(const std::vector<uint8_t>& data, int* width, int* height, std::
 enum class PngPath { kAuto, kWhole, kRows };
 
 // 16-bit becomes 8-bit; palette and tRNS become RGB(A); gray stays one channel unless it has
-// transparency. With shrink k > 1 the result is box-averaged by k (as box_shrink does). Both
-// paths give the same pixels.
+// transparency. With shrink k > 1 the result is box-averaged by k (as box_shrink does). With
+// flatten, alpha is blended onto white (flatten_alpha) and dropped: for JPEG output, where the
+// whole-image path then box-shrinks 3 channels instead of alpha-weighting 4. Both paths give the
+// same pixels.
 bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::string* why,
-                PngPath path = PngPath::kAuto);
+                PngPath path = PngPath::kAuto, bool flatten = false);
 
 }  // namespace imgpipe

@@ -8,6 +8,7 @@
 
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
+#include "stages/fit.h"
 #include "stages/resize.h"
 
 namespace imgpipe {
@@ -23,6 +24,7 @@ Item item_with(const std::vector<unsigned char>& bytes) {
 ImageOptions options(Codec codec, int64_t max_pixels = 100'000'000, Size box = {8192, 8192}) {
   ImageOptions o;
   o.codec = codec;
+  o.format = Format::kPng;  // keeps alpha, so channel counts are what the decoders give
   o.max_pixels = max_pixels;
   o.sizes = {box};
   return o;
@@ -105,6 +107,29 @@ TEST(Decode, AnimatedGifAndWebpGiveTheFirstFrame) {
   ASSERT_TRUE(webp.ok()) << webp.error;
   EXPECT_GT(pixel(webp, 16, 12, 0), 200);
   EXPECT_LT(pixel(webp, 16, 12, 2), 50);
+}
+
+// JPEG output has no alpha: decode flattens PNG alpha onto white before its box shrink, on both
+// PNG decoders, so the shrink averages 3 channels. Transparent pixels come out white.
+TEST(Decode, JpegOutputFlattensPngAlphaOntoWhite) {
+  for (int k : {1, 4})
+    for (const std::vector<uint8_t>& png :
+         {fixtures::make_palette_png_with_trns(64, 48), fixtures::make_png(64, 48, 4)}) {
+      ImageOptions o = options(Codec::kFast, 100'000'000, {64 / k, 48 / k});
+      o.format = Format::kJpeg;
+      Item item = item_with(png);
+      decode(item, o);
+      ASSERT_TRUE(item.ok()) << item.error;
+      EXPECT_EQ(item.image.channels, 3);
+      Item kept = item_with(png);
+      decode(kept, options(Codec::kFast, 100'000'000, {64 / k, 48 / k}));
+      ASSERT_TRUE(kept.ok()) << kept.error;
+      ASSERT_EQ(kept.image.channels, 4);
+      flatten_alpha(kept.image);  // what encode did before: the same up to the shrink's rounding
+      ASSERT_EQ(kept.image.bytes(), item.image.bytes());
+      for (size_t i = 0; i < item.image.bytes(); ++i)
+        ASSERT_NEAR(item.image.pixels[i], kept.image.pixels[i], 1) << "byte " << i << " k " << k;
+    }
 }
 
 TEST(Decode, CmykJpegComesOutAsRgb) {

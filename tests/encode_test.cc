@@ -36,7 +36,9 @@ Item encoded(Image img, Format format, Codec codec = Codec::kFast) {
 Item decoded(const Item& encoded_item) {
   Item back;
   back.body = encoded_item.thumbs[0].encoded;
-  decode(back, ImageOptions{});
+  ImageOptions o;
+  o.format = Format::kPng;  // keeps alpha (for JPEG output, decode flattens PNG alpha)
+  decode(back, o);
   return back;
 }
 

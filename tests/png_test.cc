@@ -66,6 +66,26 @@ TEST(Png, WholeAndRowPathsGiveTheSamePixels) {
   }
 }
 
+// With flatten (JPEG output) every layout comes out without alpha on both paths. The whole path
+// flattens before its shrink and the row path after, so at shrink 4 they agree up to rounding.
+TEST(Png, FlattenDropsAlphaOnBothPaths) {
+  for (const auto& [name, png, channels] : layouts()) {
+    for (int shrink : {1, 4}) {
+      const std::string what = std::string(name) + ", shrink " + std::to_string(shrink);
+      Image out[2];
+      for (PngPath path : {PngPath::kWhole, PngPath::kRows}) {
+        std::string why;
+        Image& image = out[path == PngPath::kRows];
+        ASSERT_TRUE(png_decode(png, shrink, &image, &why, path, true)) << why;
+        EXPECT_EQ(image.channels, channels == 4 ? 3 : channels) << what;
+      }
+      ASSERT_EQ(out[0].bytes(), out[1].bytes()) << what;
+      for (size_t i = 0; i < out[0].bytes(); ++i)
+        ASSERT_NEAR(out[0].pixels[i], out[1].pixels[i], shrink == 1 ? 0 : 1) << what;
+    }
+  }
+}
+
 // The row path box-averages rows as libspng emits them; it must equal the full decode averaged
 // afterwards.
 TEST(Png, ShrinkingWhileDecodingEqualsShrinkingAfterwards) {
