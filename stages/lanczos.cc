@@ -14,13 +14,13 @@
 namespace imgpipe {
 namespace {
 
-constexpr int kLobes = 3;
+constexpr int kLobes = 3;  // Lanczos-3, the thumbnail filter of libvips and Pillow
 // Scratch rows end with this many spare floats, so a pixel move may read past the last pixel.
 constexpr size_t kPadFloats = 1;
-// Scratch kept per thread between calls: enough for a ~512-px thumbnail from a 2× input (RGB), so
-// the common sizes reuse it, while a rare huge --size does not pin its memory in every worker.
-constexpr size_t kKeepBytes = size_t(8)
-                              << 20;  // Lanczos-3, the thumbnail filter of libvips and Pillow
+// Scratch kept per thread between calls, per buffer: enough for thumbnails up to ~500 px from a
+// 2× input (RGB), so the common sizes reuse it, while a rare huge --size does not pin its memory
+// in every worker.
+constexpr size_t kKeepBytes = size_t(8) << 20;
 
 double lanczos_exact(double x) {
   if (x < 1e-9) return 1;
@@ -190,6 +190,32 @@ void to_bytes_unpremultiplied(const float* v, size_t n, int C, uint8_t* out) {
   }
 }
 
+// A float buffer kept per thread between calls: fresh allocations this size come from mmap, and
+// page-faulting them in cost more than the filtering. Unlike a std::vector it never zero-fills
+// (every value is written before it is read; a vector's growth memset was 1.7% of a run's CPU),
+// and one over kKeepBytes is released after use, so a rare huge --size does not stay pinned.
+class Scratch {
+ public:
+  // Room for n floats; false when out of memory.
+  bool reserve(size_t n) {
+    if (n <= size_) return true;
+    data_.reset(static_cast<float*>(std::malloc(n * sizeof(float))));
+    size_ = data_ ? n : 0;
+    return data_ != nullptr;
+  }
+  float* get() const { return data_.get(); }
+  void trim() {
+    if (size_ * sizeof(float) > kKeepBytes) data_.reset(), size_ = 0;
+  }
+
+ private:
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data_;
+  size_t size_ = 0;
+};
+
 }  // namespace
 
 bool lanczos_resize(Image& image, Size target) {
@@ -200,28 +226,26 @@ bool lanczos_resize(Image& image, Size target) {
   const Axis vertical = make_axis(H, oh), horizontal = make_axis(W, ow);
   PixelBuffer out(static_cast<uint8_t*>(std::malloc(size_t(ow) * oh * C)));
   if (!out) return false;
-  // Scratch: the source as floats, oh rows of W pixels and its transpose (the second holds the
+  // Scratch: the source as floats, oh rows of W pixels, and its transpose (the second holds the
   // ow × oh result after it).
-  // Kept per thread between calls, because fresh allocations this size come from mmap and
-  // page-faulting them in cost more than the filtering; one over kKeepBytes is released after.
-  thread_local std::vector<float> source, rows, columns;
-  source.resize(size_t(W) * H * C);
-  rows.resize(size_t(oh) * std::max(W, ow) * C + kPadFloats);
-  columns.resize(rows.size());
+  thread_local Scratch source, rows, columns;
+  const size_t row_floats = size_t(oh) * std::max(W, ow) * C + kPadFloats;
+  if (!source.reserve(size_t(W) * H * C) || !rows.reserve(row_floats) ||
+      !columns.reserve(row_floats))
+    return false;
   const size_t row_values = size_t(W) * C, column_values = size_t(oh) * C;
-  to_floats(image, source.data());
-  filter_rows(source.data(), row_values, vertical, rows.data());
+  to_floats(image, source.get());
+  filter_rows(source.get(), row_values, vertical, rows.get());
   // Each source column becomes a row of oh pixels; filtering those rows is the horizontal pass.
-  transpose(rows.data(), oh, W, C, columns.data());
-  filter_rows(columns.data(), column_values, horizontal, rows.data());
-  transpose(rows.data(), ow, oh, C, columns.data());
+  transpose(rows.get(), oh, W, C, columns.get());
+  filter_rows(columns.get(), column_values, horizontal, rows.get());
+  transpose(rows.get(), ow, oh, C, columns.get());
   const size_t n = size_t(ow) * oh * C;
   if (alpha)
-    to_bytes_unpremultiplied(columns.data(), n, C, out.get());
+    to_bytes_unpremultiplied(columns.get(), n, C, out.get());
   else
-    to_bytes(columns.data(), n, out.get());
-  for (std::vector<float>* v : {&source, &rows, &columns})
-    if (v->capacity() * sizeof(float) > kKeepBytes) *v = {};
+    to_bytes(columns.get(), n, out.get());
+  for (Scratch* s : {&source, &rows, &columns}) s->trim();
   image.pixels = std::move(out);
   image.width = ow;
   image.height = oh;

@@ -46,6 +46,8 @@ class BoxShrinker {
   // (32-bit, alpha-weighted) with alpha; the other stays empty.
   std::vector<uint16_t> sums_;
   std::vector<uint32_t> acc_;
+  // Scratch for the opaque fast path (see emit_opaque in resize.cc).
+  std::vector<uint16_t> wide_, picked_;
   Image out_;
 };
 

@@ -165,6 +165,36 @@ TEST(BoxShrink, SixteenBitSumsGiveTheExactMean) {
   }
 }
 
+// Random opaque images against the exact rounded mean, for k on both sides of the 16-bit fast
+// path's limit (16), with partial blocks at the right and bottom edges and a short last band.
+TEST(BoxShrink, OpaqueBlocksGiveTheExactMeanOnEveryPath) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(0, 255), side(1, 90);
+  for (int channels : {1, 3})
+    for (int k : {2, 3, 4, 5, 7, 16, 17, 31}) {
+      const int w = k * side(rng) / 3 + side(rng) % k + 1, h = k + side(rng) % (2 * k) + 1;
+      SCOPED_TRACE(testing::Message() << w << "x" << h << "x" << channels << " k " << k);
+      Item item = solid_item(w, h, channels, 0);
+      for (size_t i = 0; i < item.image.bytes(); ++i) item.image.pixels[i] = uint8_t(byte(rng));
+      Item original = solid_item(w, h, channels, 0);
+      std::memcpy(original.image.pixels.get(), item.image.pixels.get(), item.image.bytes());
+      ASSERT_TRUE(box_shrink(item.image, k));
+      const int ow = (w + k - 1) / k, oh = (h + k - 1) / k;
+      ASSERT_EQ(item.image.width, ow);
+      ASSERT_EQ(item.image.height, oh);
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox)
+          for (int c = 0; c < channels; ++c) {
+            uint32_t sum = 0, n = 0;
+            for (int y = oy * k; y < std::min(h, oy * k + k); ++y)
+              for (int x = ox * k; x < std::min(w, ox * k + k); ++x, ++n)
+                sum += original.image.pixels[(size_t(y) * w + x) * channels + c];
+            ASSERT_EQ(item.image.pixels[(size_t(oy) * ow + ox) * channels + c], (sum + n / 2) / n)
+                << "block " << ox << "," << oy << " channel " << c;
+          }
+    }
+}
+
 // A white 1200×1200 RGBA image shrunk by 600 (a 2-px thumbnail) once came out grey (68, 68, 68):
 // its alpha-weighted block sums wrapped around 32 bits. Blocks are capped at kMaxBlock now.
 TEST(BoxShrink, HugeBlocksAreCappedSoSumsCannotOverflow) {
