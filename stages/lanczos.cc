@@ -75,36 +75,52 @@ Axis make_axis(int in, int out) {
   return a;
 }
 
-IMGPIPE_SIMD_CLONES void add_weighted(float* __restrict acc, const float* __restrict row, float w,
-                                      size_t n) {
-  for (size_t i = 0; i < n; ++i) acc[i] += w * row[i];
+// N taps in one pass over acc, the first pass storing instead of adding: acc is loaded and stored
+// once per pass, not per tap, and needs no zeroing (its memset was ~3% of a JPEG-only run's CPU).
+template <int N>
+IMGPIPE_SIMD_CLONES void add_weighted(float* __restrict acc, const float* __restrict row,
+                                      size_t stride, const float* w, size_t n, bool first) {
+  float wt[N];
+  for (int t = 0; t < N; ++t) wt[t] = w[t];
+  for (size_t i = 0; i < n; ++i) {
+    float sum = 0;
+    for (int t = 0; t < N; ++t) sum += wt[t] * row[t * stride + i];
+    acc[i] = first ? sum : acc[i] + sum;
+  }
 }
 
-// Four taps in one pass over acc, the first pass storing instead of adding: acc is loaded and
-// stored a quarter as often (a 2× shrink has 13 taps) and needs no zeroing, whose memset was ~3%
-// of a JPEG-only run's CPU (perf, 694 corpus JPEGs, one thread; 1.5% after).
-IMGPIPE_SIMD_CLONES void add_weighted4(float* __restrict acc, const float* __restrict row,
-                                       size_t stride, const float* w, size_t n, bool first) {
-  const float *__restrict r0 = row, *__restrict r1 = row + stride;
-  const float *__restrict r2 = row + 2 * stride, *__restrict r3 = row + 3 * stride;
-  const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
-  if (first)
-    for (size_t i = 0; i < n; ++i) acc[i] = w0 * r0[i] + w1 * r1[i] + w2 * r2[i] + w3 * r3[i];
-  else
-    for (size_t i = 0; i < n; ++i) acc[i] += w0 * r0[i] + w1 * r1[i] + w2 * r2[i] + w3 * r3[i];
+void add_weighted(int taps, float* acc, const float* row, size_t stride, const float* w, size_t n,
+                  bool first) {
+  switch (taps) {
+    case 1:
+      return add_weighted<1>(acc, row, stride, w, n, first);
+    case 2:
+      return add_weighted<2>(acc, row, stride, w, n, first);
+    case 3:
+      return add_weighted<3>(acc, row, stride, w, n, first);
+    case 4:
+      return add_weighted<4>(acc, row, stride, w, n, first);
+    case 5:
+      return add_weighted<5>(acc, row, stride, w, n, first);
+    case 6:
+      return add_weighted<6>(acc, row, stride, w, n, first);
+    default:
+      return add_weighted<7>(acc, row, stride, w, n, first);
+  }
 }
 
 // Filters along rows: out holds axis.first.size() rows of n values, each a weighted sum of
-// `taps` rows of `src` (row stride n).
+// `taps` rows of `src` (row stride n). Passes take 4 taps, the first up to 7 (4 plus the
+// remainder), so 9 taps are 2 passes over acc, not 3.
 void filter_rows(const float* src, size_t n, const Axis& axis, float* out) {
+  const int first_taps = axis.taps <= 7 ? axis.taps : 4 + axis.taps % 4;
   for (size_t o = 0; o < axis.first.size(); ++o) {
     float* acc = out + o * n;
     const float* row = src + size_t(axis.first[o]) * n;
     const float* w = &axis.w[o * axis.taps];
-    if (axis.taps < 4) std::fill(acc, acc + n, 0.f);
-    int t = 0;
-    for (; t + 4 <= axis.taps; t += 4, row += 4 * n) add_weighted4(acc, row, n, w + t, n, t == 0);
-    for (; t < axis.taps; ++t, row += n) add_weighted(acc, row, w[t], n);
+    add_weighted(first_taps, acc, row, n, w, n, true);
+    for (int t = first_taps; t < axis.taps; t += 4)
+      add_weighted<4>(acc, row + size_t(t) * n, n, w + t, n, false);
   }
 }
 
