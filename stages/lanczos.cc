@@ -124,29 +124,27 @@ void filter_rows(const float* src, size_t n, const Axis& axis, float* out) {
   }
 }
 
-// Moves one pixel of C floats. RGB moves 16 bytes, a load and a store instead of three of each
-// (the transposes were a quarter of this filter's time): the extra float read is padding or the
-// next pixel, and the extra float written is the next pixel of `out`, which `transpose` writes
-// later. `last` (no next pixel in out's row) moves exactly 12.
-template <int C>
-inline void move_pixel(const float* in, float* out, bool last) {
-  if (C == 3 && !last)
-    std::memcpy(out, in, 4 * sizeof(float));
-  else
-    std::memcpy(out, in, C * sizeof(float));
-}
-
-// rows × cols pixels of C floats → cols × rows, in 16×16 tiles so both sides stay in cache. Output
-// pixel (c, r + 1) is written after (c, r), as move_pixel needs. `in` has kPadFloats after its end.
+// rows × cols pixels of C floats → cols × rows, in 16×16 tiles so both sides stay in cache. RGB
+// moves 16 bytes a pixel, a load and a store instead of three of each (the transposes were a
+// quarter of this filter's time): the extra float read is the next pixel or padding (`in` has
+// kPadFloats after its end), and the extra float written is output pixel (c, r + 1), which is
+// written after (c, r). The last pixel of each output row has no such neighbour: it moves 12.
 template <int C>
 void transpose(const float* in, int rows, int cols, float* out) {
   constexpr int kTile = 16;
-  for (int r0 = 0; r0 < rows; r0 += kTile)
+  constexpr size_t kMove = (C == 3 ? 4 : C) * sizeof(float);
+  const size_t in_step = size_t(cols) * C;
+  for (int r0 = 0; r0 < rows; r0 += kTile) {
+    const int r_end = std::min(rows, r0 + kTile);
+    const int wide_end = std::min(r_end, rows - 1);  // rows before the last move kMove bytes
     for (int c0 = 0; c0 < cols; c0 += kTile)
-      for (int c = c0; c < std::min(cols, c0 + kTile); ++c)
-        for (int r = r0; r < std::min(rows, r0 + kTile); ++r)
-          move_pixel<C>(in + (size_t(r) * cols + c) * C, out + (size_t(c) * rows + r) * C,
-                        r + 1 == rows);
+      for (int c = c0; c < std::min(cols, c0 + kTile); ++c) {
+        const float* src = in + (size_t(r0) * cols + c) * C;
+        float* dst = out + (size_t(c) * rows + r0) * C;
+        for (int r = r0; r < wide_end; ++r, src += in_step, dst += C) std::memcpy(dst, src, kMove);
+        if (wide_end < r_end) std::memcpy(dst, src, C * sizeof(float));
+      }
+  }
 }
 
 void transpose(const float* in, int rows, int cols, int C, float* out) {
