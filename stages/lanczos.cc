@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "stages/simd.h"
@@ -15,12 +16,14 @@ namespace imgpipe {
 namespace {
 
 constexpr int kLobes = 3;  // Lanczos-3, the thumbnail filter of libvips and Pillow
-// Scratch rows end with this many spare floats, so a pixel move may read past the last pixel.
-constexpr size_t kPadFloats = 1;
 // Scratch kept per thread between calls, per buffer: enough for thumbnails up to ~500 px from a
 // 2× input (RGB), so the common sizes reuse it, while a rare huge --size does not pin its memory
 // in every worker.
 constexpr size_t kKeepBytes = size_t(8) << 20;
+// Output rows per band of the vertical pass. Each band converts its source rows to float, taps − 1
+// of them shared with the next band: at 32 rows and 9 taps that is a quarter more conversion than
+// one copy of the whole source, in 41 rows of memory instead of all of them.
+constexpr int kBand = 32;
 
 double lanczos_exact(double x) {
   if (x < 1e-9) return 1;
@@ -109,14 +112,15 @@ void add_weighted(int taps, float* acc, const float* row, size_t stride, const f
   }
 }
 
-// Filters along rows: out holds axis.first.size() rows of n values, each a weighted sum of
-// `taps` rows of `src` (row stride n). Passes take 4 taps, the first up to 7 (4 plus the
-// remainder), so 9 taps are 2 passes over acc, not 3.
-void filter_rows(const float* src, size_t n, const Axis& axis, float* out) {
+// Filters along rows: out holds output rows [begin, end) of n values, each a weighted sum of
+// `taps` rows of `src`, which holds source rows from src_row on (row stride n). Passes take 4
+// taps, the first up to 7 (4 plus the remainder), so 9 taps are 2 passes over acc, not 3.
+void filter_rows(const float* src, int src_row, size_t n, const Axis& axis, int begin, int end,
+                 float* out) {
   const int first_taps = axis.taps <= 7 ? axis.taps : 4 + axis.taps % 4;
-  for (size_t o = 0; o < axis.first.size(); ++o) {
-    float* acc = out + o * n;
-    const float* row = src + size_t(axis.first[o]) * n;
+  for (int o = begin; o < end; ++o) {
+    float* acc = out + size_t(o - begin) * n;
+    const float* row = src + size_t(axis.first[o] - src_row) * n;
     const float* w = &axis.w[o * axis.taps];
     add_weighted(first_taps, acc, row, n, w, n, true);
     for (int t = first_taps; t < axis.taps; t += 4)
@@ -126,9 +130,9 @@ void filter_rows(const float* src, size_t n, const Axis& axis, float* out) {
 
 // rows × cols pixels of C floats → cols × rows, in 16×16 tiles so both sides stay in cache. RGB
 // moves 16 bytes a pixel, a load and a store instead of three of each (the transposes were a
-// quarter of this filter's time): the extra float read is the next pixel or padding (`in` has
-// kPadFloats after its end), and the extra float written is output pixel (c, r + 1), which is
-// written after (c, r). The last pixel of each output row has no such neighbour: it moves 12.
+// quarter of this filter's time): the extra float read is the next one in `in`, and the extra
+// float written starts output pixel (c, r + 1), which is written after (c, r). Input row r =
+// rows − 1 ends each output row, so it moves exactly 12 and nothing reads or writes past the end.
 template <int C>
 void transpose(const float* in, int rows, int cols, float* out) {
   constexpr int kTile = 16;
@@ -179,15 +183,17 @@ IMGPIPE_SIMD_CLONES void to_floats(const uint8_t* __restrict p, size_t pixels,
   }
 }
 
-void to_floats(const Image& img, float* out) {
-  const size_t pixels = size_t(img.width) * img.height;
+// Rows [y0, y1) of img as floats.
+void to_floats(const Image& img, int y0, int y1, float* out) {
+  const size_t pixels = size_t(img.width) * (y1 - y0);
+  const uint8_t* p = img.pixels.get() + size_t(y0) * img.width * img.channels;
   switch (img.channels) {
     case 2:
-      return to_floats<2, true>(img.pixels.get(), pixels, out);
+      return to_floats<2, true>(p, pixels, out);
     case 4:
-      return to_floats<4, true>(img.pixels.get(), pixels, out);
+      return to_floats<4, true>(p, pixels, out);
     default:  // opaque: every byte converts alike
-      return to_floats<1, false>(img.pixels.get(), pixels * img.channels, out);
+      return to_floats<1, false>(p, pixels * img.channels, out);
   }
 }
 
@@ -240,19 +246,34 @@ bool lanczos_resize(Image& image, Size target) {
   const Axis vertical = make_axis(H, oh), horizontal = make_axis(W, ow);
   PixelBuffer out(static_cast<uint8_t*>(std::malloc(size_t(ow) * oh * C)));
   if (!out) return false;
-  // Scratch: the source as floats, oh rows of W pixels, and its transpose (the second holds the
-  // ow × oh result after it).
+  // The vertical pass runs kBand output rows at a time, converting to float only the source rows
+  // a band reads: a float copy of the whole source was 3 MB per thread for a 256-px thumbnail.
+  auto band_rows = [&](int o0) {
+    const int o1 = std::min(oh, o0 + kBand);
+    return std::make_pair(vertical.first[o0], vertical.first[o1 - 1] + vertical.taps);
+  };
+  int most_rows = 0;
+  for (int o0 = 0; o0 < oh; o0 += kBand) {
+    auto [y0, y1] = band_rows(o0);
+    most_rows = std::max(most_rows, y1 - y0);
+  }
+  // Scratch: a band's source rows as floats, oh rows of W pixels, and its transpose (the second
+  // holds the ow × oh result after it).
   thread_local Scratch source, rows, columns;
-  const size_t row_floats = size_t(oh) * std::max(W, ow) * C + kPadFloats;
-  if (!source.reserve(size_t(W) * H * C) || !rows.reserve(row_floats) ||
+  const size_t row_values = size_t(W) * C, column_values = size_t(oh) * C;
+  const size_t row_floats = size_t(oh) * std::max(W, ow) * C;
+  if (!source.reserve(size_t(most_rows) * row_values) || !rows.reserve(row_floats) ||
       !columns.reserve(row_floats))
     return false;
-  const size_t row_values = size_t(W) * C, column_values = size_t(oh) * C;
-  to_floats(image, source.get());
-  filter_rows(source.get(), row_values, vertical, rows.get());
+  for (int o0 = 0; o0 < oh; o0 += kBand) {
+    auto [y0, y1] = band_rows(o0);
+    to_floats(image, y0, y1, source.get());
+    filter_rows(source.get(), y0, row_values, vertical, o0, std::min(oh, o0 + kBand),
+                rows.get() + size_t(o0) * row_values);
+  }
   // Each source column becomes a row of oh pixels; filtering those rows is the horizontal pass.
   transpose(rows.get(), oh, W, C, columns.get());
-  filter_rows(columns.get(), column_values, horizontal, rows.get());
+  filter_rows(columns.get(), 0, column_values, horizontal, 0, ow, rows.get());
   transpose(rows.get(), ow, oh, C, columns.get());
   const size_t n = size_t(ow) * oh * C;
   if (alpha)
