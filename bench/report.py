@@ -68,8 +68,9 @@ def load_profile(raw):
     return rows
 
 
-RESIZE_SYMBOLS = re.compile(r"box|BoxShrinker|accumulate|emit|lanczos|transpose|add_weighted|"
-                            r"to_bytes|make_axis|filter_rows|premultipl|stbir")
+RESIZE_SYMBOLS = re.compile(r"box|BoxShrinker|add_row|sum_k_columns|divide_sums|pick_every|emit|"
+                            r"lanczos|transpose|add_weighted|to_floats|to_bytes|make_axis|"
+                            r"filter_rows|flatten|stbir")
 DECODE_CATEGORIES = ("JPEG (libjpeg-turbo: decode, and the thumbnails' encode)",
                      "PNG decode (lodepng + libdeflate; libspng + zlib)", "WebP decode (libwebp)")
 
@@ -82,7 +83,9 @@ def category(dso, sym):
     if dso.startswith(("libwebp", "libsharpyuv")):
         return DECODE_CATEGORIES[2]
     if dso.startswith("imgpipe"):
-        return "resize (box pre-shrink + Lanczos)" if RESIZE_SYMBOLS.search(sym) else "imgpipe, other"
+        if RESIZE_SYMBOLS.search(sym):
+            return "resize (alpha flattening, box pre-shrink, Lanczos)"
+        return "imgpipe, other"
     if dso.startswith("libcrypto"):
         return "sha256 (OpenSSL)"
     if dso == "[kernel.kallsyms]":

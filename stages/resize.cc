@@ -150,8 +150,8 @@ IMGPIPE_SIMD_CLONES void divide_sums(const uint16_t* __restrict sums, size_t n, 
 // emit for opaque images with k ≤ kMaxFastBlock; wide holds width × C values, picked
 // (width / k) × C + 1.
 template <int C>
-void emit_opaque(const uint16_t* acc, int width, int k, uint32_t rows, uint8_t* out,
-                 uint16_t* wide, uint16_t* picked) {
+void emit_opaque(const uint16_t* acc, int width, int k, uint32_t rows, uint8_t* out, uint16_t* wide,
+                 uint16_t* picked) {
   const int blocks = width / k;
   if (blocks > 0) {
     sum_k_columns(acc, size_t(blocks - 1) * k * C + C, C, k, wide);

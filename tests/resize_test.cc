@@ -276,7 +276,7 @@ TEST(ResizeToBox, AlphaImagesUseThePremultipliedFilter) {
       p[1] = 255, p[3] = 0;
   }
   item.source_width = item.source_height = 64;
-  ImageOptions o;  // the default resizer, Lanczos, filters alpha premultiplied
+  ImageOptions o;           // the default resizer, Lanczos, filters alpha premultiplied
   o.format = Format::kPng;  // keeps alpha (JPEG output flattens it before resampling)
   o.sizes = {{16, 16}};
   make_thumbnails(item, o);
