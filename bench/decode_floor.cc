@@ -3,8 +3,10 @@
 // Usage: decode_floor PATHS_FILE [TARGET_LONG_EDGE=512]
 //   JPEG: TurboJPEG with DCT scaling (smallest of 1/8,1/4,1/2 whose long edge stays >= target).
 //   WebP: libwebp scaled decode to a long edge of at least the target.
-//   PNG:  lodepng inflating with libdeflate, full size (PNG has no cheaper partial decode), in
-//         the stored layout, checksums not verified (as imgpipe does: stages/png.cc).
+//   PNG:  full size (PNG has no cheaper partial decode), in the stored layout, checksums not
+//         verified, as imgpipe does (stages/png.cc): 8-bit gray, RGB and RGBA through imgpipe's
+//         one-buffer decode (stages/png_stored.h), other layouts through lodepng, both inflating
+//         with libdeflate.
 //         Interlaced PNGs count as failures (the corpus has none).
 // Files are read into memory before the clock starts: the floor is decode CPU, not disk I/O.
 // Prints per-format and total seconds; the last line is machine-readable for bench/run.sh.
@@ -23,6 +25,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "stages/png_stored.h"
 
 namespace {
 
@@ -117,6 +121,20 @@ bool decode_png(const std::vector<unsigned char>& b) {
   bool ok = lodepng_inspect(&w, &h, &state, b.data(), b.size()) == 0 &&
             state.info_png.interlace_method == 0;
   if (ok) {
+    const LodePNGColorMode& color = state.info_png.color;
+    if (color.bitdepth == 8 && (color.colortype == LCT_GREY || color.colortype == LCT_RGB ||
+                                color.colortype == LCT_RGBA)) {
+      // Stored as 8-bit samples: imgpipe's one-buffer decode (stages/png_stored.h) is cheaper.
+      const int channels = int(lodepng_get_channels(&color));
+      unsigned char* out = nullptr;
+      const char* why = "";
+      ok = imgpipe::decode_stored_png(b.data(), b.size(), h, size_t(w) * channels, channels, &out,
+                                      &why);
+      if (ok) g_checksum += out[size_t(w) * h / 2];
+      std::free(out);
+      lodepng_state_cleanup(&state);
+      return ok;
+    }
     size_t idat = h * (1 + (size_t(w) * lodepng_get_bpp(&state.info_png.color) + 7) / 8);
     state.decoder.zlibsettings.custom_zlib = inflate_exact;
     state.decoder.zlibsettings.custom_context = &idat;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "stages/fit.h"
+#include "stages/png_stored.h"
 #include "stages/resize.h"
 
 namespace imgpipe {
@@ -133,6 +134,29 @@ size_t idat_bytes(const spng_ihdr& h) {
   return total;
 }
 
+// The common PNG, whose stored samples are already the image we want: 8-bit, not interlaced, gray
+// or RGB without tRNS, or RGBA. It decodes in one buffer (png_stored.h); other layouts (palette,
+// tRNS, 16-bit, fewer bits, gray+alpha, Adam7) go through lodepng, which expands them.
+bool stored_as_wanted(const spng_ihdr& h, int channels) {
+  if (h.bit_depth != 8 || h.interlace_method != SPNG_INTERLACE_NONE) return false;
+  return (h.color_type == SPNG_COLOR_TYPE_GRAYSCALE && channels == 1) ||
+         (h.color_type == SPNG_COLOR_TYPE_TRUECOLOR && channels == 3) ||
+         (h.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA && channels == 4);
+}
+
+bool decode_stored(const std::vector<uint8_t>& data, Image shape, Image* out, std::string* why) {
+  uint8_t* pixels = nullptr;
+  const char* problem = "";
+  if (!decode_stored_png(data.data(), data.size(), size_t(shape.height),
+                         size_t(shape.width) * shape.channels, shape.channels, &pixels, &problem)) {
+    *why = std::string("PNG: ") + problem;
+    return false;
+  }
+  *out = std::move(shape);
+  out->pixels.reset(pixels);
+  return true;
+}
+
 bool decode_whole(const std::vector<uint8_t>& data, const spng_ihdr& ihdr, Image shape, Image* out,
                   std::string* why) {
   LodePNGState state;
@@ -184,7 +208,10 @@ bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::s
                ? PngPath::kWhole
                : PngPath::kRows;
   if (path == PngPath::kWhole) {
-    if (!decode_whole(data, ihdr, std::move(shape), out, why)) return false;
+    const bool stored = stored_as_wanted(ihdr, shape.channels);
+    if (!(stored ? decode_stored(data, std::move(shape), out, why)
+                 : decode_whole(data, ihdr, std::move(shape), out, why)))
+      return false;
     if (flatten) flatten_alpha(*out);
     return box_shrink(*out, shrink) || fail(SPNG_EMEM, why);
   }

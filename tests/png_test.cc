@@ -4,8 +4,12 @@
 #include "stages/png.h"
 
 #include <gtest/gtest.h>
+#include <lodepng.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
@@ -121,6 +125,59 @@ TEST(Png, TruncatedOrCorruptDataFailsOnBothPaths) {
       }
     }
   }
+}
+
+// The same PNG with its image data split into IDAT chunks of `piece` bytes (as libpng writes 8 KB
+// ones), each with a correct CRC.
+Bytes rechunked(const Bytes& png, size_t piece) {
+  Bytes idat;
+  const unsigned char* end = png.data() + png.size();
+  for (const unsigned char* c = png.data() + 8; c < end; c = lodepng_chunk_next_const(c, end))
+    if (lodepng_chunk_type_equals(c, "IDAT"))
+      idat.insert(idat.end(), c + 8, c + 8 + lodepng_chunk_length(c));
+  unsigned char* out = nullptr;
+  size_t size = 0;
+  bool written = false;
+  for (const unsigned char* c = png.data() + 8; c < end; c = lodepng_chunk_next_const(c, end)) {
+    if (!lodepng_chunk_type_equals(c, "IDAT")) {
+      lodepng_chunk_append(&out, &size, c);
+    } else if (!written) {
+      for (size_t at = 0; at < idat.size(); at += piece)
+        lodepng_chunk_create(&out, &size, unsigned(std::min(piece, idat.size() - at)), "IDAT",
+                             idat.data() + at);
+      written = true;
+    }
+  }
+  Bytes result(8 + size);
+  std::memcpy(result.data(), png.data(), 8);  // the signature
+  std::memcpy(result.data() + 8, out, size);
+  std::free(out);
+  return result;
+}
+
+TEST(Png, ImageDataInManySmallChunksDecodesAlike) {
+  for (int channels : {1, 3, 4}) {
+    const Bytes png = fixtures::make_png(301, 203, channels);
+    const Bytes split = rechunked(png, 97);
+    ASSERT_GT(split.size(), png.size() + 12 * 10) << "split into many chunks";
+    const std::string what = "channels " + std::to_string(channels);
+    expect_same(decoded(split, 1, PngPath::kWhole), decoded(png, 1, PngPath::kWhole), what);
+    expect_same(decoded(split, 1, PngPath::kWhole), decoded(split, 1, PngPath::kRows), what);
+  }
+}
+
+// A chunk whose length points past the end of the file is refused, not read past.
+TEST(Png, ChunkLengthPastTheEndFails) {
+  Bytes png = rechunked(fixtures::make_png(64, 48, 3), 200);
+  const unsigned char* end = png.data() + png.size();
+  const unsigned char* c = png.data() + 8;
+  while (!lodepng_chunk_type_equals(c, "IDAT")) c = lodepng_chunk_next_const(c, end);
+  unsigned char* length = png.data() + (c - png.data());
+  length[0] = 0x7f;  // 2 GB
+  Image image;
+  std::string why;
+  EXPECT_FALSE(png_decode(png, 1, &image, &why, PngPath::kWhole));
+  EXPECT_NE(why.find("PNG"), std::string::npos) << why;
 }
 
 // libdeflate inflates into a buffer sized in advance: metadata chunks (here a 300 KB iCCP
