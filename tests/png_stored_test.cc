@@ -51,8 +51,8 @@ TEST(PngUnfilter, EveryFilterTypeAtEveryPixelSize) {
       std::vector<uint8_t> data = filtered(raw, rows, row_bytes, bpp, types);
       ASSERT_TRUE(unfilter_png_rows(data.data(), rows, row_bytes, bpp));
       for (size_t y = 0; y < rows; ++y) {
-        SCOPED_TRACE(testing::Message() << "bpp " << bpp << " row " << y << " type "
-                                        << types[y % types.size()]);
+        SCOPED_TRACE(testing::Message()
+                     << "bpp " << bpp << " row " << y << " type " << types[y % types.size()]);
         for (size_t x = 0; x < row_bytes; ++x)  // packed: no filter bytes in between
           ASSERT_EQ(data[y * row_bytes + x], raw[y * row_bytes + x]) << "byte " << x;
       }
