@@ -287,8 +287,8 @@ inline uint32_t div255(uint32_t x) { return (x + 1 + (x >> 8)) >> 8; }
 // white × (1 − alpha), rounded. Plain loops on separate buffers, so they vectorise: it runs on
 // full-size decoded images, where the scalar in-place loop took ~4 ms per 1.6 Mpx.
 template <int C>
-IMGPIPE_SIMD_CLONES void flatten_row(const uint8_t* __restrict in, size_t width,
-                                     uint8_t* __restrict out) {
+IMGPIPE_SIMD_CLONES_TEMPLATE void flatten_row(const uint8_t* __restrict in, size_t width,
+                                              uint8_t* __restrict out) {
   for (size_t i = 0; i < width; ++i) {
     const uint32_t a = in[i * C + C - 1];
     for (int c = 0; c < C - 1; ++c)

@@ -83,8 +83,9 @@ Axis make_axis(int in, int out) {
 // N taps in one pass over acc, the first pass storing instead of adding: acc is loaded and stored
 // once per pass, not per tap, and needs no zeroing (its memset was ~3% of a JPEG-only run's CPU).
 template <int N>
-IMGPIPE_SIMD_CLONES void add_weighted(float* __restrict acc, const float* __restrict row,
-                                      size_t stride, const float* w, size_t n, bool first) {
+IMGPIPE_SIMD_CLONES_TEMPLATE void add_weighted(float* __restrict acc, const float* __restrict row,
+                                               size_t stride, const float* w, size_t n,
+                                               bool first) {
   float wt[N];
   for (int t = 0; t < N; ++t) wt[t] = w[t];
   for (size_t i = 0; i < n; ++i) {
@@ -178,8 +179,8 @@ inline uint8_t to_byte(float v) {
 // pixels do not tint their neighbours. Converting once costs less than converting inside the
 // vertical pass, which reads every source row once per tap (a 267×178 → 256×171 RGB resize: −13%).
 template <int C, bool kAlpha>
-IMGPIPE_SIMD_CLONES void to_floats(const uint8_t* __restrict p, size_t pixels,
-                                   float* __restrict out) {
+IMGPIPE_SIMD_CLONES_TEMPLATE void to_floats(const uint8_t* __restrict p, size_t pixels,
+                                            float* __restrict out) {
   for (size_t i = 0; i < pixels; ++i) {
     const float a = kAlpha ? p[i * C + C - 1] / 255.f : 1.f;
     for (int ch = 0; ch < C; ++ch)

@@ -37,8 +37,8 @@ inline Lanes load_pixel(const uint8_t* p) {
 }
 
 template <int B>
-IMGPIPE_SIMD_CLONES void paeth_row(uint8_t* __restrict cur, const uint8_t* __restrict prev,
-                                   size_t n) {
+IMGPIPE_SIMD_CLONES_TEMPLATE void paeth_row(uint8_t* __restrict cur, const uint8_t* __restrict prev,
+                                            size_t n) {
   Lanes left = {}, upleft = {};
   for (size_t i = 0; i < n; i += B) {
     const Lanes up = load_pixel<B>(prev + i);

@@ -1,7 +1,8 @@
-// IMGPIPE_SIMD_CLONES: marks a hot loop for runtime dispatch between an AVX2 copy and a baseline
-// x86-64 one (GCC/Clang target_clones, resolved once at load time), so the binary still runs on
-// any x86-64 CPU. On other targets it expands to nothing. Loops meant for it should be plain,
-// with __restrict pointers, so the compiler can vectorise them.
+// IMGPIPE_SIMD_CLONES (IMGPIPE_SIMD_CLONES_TEMPLATE on templates): marks a hot loop for runtime
+// dispatch between an AVX2 copy and a baseline x86-64 one (GCC/Clang target_clones, resolved once
+// at load time), so the binary still runs on any x86-64 CPU. On other targets it expands to
+// nothing. Loops meant for it should be plain, with __restrict pointers, so the compiler can
+// vectorise them.
 #pragma once
 
 // Not under ThreadSanitizer: the resolver that target_clones generates runs while the dynamic
@@ -14,4 +15,12 @@
 #endif
 #ifndef IMGPIPE_SIMD_CLONES
 #define IMGPIPE_SIMD_CLONES
+#endif
+
+// The same for function templates, which Clang (14) cannot multiversion: built with Clang (as the
+// fuzz targets are) they get the baseline copy only.
+#if defined(__clang__)
+#define IMGPIPE_SIMD_CLONES_TEMPLATE
+#else
+#define IMGPIPE_SIMD_CLONES_TEMPLATE IMGPIPE_SIMD_CLONES
 #endif
