@@ -72,7 +72,10 @@ RESIZE_SYMBOLS = re.compile(r"box|BoxShrinker|add_row|sum_k_columns|divide_sums|
                             r"lanczos|transpose|add_weighted|to_floats|to_bytes|make_axis|"
                             r"filter_rows|flatten|stbir")
 DECODE_CATEGORIES = ("JPEG (libjpeg-turbo: decode, and the thumbnails' encode)",
-                     "PNG decode (lodepng + libdeflate; libspng + zlib)", "WebP decode (libwebp)")
+                     "PNG decode (libdeflate + imgpipe's unfiltering, or lodepng; libspng + zlib)",
+                     "WebP decode (libwebp)")
+# imgpipe's own PNG code (stages/png_stored.cc) is decoding, not overhead.
+PNG_SYMBOLS = re.compile(r"paeth_row|unfilter|decode_stored_png")
 
 
 def category(dso, sym):
@@ -83,6 +86,8 @@ def category(dso, sym):
     if dso.startswith(("libwebp", "libsharpyuv")):
         return DECODE_CATEGORIES[2]
     if dso.startswith("imgpipe"):
+        if PNG_SYMBOLS.search(sym):
+            return DECODE_CATEGORIES[1]
         if RESIZE_SYMBOLS.search(sym):
             return "resize (alpha flattening, box pre-shrink, Lanczos)"
         return "imgpipe, other"
@@ -145,9 +150,9 @@ def profile_section(profile, proc, floor, nproc):
     md.append("")
     decode = sum(by.get(c, 0.0) for c in DECODE_CATEGORIES) * proc["cpu"]
     rest = proc["cpu"] - decode
-    md.append(f"The codec libraries take {decode:.2f} s (JPEG's share includes encoding the "
-              f"thumbnails); everything else — resize, hashing, file I/O, memory, scheduling — "
-              f"{rest:.2f} s.")
+    md.append(f"The codecs take {decode:.2f} s (the libraries, and imgpipe's own PNG unfiltering; "
+              f"JPEG's share includes encoding the thumbnails); everything else — resize, hashing, "
+              f"file I/O, memory, scheduling — {rest:.2f} s.")
     if floor:
         fl = floor["total"][2]
         best = (fl + rest) / nproc
@@ -173,7 +178,8 @@ def codec_section(bench):
               "image of that format, round-robin; 256-px box; one core; median of 3 repetitions). "
               "*fast* = imgpipe's default codecs (shrink-on-load, box pre-shrink, `--resizer "
               "lanczos` or `stb`); *stb* = `--codec stb` (full-size decode, stb_image_resize and "
-              "stb_image_write; JPEG and PNG still decoded by libjpeg-turbo and lodepng).\n")
+              "stb_image_write; JPEG and PNG still decoded by libjpeg-turbo and imgpipe's PNG "
+              "path).\n")
     md.append("| path | ms per image (CPU) | decode ms | resize ms | encode ms |")
     md.append("|---|---|---|---|---|")
     for name, b in sorted(bench.items()):
@@ -389,7 +395,9 @@ def main():
         md.append("`build-bench/decode_floor` decodes every corpus image once on one core: JPEG "
                   "with TurboJPEG at the smallest DCT scale whose long edge stays ≥ 512 px "
                   "(TJFLAG_FASTDCT), WebP with libwebp's scaled decode to a long edge ≥ 512, PNG "
-                  "in full with lodepng inflating through libdeflate, unconverted. Files are in memory before the clock starts. Median of "
+                  "in full and unconverted: inflated by libdeflate, 8-bit gray/RGB/RGBA unfiltered "
+                  "by imgpipe's own code (stages/png_stored.cc), other layouts by lodepng. Files "
+                  "are in memory before the clock starts. Median of "
                   f"{meta.get('repeats')} passes:\n")
         md.append("| format | images | decode s (1 core) | images/s |")
         md.append("|---|---|---|---|")
