@@ -99,8 +99,7 @@ unsigned inflate_with_libdeflate(unsigned char** out, size_t* out_size, const un
   const size_t cap = settings->max_output_size ? settings->max_output_size : idat;
   // Metadata chunks start small and double (up to their cap); IDAT is sized exactly.
   size_t size = settings->max_output_size ? std::min<size_t>(cap, 64 << 10) : cap;
-  thread_local std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)>
-      inflater(libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  libdeflate_decompressor* inflater = thread_inflater();
   if (!inflater) return 1;
   for (;;) {
     // lodepng frees *out with free(), so it comes from malloc.
@@ -108,7 +107,7 @@ unsigned inflate_with_libdeflate(unsigned char** out, size_t* out_size, const un
     if (!buf) return 1;
     *out = buf;
     size_t got = 0;
-    auto rc = libdeflate_zlib_decompress(inflater.get(), in, in_size, buf, size, &got);
+    auto rc = libdeflate_zlib_decompress(inflater, in, in_size, buf, size, &got);
     if (rc == LIBDEFLATE_SUCCESS) {
       *out_size = got;
       return 0;

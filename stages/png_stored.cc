@@ -29,7 +29,7 @@ IMGPIPE_SIMD_CLONES void unfilter_up(uint8_t* __restrict cur, const uint8_t* __r
 // Paeth for RGB and RGBA with a pixel's channels as the lanes of one vector: the scalar form ran
 // one chain of ~14 operations per channel, so it was bound by the instruction count, not by the
 // chain from each pixel to the next.
-typedef int32_t Lanes __attribute__((vector_size(16)));
+using Lanes = int32_t __attribute__((vector_size(16)));
 
 template <int B>
 inline Lanes load_pixel(const uint8_t* p) {
@@ -122,6 +122,12 @@ bool unfilter_png_rows(uint8_t* data, size_t rows, size_t row_bytes, int bytes_p
   }
 }
 
+libdeflate_decompressor* thread_inflater() {
+  thread_local std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)>
+      inflater(libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  return inflater.get();
+}
+
 bool decode_stored_png(const uint8_t* png, size_t size, size_t rows, size_t row_bytes, int channels,
                        uint8_t** pixels, const char** why) {
   // IDAT may come in many chunks (libpng writes 8 KB ones): deflate wants them joined.
@@ -144,12 +150,11 @@ bool decode_stored_png(const uint8_t* png, size_t size, size_t rows, size_t row_
     *why = "out of memory";
     return false;
   }
-  thread_local std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)>
-      inflater(libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  libdeflate_decompressor* inflater = thread_inflater();
   // No actual-size out-parameter: libdeflate then fails unless the stream fills the buffer
   // exactly, and never writes past it.
   if (!inflater ||
-      libdeflate_zlib_decompress(inflater.get(), idat.data(), idat.size(), out.get(),
+      libdeflate_zlib_decompress(inflater, idat.data(), idat.size(), out.get(),
                                  rows * (row_bytes + 1), nullptr) != LIBDEFLATE_SUCCESS) {
     *why = "corrupt or truncated image data";
     return false;

@@ -7,12 +7,14 @@
 // vectorises, Paeth works on a pixel's channels as one vector, and Sub and Average carry the pixel
 // to the left in registers instead of re-reading the byte just stored.
 //
-// Plain functions on buffers the caller owns; a thread_local inflater, so safe from any number of
-// threads.
+// Plain functions on buffers the caller owns; one inflater per thread (thread_inflater, which
+// png.cc's lodepng hook shares), so safe from any number of threads.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+struct libdeflate_decompressor;
 
 namespace imgpipe {
 
@@ -22,6 +24,9 @@ namespace imgpipe {
 // corrupt image: the buffer is then half done), or a pixel size no PNG has, or rows that are not
 // whole pixels (both found before anything is changed).
 bool unfilter_png_rows(uint8_t* data, size_t rows, size_t row_bytes, int bytes_per_pixel);
+
+// The calling thread's libdeflate inflater, made on first use (null if out of memory).
+libdeflate_decompressor* thread_inflater();
 
 // Decodes the `size` bytes of a PNG already checked to be 8-bit, not interlaced, `rows` high, with
 // row_bytes = width × channels: walks its chunks, joins the IDATs, inflates them into a malloc'd
