@@ -3,6 +3,7 @@
 #include "stages/lanczos.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -241,6 +242,32 @@ class Scratch {
   size_t size_ = 0;
 };
 
+// The vertical pass into out (axis.first.size() rows of image.width pixels), kBand output rows
+// at a time, converting to float only the source rows a band reads: a float copy of the whole
+// source was 3 MB per thread for a 256-px thumbnail. False when out of memory.
+bool vertical_pass(const Image& image, const Axis& axis, float* out) {
+  const int out_rows = int(axis.first.size());
+  auto band = [&](int o0) {  // output rows [o0, o1) read source rows [y0, y1)
+    const int o1 = std::min(out_rows, o0 + kBand);
+    return std::array<int, 3>{o1, axis.first[o0], axis.first[o1 - 1] + axis.taps};
+  };
+  int most_rows = 0;
+  for (int o0 = 0; o0 < out_rows; o0 += kBand) {
+    const auto [o1, y0, y1] = band(o0);
+    most_rows = std::max(most_rows, y1 - y0);
+  }
+  const size_t row_values = size_t(image.width) * image.channels;
+  thread_local Scratch source;
+  if (!source.reserve(size_t(most_rows) * row_values)) return false;
+  for (int o0 = 0; o0 < out_rows; o0 += kBand) {
+    const auto [o1, y0, y1] = band(o0);
+    to_floats(image, y0, y1, source.get());
+    filter_rows(source.get(), y0, row_values, axis, o0, o1, out + size_t(o0) * row_values);
+  }
+  source.trim();
+  return true;
+}
+
 }  // namespace
 
 bool lanczos_resize(Image& image, Size target) {
@@ -251,31 +278,13 @@ bool lanczos_resize(Image& image, Size target) {
   const Axis vertical = make_axis(H, oh), horizontal = make_axis(W, ow);
   PixelBuffer out(static_cast<uint8_t*>(std::malloc(size_t(ow) * oh * C)));
   if (!out) return false;
-  // The vertical pass runs kBand output rows at a time, converting to float only the source rows
-  // a band reads: a float copy of the whole source was 3 MB per thread for a 256-px thumbnail.
-  auto band_rows = [&](int o0) {
-    const int o1 = std::min(oh, o0 + kBand);
-    return std::make_pair(vertical.first[o0], vertical.first[o1 - 1] + vertical.taps);
-  };
-  int most_rows = 0;
-  for (int o0 = 0; o0 < oh; o0 += kBand) {
-    auto [y0, y1] = band_rows(o0);
-    most_rows = std::max(most_rows, y1 - y0);
-  }
-  // Scratch: a band's source rows as floats, oh rows of W pixels, and its transpose (the second
-  // holds the ow × oh result after it).
-  thread_local Scratch source, rows, columns;
-  const size_t row_values = size_t(W) * C, column_values = size_t(oh) * C;
+  // Scratch: oh rows of W pixels, and its transpose (the second holds the ow × oh result after it).
+  thread_local Scratch rows, columns;
   const size_t row_floats = size_t(oh) * std::max(W, ow) * C;
-  if (!source.reserve(size_t(most_rows) * row_values) || !rows.reserve(row_floats) ||
-      !columns.reserve(row_floats))
+  if (!rows.reserve(row_floats) || !columns.reserve(row_floats) ||
+      !vertical_pass(image, vertical, rows.get()))
     return false;
-  for (int o0 = 0; o0 < oh; o0 += kBand) {
-    auto [y0, y1] = band_rows(o0);
-    to_floats(image, y0, y1, source.get());
-    filter_rows(source.get(), y0, row_values, vertical, o0, std::min(oh, o0 + kBand),
-                rows.get() + size_t(o0) * row_values);
-  }
+  const size_t column_values = size_t(oh) * C;
   // Each source column becomes a row of oh pixels; filtering those rows is the horizontal pass.
   transpose(rows.get(), oh, W, C, columns.get());
   filter_rows(columns.get(), 0, column_values, horizontal, 0, ow, rows.get());
@@ -287,7 +296,7 @@ bool lanczos_resize(Image& image, Size target) {
   else
     to_bytes(rows.get(), n, bytes);
   transpose(bytes, ow, oh, C, out.get());
-  for (Scratch* s : {&source, &rows, &columns}) s->trim();
+  for (Scratch* s : {&rows, &columns}) s->trim();
   image.pixels = std::move(out);
   image.width = ow;
   image.height = oh;
