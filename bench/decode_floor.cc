@@ -103,15 +103,13 @@ bool decode_webp(const std::vector<unsigned char>& b, int target, std::vector<un
 // lodepng's inflate hook, backed by libdeflate (as stages/png.cc does: ~2.7x zlib's speed).
 // The corpus PNGs carry no compressed metadata, so only IDAT comes here; its inflated size is
 // known from IHDR (non-interlaced: a filter byte plus the packed row, per row).
-libdeflate_decompressor* g_inflater = nullptr;
-
 unsigned inflate_exact(unsigned char** out, size_t* out_size, const unsigned char* in,
                        size_t in_size, const LodePNGDecompressSettings* settings) {
   const size_t size = *static_cast<const size_t*>(settings->custom_context);
   *out = static_cast<unsigned char*>(std::malloc(size));
   if (!*out) return 1;
-  return libdeflate_zlib_decompress(g_inflater, in, in_size, *out, size, out_size) !=
-         LIBDEFLATE_SUCCESS;
+  return libdeflate_zlib_decompress(imgpipe::thread_inflater(), in, in_size, *out, size,
+                                    out_size) != LIBDEFLATE_SUCCESS;
 }
 
 bool decode_png(const std::vector<unsigned char>& b) {
@@ -182,7 +180,6 @@ int main(int argc, char** argv) {
   }
 
   tjhandle tj = tjInitDecompress();
-  g_inflater = libdeflate_alloc_decompressor();
   std::map<std::string, Tally> by_format;
   std::vector<unsigned char> px;  // reused: allocation is not what we measure
   using Clock = std::chrono::steady_clock;
@@ -214,7 +211,6 @@ int main(int argc, char** argv) {
     if (!ok) t.failed++;
   }
   tjDestroy(tj);
-  libdeflate_free_decompressor(g_inflater);
 
   Tally total;
   std::printf("%-6s %6s %7s %10s %10s\n", "format", "images", "failed", "decode s", "images/s");
