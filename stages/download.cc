@@ -46,6 +46,8 @@ bool parse_http_url(const std::string& url, std::string* host, std::string* why)
 
 namespace {
 
+constexpr long kReceiveBuffer = 64 * 1024;  // bytes per handle; see configure()
+
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -348,6 +350,10 @@ void Downloader::Impl::configure(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  // 64 KB receive buffer, not curl's 16 KB: a quarter of the recv calls and write callbacks
+  // (download-only run of the benchmark corpus, 172 MB: 0.29 → 0.26 CPU-s). It is allocated per
+  // handle, so memory stays concurrency × 64 KB (4 MB at the default, 64 MB at the most).
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kReceiveBuffer);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);

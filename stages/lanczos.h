@@ -1,7 +1,8 @@
 // lanczos: imgpipe's final resize filter — separable Lanczos-3 in float, with loops the compiler
 // vectorises (AVX2 where the CPU has it), for 1 to 4 channels; alpha is filtered premultiplied.
 //
-// A plain function on one Image; scratch memory is per call, so any number of threads may call it.
+// A plain function on one Image; its scratch buffers are per thread, so any number of threads may
+// call it.
 #pragma once
 
 #include "pipeline/item.h"
