@@ -17,6 +17,7 @@
 #include "fixtures/kinds.h"
 #include "stages/decode.h"
 #include "stages/encode.h"
+#include "stages/hash.h"
 #include "stages/resize.h"
 
 namespace imgpipe {
@@ -79,6 +80,44 @@ void thumbnail(benchmark::State& state, const std::string& ext, Codec codec, Res
   state.counters["encode_ms"] = encode_ms / n;
   state.counters["images"] = static_cast<double>(files.size());
 }
+
+// One iteration = every corpus image (all formats) through the per-image work of a default run,
+// on one core: sha256 of the bytes, decode, resize, encode. Counters give each stage's seconds
+// per pass, for RESULTS.md's budget against the decode floor. Without a corpus, the fixtures.
+void corpus_pass(benchmark::State& state) {
+  std::vector<Bytes> files;
+  for (const char* ext : {".jpg", ".png", ".webp"})
+    for (Bytes& b : inputs(ext)) files.push_back(std::move(b));
+  const ImageOptions options;
+  double hash_s = 0, decode_s = 0, resize_s = 0, encode_s = 0;
+  for (auto _ : state) {
+    for (const Bytes& file : files) {
+      Item item;
+      item.body = file;
+      auto t = std::chrono::steady_clock::now();
+      item.sha256 = sha256_hex(item.body.data(), item.body.size());
+      hash_s += ms_since(t) / 1e3;
+      t = std::chrono::steady_clock::now();
+      decode(item, options);
+      decode_s += ms_since(t) / 1e3;
+      t = std::chrono::steady_clock::now();
+      make_thumbnails(item, options);
+      resize_s += ms_since(t) / 1e3;
+      t = std::chrono::steady_clock::now();
+      encode(item, options);
+      encode_s += ms_since(t) / 1e3;
+      if (!item.ok()) state.SkipWithError(item.error.c_str());
+    }
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["hash_s"] = hash_s / n;
+  state.counters["decode_s"] = decode_s / n;
+  state.counters["resize_s"] = resize_s / n;
+  state.counters["encode_s"] = encode_s / n;
+  state.counters["images"] = static_cast<double>(files.size());
+}
+// One pass is seconds of work: more iterations would only lengthen the benchmark.
+BENCHMARK(corpus_pass)->Iterations(1)->Unit(benchmark::kSecond);
 
 #define THUMBNAIL_BENCH(name, ext, codec, resizer)                                     \
   BENCHMARK_CAPTURE(thumbnail, name, std::string(ext), Codec::codec, Resizer::resizer) \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serves a benchmark corpus on 127.0.0.1 from a private nginx master: a fast origin and a slow one
 # that imitates a distant web server (per-connection rate limit, keep-alive).
-# Usage: bench/nginx.sh start CORPUS | stop [CORPUS]
+# Usage: bench/nginx.sh start CORPUS | stop | pids (the running master's and workers', one a line)
 # Env: FAST_PORT (18201), SLOW_PORT (18202), SLOW_RATE (256k), BENCH_NGINX_DIR (state dir).
 # Never touches /etc/nginx or a system nginx: own config, pid, logs and temp paths via -c/-p/-e.
 set -euo pipefail
@@ -12,7 +12,7 @@ slow_rate=${SLOW_RATE:-256k}
 # A fixed per-user path so `stop` finds what `start` made, from another shell too.
 state=${BENCH_NGINX_DIR:-${TMPDIR:-/tmp}/imgpipe-bench-nginx.$(id -u)}
 
-usage() { echo "usage: $0 start CORPUS | stop" >&2; exit 2; }
+usage() { echo "usage: $0 start CORPUS | stop | pids" >&2; exit 2; }
 
 stop() {
   [ -f "$state/nginx.pid" ] || { rm -rf "$state"; return 0; }
@@ -92,5 +92,11 @@ EOF
 case "${1:-}" in
   start) [ $# -eq 2 ] || usage; start "$2" ;;
   stop) stop ;;
+  pids)
+    [ -s "$state/nginx.pid" ] || exit 1
+    master=$(cat "$state/nginx.pid")
+    echo "$master"
+    pgrep -P "$master" || true
+    ;;
   *) usage ;;
 esac

@@ -21,8 +21,8 @@ def load(raw):
     with open(os.path.join(raw, "runs.tsv")) as f:
         runs = list(csv.DictReader(f, delimiter="\t"))
     for r in runs:
-        for k in ("wall_s", "cpu_s"):
-            r[k] = float(r[k]) if r[k] else float("nan")
+        for k in ("wall_s", "cpu_s", "server_cpu_s"):
+            r[k] = float(r[k]) if r.get(k) else float("nan")
         for k in ("maxrss_kb", "thumbs_ok", "thumbs_bad", "inputs", "exit"):
             r[k] = int(r[k]) if r[k] else 0
     meta = {}
@@ -108,7 +108,7 @@ def load_codec_bench(raw):
             data = json.load(f)
     except (OSError, ValueError):
         return {}
-    return {b["run_name"].split("/", 1)[-1]: b for b in data.get("benchmarks", [])
+    return {b["run_name"].removeprefix("thumbnail/"): b for b in data.get("benchmarks", [])
             if b.get("aggregate_name") == "median"}
 
 
@@ -121,6 +121,7 @@ def summarise(runs, tool, origin, lst="1x"):
         "wall_min": min(r["wall_s"] for r in rs),
         "wall_max": max(r["wall_s"] for r in rs),
         "cpu": med([r["cpu_s"] for r in rs]),
+        "server_cpu": med([r["server_cpu_s"] for r in rs]),
         "rss": med([r["maxrss_kb"] for r in rs]) / 1024,
         "ok_min": min(r["thumbs_ok"] for r in rs),
         "ok_max": max(r["thumbs_ok"] for r in rs),
@@ -183,10 +184,56 @@ def codec_section(bench):
     md.append("| path | ms per image (CPU) | decode ms | resize ms | encode ms |")
     md.append("|---|---|---|---|---|")
     for name, b in sorted(bench.items()):
+        if name.startswith("corpus_pass"):
+            continue  # budget_section's
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}.get(b.get("time_unit", "ms"), 1.0)
         md.append(f"| {name.replace('_median', '')} | {b['cpu_time'] * scale:.2f} | "
                   f"{b.get('decode_ms', 0):.2f} | {b.get('resize_ms', 0):.2f} | "
                   f"{b.get('encode_ms', 0):.2f} |")
+    md.append("")
+    return md
+
+
+def budget_section(bench, floor, fast, nproc):
+    """Where the fast run's core-seconds go, against the floor: what the 1.3× target leaves."""
+    md = ["## Budget: the fast run's CPU against the decode floor\n"]
+    cp = next((b for name, b in bench.items() if name.startswith("corpus_pass")), None)
+    if not (cp and floor and fast):
+        md.append("Not available (needs codec_bench's corpus_pass, the floor and the fast runs).\n")
+        return md
+    fl = floor["total"][2]
+    work = sum(cp[k] for k in ("hash_s", "decode_s", "resize_s", "encode_s"))
+    server = fast["server_cpu"]
+    total = fast["cpu"] + (server if server == server else 0)  # NaN: no server figure
+    md.append("`build/codec_bench --benchmark_filter=corpus_pass` runs every corpus image through "
+              "a default run's per-image work on one core (median of 3 passes); the rest comes "
+              "from the fast-origin runs above (median CPU, and the nginx worker's CPU over the "
+              "same runs, read from /proc).\n")
+    md.append("| work | CPU s |")
+    md.append("|---|---|")
+    md.append(f"| decode floor (for comparison) | {fl:.2f} |")
+    md.append(f"| imgpipe's decode (header, EXIF, shrink-on-load, PNG box pre-shrink) | "
+              f"{cp['decode_s']:.2f} |")
+    md.append(f"| sha256 of the downloaded bytes (manifest, --dedup) | {cp['hash_s']:.2f} |")
+    md.append(f"| resize (alpha flattening for JPEG output, box pre-shrink, Lanczos) | {cp['resize_s']:.2f} |")
+    md.append(f"| encode (JPEG q85) | {cp['encode_s']:.2f} |")
+    md.append(f"| **per-image work, one core** | **{work:.2f}** |")
+    md.append(f"| the rest of a full run: download thread, file writes, manifest, hand-offs "
+              f"between threads (run CPU − the line above) | {fast['cpu'] - work:.2f} |")
+    if server == server:
+        md.append(f"| nginx serving the run, on the same cores | {server:.2f} |")
+    md.append(f"| **all CPU of a fast run** | **{total:.2f}** |")
+    md.append("")
+    best = total / nproc
+    allowed = 1.3 * fl
+    beyond = total - cp["decode_s"]
+    md.append(f"With every core busy the whole time, a run can take no less than {total:.2f} / "
+              f"{nproc} = {best:.2f} s (measured: {fast['wall']:.2f} s). The 1.3 × floor/cores "
+              f"target allows {allowed:.2f} core-seconds in all: with decoding at "
+              f"{cp['decode_s']:.2f} s, everything else (hash, resize, encode, download, writes, "
+              f"the server) would have to fit in {allowed - cp['decode_s']:.2f} s; it takes "
+              f"{beyond:.2f} s, and the hash, resize and encode alone take "
+              f"{cp['hash_s'] + cp['resize_s'] + cp['encode_s']:.2f} s.")
     md.append("")
     return md
 
@@ -423,7 +470,9 @@ def main():
     md.append("")
 
     md.extend(profile_section(load_profile(raw), proc, floor, nproc))
-    md.extend(codec_section(load_codec_bench(raw)))
+    bench = load_codec_bench(raw)
+    md.extend(budget_section(bench, floor, sums.get(("imgpipe", "fast")), nproc))
+    md.extend(codec_section(bench))
     md.extend(targets_section(raw, sums, proc, runs, floor, lower_bound, long_, short))
     md.append("## Memory on a 10× longer list\n")
     if long_ and short:

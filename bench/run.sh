@@ -88,7 +88,7 @@ done
 rm -rf "$raw"
 mkdir -p "$raw" "$work"
 runs=$raw/runs.tsv
-printf 'tool\torigin\trepeat\tlist\texit\twall_s\tcpu_s\tmaxrss_kb\tthumbs_ok\tthumbs_bad\tinputs\n' >"$runs"
+printf 'tool\torigin\trepeat\tlist\texit\twall_s\tcpu_s\tmaxrss_kb\tthumbs_ok\tthumbs_bad\tinputs\tserver_cpu_s\n' >"$runs"
 
 # --- 5. The tools. Each is one bash -c script so /usr/bin/time sees all of its children. -------
 # Variables the scripts use are exported, so RESULTS.md can show the scripts verbatim.
@@ -116,6 +116,20 @@ script[imgpipe-process-only]='"$IMGPIPE" -i "$PATHS" -o "$OUT" -s "$SIZE" --quie
 }
 export PATHS=$corpus/paths.txt
 
+# CPU seconds nginx (master and worker) has used so far: it shares the cores with the tool under
+# test, so its share of a run belongs in the budget for that run's wall time.
+server_pids=$("$here/nginx.sh" pids || true)
+tick=$(getconf CLK_TCK)
+server_cpu() {
+  local pid total=0
+  for pid in $server_pids; do
+    [ -r "/proc/$pid/stat" ] || continue
+    # utime and stime are fields 14 and 15; the name field (2) has no spaces for nginx.
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
 # Runs one tool once; appends a row to runs.tsv. Never fails the benchmark: a tool's failure is a
 # result (its exit code and thumbnail count are in the table).
 run_one() {
@@ -125,18 +139,22 @@ run_one() {
   rm -rf "$work/out" "$work/dl"
   mkdir -p "$work"
   log "$tool  $origin  $list  repeat $rep"
+  local server_before
+  server_before=$(server_cpu)
   # timeout -k: a tool that ignores TERM is killed 10 s later; time -v still reports it.
   /usr/bin/time -v -o "$raw/$tag.time" timeout -k 10 "$timeout_s" bash -c "${script[$tool]}" \
     >"$raw/$tag.out" 2>"$raw/$tag.err" || status=$?
-  local wall cpu rss ok bad
+  local wall cpu rss ok bad server
+  server=$(awk -v a="$server_before" -v b="$(server_cpu)" -v t="$tick" \
+    'BEGIN { printf "%.2f", (b - a) / t }')
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
          for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$raw/$tag.time")
   cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$raw/$tag.time")
   rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$raw/$tag.time")
   read -r ok bad < <("$py" "$here/count_thumbs.py" "$OUT" "$size")
   [ "$tool" = imgpipe ] && [ -f "$OUT/m.json" ] && cp "$OUT/m.json" "$raw/$tag.metrics.json"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$origin" "$rep" "$list" "$status" \
-    "$wall" "$cpu" "$rss" "$ok" "$bad" "$(grep -c . "$urls")" >>"$runs"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$origin" "$rep" "$list" \
+    "$status" "$wall" "$cpu" "$rss" "$ok" "$bad" "$(grep -c . "$urls")" "$server" >>"$runs"
   log "  -> exit $status, wall ${wall}s, cpu ${cpu}s, rss ${rss}KB, thumbnails $ok ok / $bad bad"
   rm -rf "$work/out" "$work/dl"
 }
