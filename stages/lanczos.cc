@@ -38,14 +38,15 @@ double lanczos_exact(double x) {
 // and the interpolation error, under h²/8 · max|f''| ≈ 1.4e-6, is far below a float weight's
 // effect on an 8-bit result.
 float lanczos(float x) {
-  constexpr int kSteps = 1024;
-  static const std::array<float, kLobes* kSteps + 2> table = [] {
-    std::array<float, kLobes * kSteps + 2> t{};  // the last two stay 0: the kernel's end
-    for (int i = 0; i < kLobes * kSteps; ++i) t[i] = float(lanczos_exact(double(i) / kSteps));
+  constexpr int kSteps = 1024, kEnd = kLobes * kSteps;
+  using Table = std::array<float, kEnd + 1>;
+  static const Table table = [] {
+    Table t{};  // t[kEnd] stays 0: the kernel's end
+    for (int i = 0; i < kEnd; ++i) t[i] = float(lanczos_exact(double(i) / kSteps));
     return t;
   }();
   x = std::abs(x) * kSteps;
-  if (x >= kLobes * kSteps) return 0;
+  if (x >= kEnd) return 0;
   const int i = static_cast<int>(x);
   return table[i] + (x - i) * (table[i + 1] - table[i]);
 }
