@@ -132,7 +132,7 @@ def summarise(runs, tool, origin, lst="1x"):
     }
 
 
-def profile_section(profile, proc, floor, nproc):
+def profile_section(profile, proc):
     md = ["## Where imgpipe's CPU goes\n"]
     if not profile or not proc:
         md.append("No profile (perf did not run; see bench/run.sh step 7b).\n")
@@ -154,13 +154,7 @@ def profile_section(profile, proc, floor, nproc):
     md.append(f"The codecs take {decode:.2f} s (the libraries, and imgpipe's own PNG unfiltering; "
               f"JPEG's share includes encoding the thumbnails); everything else — resize, hashing, "
               f"file I/O, memory, scheduling — {rest:.2f} s.")
-    if floor:
-        fl = floor["total"][2]
-        best = (fl + rest) / nproc
-        md.append(f"Even if imgpipe's decoding cost no more than the floor ({fl:.2f} s), that "
-                  f"other work puts the best possible wall on {nproc} cores at ({fl:.2f} + "
-                  f"{rest:.2f}) / {nproc} = {best:.2f} s = {best / (fl / nproc):.2f}× floor/cores, "
-                  "before any scheduling loss.")
+    md.append("The budget below adds the download, the server and the scheduling of a full run.")
     top = sorted(((p / total, sym) for p, dso, sym in profile if dso.startswith("imgpipe")),
                  reverse=True)[:6]
     if top:
@@ -469,7 +463,7 @@ def main():
         md.append("decode_floor did not run (see bench/.cache/raw/floor.*.txt).")
     md.append("")
 
-    md.extend(profile_section(load_profile(raw), proc, floor, nproc))
+    md.extend(profile_section(load_profile(raw), proc))
     bench = load_codec_bench(raw)
     md.extend(budget_section(bench, floor, sums.get(("imgpipe", "fast")), nproc))
     md.extend(codec_section(bench))
