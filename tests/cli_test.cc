@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace imgpipe {
@@ -222,6 +227,35 @@ TEST(CommandLine, CompareIsAWordBeforeTheOptions) {
 TEST(CommandLine, HelpAndVersionExitZero) {
   EXPECT_EQ(parse({"--help"}).exit_code, kExitOk);
   EXPECT_EQ(parse({"--version"}).exit_code, kExitOk);
+}
+
+std::set<std::string> long_flags(const std::string& text) {
+  static const std::regex flag("--[a-z][a-z-]*");
+  std::set<std::string> found;
+  for (std::sregex_iterator it(text.begin(), text.end(), flag), end; it != end; ++it)
+    found.insert(it->str());
+  return found;
+}
+
+// The README's Usage block is an abridged --help, written for reading: it must still name every
+// flag there is, and none that is gone.
+TEST(CommandLine, ReadmeUsageNamesExactlyTheFlagsOfHelp) {
+  testing::internal::CaptureStdout();
+  parse({"--help"});
+  const std::string help = testing::internal::GetCapturedStdout();
+  std::ifstream in(IMGPIPE_SOURCE_DIR "/README.md");
+  ASSERT_TRUE(in) << "README.md not found";
+  std::stringstream readme;
+  readme << in.rdbuf();
+  const std::string text = readme.str();
+  const size_t begin = text.find("## Usage"), end = text.find("\nExamples:", begin);
+  ASSERT_NE(begin, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  const std::set<std::string> in_help = long_flags(help);
+  const std::set<std::string> in_readme = long_flags(text.substr(begin, end - begin));
+  EXPECT_GT(in_help.size(), 30u);  // the help really was captured
+  for (const std::string& f : in_help) EXPECT_TRUE(in_readme.count(f)) << f << " not in README";
+  for (const std::string& f : in_readme) EXPECT_TRUE(in_help.count(f)) << f << " not in --help";
 }
 
 }  // namespace
