@@ -185,6 +185,13 @@ bool decode_whole(const std::vector<uint8_t>& data, const spng_ihdr& ihdr, Image
   return true;
 }
 
+// The steps every path ends with: flatten for JPEG output, then the box shrink by `shrink` (1 where
+// the rows were shrunk as they were decoded).
+bool flatten_and_shrink(bool flatten, int shrink, Image* out, std::string* why) {
+  if (flatten) flatten_alpha(*out);
+  return box_shrink(*out, shrink) || fail(SPNG_EMEM, why);
+}
+
 }  // namespace
 
 bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::string* why,
@@ -208,18 +215,14 @@ bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::s
                : PngPath::kRows;
   if (path == PngPath::kWhole) {
     const bool stored = stored_as_wanted(ihdr, shape.channels);
-    if (!(stored ? decode_stored(data, std::move(shape), out, why)
-                 : decode_whole(data, ihdr, std::move(shape), out, why)))
-      return false;
-    if (flatten) flatten_alpha(*out);
-    return box_shrink(*out, shrink) || fail(SPNG_EMEM, why);
+    return (stored ? decode_stored(data, std::move(shape), out, why)
+                   : decode_whole(data, ihdr, std::move(shape), out, why)) &&
+           flatten_and_shrink(flatten, shrink, out, why);
   }
   // Interlaced rows arrive pass by pass, not top to bottom: those decode in full, then shrink.
-  if (shrink > 1 && ihdr.interlace_method == SPNG_INTERLACE_NONE) {
-    if (!decode_shrunk(ctx.get(), fmt, shape, shrink, out, why)) return false;
-    if (flatten) flatten_alpha(*out);
-    return true;
-  }
+  if (shrink > 1 && ihdr.interlace_method == SPNG_INTERLACE_NONE)
+    return decode_shrunk(ctx.get(), fmt, shape, shrink, out, why) &&
+           flatten_and_shrink(flatten, 1, out, why);
   size_t size = 0;
   int rc = spng_decoded_image_size(ctx.get(), fmt, &size);
   PixelBuffer pixels(rc == 0 ? static_cast<uint8_t*>(std::malloc(size)) : nullptr);
@@ -228,8 +231,7 @@ bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::s
   if (rc != 0) return fail(rc, why);
   *out = std::move(shape);
   out->pixels = std::move(pixels);
-  if (flatten) flatten_alpha(*out);
-  return box_shrink(*out, shrink) || fail(SPNG_EMEM, why);
+  return flatten_and_shrink(flatten, shrink, out, why);
 }
 
 }  // namespace imgpipe
