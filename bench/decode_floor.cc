@@ -4,8 +4,8 @@
 //   JPEG: TurboJPEG with DCT scaling (smallest of 1/8,1/4,1/2 whose long edge stays >= target).
 //   WebP: libwebp scaled decode to a long edge of at least the target.
 //   PNG:  full size (PNG has no cheaper partial decode), in the stored layout, checksums not
-//         verified, as imgpipe does (stages/png.cc): 8-bit gray, RGB and RGBA through imgpipe's
-//         one-buffer decode (stages/png_stored.h), other layouts through lodepng, both inflating
+//         verified, as imgpipe does (image/png.cc): 8-bit gray, RGB and RGBA through imgpipe's
+//         one-buffer decode (image/png_stored.h), other layouts through lodepng, both inflating
 //         with libdeflate.
 //         Interlaced PNGs count as failures (the corpus has none).
 // Files are read into memory before the clock starts: the floor is decode CPU, not disk I/O.
@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "stages/png_stored.h"
+#include "image/png_stored.h"
 
 namespace {
 
@@ -100,7 +100,7 @@ bool decode_webp(const std::vector<unsigned char>& b, int target, std::vector<un
   return ok;
 }
 
-// lodepng's inflate hook, backed by libdeflate (as stages/png.cc does: ~2.7x zlib's speed).
+// lodepng's inflate hook, backed by libdeflate (as image/png.cc does: ~2.7x zlib's speed).
 // The corpus PNGs carry no compressed metadata, so only IDAT comes here; its inflated size is
 // known from IHDR (non-interlaced: a filter byte plus the packed row, per row).
 unsigned inflate_exact(unsigned char** out, size_t* out_size, const unsigned char* in,
@@ -122,7 +122,7 @@ bool decode_png(const std::vector<unsigned char>& b) {
     const LodePNGColorMode& color = state.info_png.color;
     if (color.bitdepth == 8 && (color.colortype == LCT_GREY || color.colortype == LCT_RGB ||
                                 color.colortype == LCT_RGBA)) {
-      // Stored as 8-bit samples: imgpipe's one-buffer decode (stages/png_stored.h) is cheaper.
+      // Stored as 8-bit samples: imgpipe's one-buffer decode (image/png_stored.h) is cheaper.
       const int channels = int(lodepng_get_channels(&color));
       unsigned char* out = nullptr;
       const char* why = "";

@@ -74,7 +74,7 @@ RESIZE_SYMBOLS = re.compile(r"box|BoxShrinker|add_row|sum_k_columns|divide_sums|
 DECODE_CATEGORIES = ("JPEG (libjpeg-turbo: decode, and the thumbnails' encode)",
                      "PNG decode (libdeflate + imgpipe's unfiltering, or lodepng; libspng + zlib)",
                      "WebP decode (libwebp)")
-# imgpipe's own PNG code (stages/png_stored.cc) is decoding, not overhead.
+# imgpipe's own PNG code (image/png_stored.cc) is decoding, not overhead.
 PNG_SYMBOLS = re.compile(r"paeth_row|unfilter|decode_stored_png")
 
 
@@ -437,7 +437,7 @@ def main():
                   "with TurboJPEG at the smallest DCT scale whose long edge stays ≥ 512 px "
                   "(TJFLAG_FASTDCT), WebP with libwebp's scaled decode to a long edge ≥ 512, PNG "
                   "in full and unconverted: inflated by libdeflate, 8-bit gray/RGB/RGBA unfiltered "
-                  "by imgpipe's own code (stages/png_stored.cc), other layouts by lodepng. Files "
+                  "by imgpipe's own code (image/png_stored.cc), other layouts by lodepng. Files "
                   "are in memory before the clock starts. Median of "
                   f"{meta.get('repeats')} passes:\n")
         md.append("| format | images | decode s (1 core) | images/s |")

@@ -7,7 +7,7 @@
 #include <map>
 #include <vector>
 
-#include "stages/fit.h"
+#include "image/fit.h"
 #include "stages/netguard.h"
 
 namespace imgpipe {
@@ -144,7 +144,8 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
       ->type_name("jpg|png|webp")
       ->default_str("jpg");
   app.add_option("--codec", im.codec,
-                 "fast: shrink-on-load, box pre-shrink, Lanczos; stb: full-size decode, stb resize and encode")
+                 "fast: shrink-on-load, box pre-shrink, Lanczos; stb: full-size decode, stb resize "
+                 "and encode")
       ->transform(words<Codec>({{"fast", Codec::kFast}, {"stb", Codec::kStb}}))
       ->type_name("fast|stb")
       ->default_str("fast");

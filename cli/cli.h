@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "pipeline/options.h"
+#include "core/options.h"
 
 namespace imgpipe {
 

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <string>
 
-#include "pipeline/item.h"
+#include "core/item.h"
 #include "stages/decode.h"
 #include "stages/encode.h"
 #include "stages/reader.h"
@@ -30,7 +30,7 @@ void fuzz_image(const uint8_t* data, size_t size) {
   Item item;
   item.body.assign(data + 1, data + size);
   decode(item, o);
-  if (item.ok()) make_thumbnails(item, o);
+  if (item.ok()) resize(item, o);
   if (item.ok()) encode(item, o);
 }
 

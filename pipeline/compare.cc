@@ -220,7 +220,7 @@ std::string format_compare(const CompareResult& r) {
   out += "\n";
   for (const CompareRun& run : r.runs) out += run.name + ": " + run.description + "\n";
   out +=
-      "wall = total span; cpu busy s = time in decode..write, summed over threads; speedups are\n"
+      "wall = total span; cpu busy s = time in hash..write, summed over threads; speedups are\n"
       "(a)'s span over this run's: end to end, of the download stage, of processing.\n";
   if (r.runs.size() >= 4) out += "\n" + summary(r.runs);
   out += waiting_notes(r.runs[0].report) + unequal_work_note(r.runs);

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/options.h"
 #include "pipeline/metrics.h"
-#include "pipeline/options.h"
 
 namespace imgpipe {
 

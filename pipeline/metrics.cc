@@ -125,7 +125,7 @@ void Metrics::record_item(const Item& item, Clock::time_point end) {
   if (item.started != Clock::time_point{})
     total_.latency.add(std::chrono::duration<double, std::milli>(end - item.started).count());
   double cpu_ms = 0;
-  for (int s = static_cast<int>(Stage::kDecode); s < kStageCount; ++s) cpu_ms += item.stage_ms[s];
+  for (int s = static_cast<int>(kFirstCpuStage); s < kStageCount; ++s) cpu_ms += item.stage_ms[s];
   if (cpu_ms > 0) processing_latency_.add(cpu_ms);
   ++by_status_[static_cast<int>(item.status)];
 }
@@ -149,14 +149,14 @@ Report Metrics::report() const {
     cpu_last = std::max(cpu_last, s.last);
   }
   std::lock_guard<std::mutex> lock(total_.mu);
-  const StageReport& decode = r.stages[static_cast<int>(Stage::kDecode)];
+  const StageReport& first = r.stages[static_cast<int>(kFirstCpuStage)];
   const StageReport& write = r.stages[static_cast<int>(Stage::kWrite)];
   double cpu_span = cpu_last > cpu_first ? seconds(cpu_last - cpu_first) : 0;
-  r.processing = derive("process", write.ok, decode.ok + decode.failed - write.ok, busy_cpu,
-                        cpu_span, processing_latency_);
-  r.processing.bytes_in = decode.bytes_in;
+  r.processing = derive("process", write.ok, first.ok + first.failed - write.ok, busy_cpu, cpu_span,
+                        processing_latency_);
+  r.processing.bytes_in = first.bytes_in;
   r.processing.bytes_out = write.bytes_out;
-  r.processing.mb_per_s = cpu_span > 0 ? decode.bytes_in / 1e6 / cpu_span : 0;
+  r.processing.mb_per_s = cpu_span > 0 ? first.bytes_in / 1e6 / cpu_span : 0;
   double wall = total_.last > run_start_ ? seconds(total_.last - run_start_) : 0;
   r.total = derive("total", total_.ok, total_.failed, busy_total, wall, total_.latency);
   r.total.bytes_in = total_.bytes_in;
@@ -196,7 +196,7 @@ std::string format_table(const Report& r) {
   out += table_row(r.total);
   out +=
       "\neff.conc = busy / span. download: the speedup over one transfer at a time. process\n"
-      "(decode..write together): the speedup over one core.\n";
+      "(hash..write together): the speedup over one core.\n";
   if (r.total.failed > 0) {
     out += "\nfailures:";
     for (int i = 0; i < kStatusCount; ++i)

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/item.h"
-#include "pipeline/status.h"
+#include "core/item.h"
+#include "core/status.h"
 
 namespace imgpipe {
 
@@ -67,7 +67,7 @@ struct StageReport {
 
 struct Report {
   std::vector<StageReport> stages;  // one per Stage, in data-flow order
-  // The CPU stages (decode..write) together: effective concurrency here is the speedup over one
+  // The CPU stages (hash..write) together: effective concurrency here is the speedup over one
   // core, which no single CPU stage shows since they share the cores.
   StageReport processing;
   StageReport total;  // end to end; busy sums all stages, span is the wall time

@@ -1,4 +1,13 @@
 // The pipeline: setup checks, the curl thread, and the oneTBB flow graph wired in data-flow order.
+//
+// The threads a run starts, and who owns each:
+//   - the caller's thread: sets up, then works inside the graph (wait_for_all) until it is empty;
+//   - threads - 1 oneTBB workers (global_control below), running the graph's node bodies;
+//   - the curl thread (start_curl_thread): the Downloader and the list reader, joined by run_graph;
+//   - the interrupt watcher (InterruptWatcher), owned by run() for the whole run;
+//   - with a progress line: its drawing thread (ProgressLine) and the line counter
+//     (count_lines), both owned and joined by run().
+// Stages know none of this: they are plain functions this file calls from the node bodies.
 #include "pipeline/pipeline.h"
 
 #include <curl/curl.h>
@@ -12,12 +21,12 @@
 #include <iostream>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include "pipeline/interrupt.h"
 #include "pipeline/progress.h"
 #include "pipeline/trace.h"
 #include "stages/decode.h"
+#include "stages/dedup.h"
 #include "stages/download.h"
 #include "stages/encode.h"
 #include "stages/hash.h"
@@ -33,18 +42,6 @@ namespace {
 namespace flow = tbb::flow;
 using Msg = std::shared_ptr<Item>;  // flow-graph messages must be copyable
 using Gateway = flow::async_node<flow::continue_msg, Msg>::gateway_type;
-
-// --dedup: what the first line with given bytes became, for the later lines with the same bytes.
-// Lines that arrive before the first is finished wait (holding their in-flight slot) in `parked`.
-struct DedupEntry {
-  uint64_t line = 0;
-  bool done = false;
-  Status status = Status::kOk;
-  std::string error;
-  int width = 0, height = 0;
-  std::vector<Thumb> thumbs;  // paths and sizes only: the pixels are long gone
-  std::vector<Msg> parked;
-};
 
 // What every node needs; outlives the graph (node bodies are copied, so state lives here).
 struct Context {
@@ -62,8 +59,7 @@ struct Context {
   // line can silently go without a manifest row.
   std::atomic<uint64_t> handed{0}, finished{0}, failed{0};
   std::atomic<uint64_t> total_lines{0};  // for the progress line; 0 while unknown
-  std::mutex dedup_mu;
-  std::unordered_map<std::string, DedupEntry> dedup;  // by sha256; guarded by dedup_mu
+  Dedup dedup;                           // --dedup's table; unused without it
 };
 
 // Bytes an item holds right now: what a stage took in and gave out, for the metrics.
@@ -109,27 +105,21 @@ auto step(Stage stage, Context* ctx, Fn fn) {
 }
 
 // Local files are read here, on a worker, timed as their download.
-Msg read_local(Context* ctx, Msg item) {
+Msg read_local_node(Context* ctx, Msg item) {
   if (item->ok() && !item->local_path.empty()) {
     item->started = Clock::now();
     run_step(Stage::kDownload, ctx, *item,
-             [ctx](Item& it) { read_local_file(it, ctx->options.download.max_bytes); });
+             [ctx](Item& it) { read_local(it, ctx->options.download.max_bytes); });
   }
   return item;
 }
 
-// Before decoding: the bytes' sha256, and with --dedup whether an earlier line had them.
-void hash_and_dedup(Context* ctx, Item& item) {
-  item.sha256 = sha256_hex(item.body.data(), item.body.size());
-  if (!ctx->options.output.dedup || item.sha256.empty()) return;
-  std::lock_guard<std::mutex> lock(ctx->dedup_mu);
-  auto [entry, first] = ctx->dedup.try_emplace(item.sha256);
-  if (first) {
-    entry->second.line = item.line;
-  } else {
-    item.duplicate_of = entry->second.line;
-    item.body = {};
-  }
+// A transfer's items, as the downloader hands them on: recorded like every other stage.
+void record_download(Context* ctx, const Item& item) {
+  if (item.attempts == 0) return;  // invalid lines and local files: no transfer ran
+  const double ms = item.stage_ms[static_cast<int>(Stage::kDownload)];
+  ctx->metrics.record_stage(
+      Stage::kDownload, {item.started, Clock::now(), ms, item.ok(), item.bytes_in, item.bytes_in});
 }
 
 // Writes the row, counts the outcome, frees the in-flight slot. The slot is freed even if
@@ -150,46 +140,11 @@ void emit(Context* ctx, const Item& item) {
   ctx->downloader->release_slot();
 }
 
-// A written thumbnail's record without its (already released) bytes.
-Thumb file_record(const Thumb& t) { return {t.box, {}, t.width, t.height, {}, t.path, t.bytes}; }
-
-void copy_outcome(const DedupEntry& e, Item& dup) {
-  dup.status = e.status;
-  dup.error = e.error;
-  dup.source_width = e.width;
-  dup.source_height = e.height;
-  dup.thumbs.clear();
-  for (const Thumb& t : e.thumbs) dup.thumbs.push_back(file_record(t));
-}
-
-// The one place every item ends. With --dedup, a first occurrence publishes its outcome and
-// releases the duplicates that waited for it; a duplicate copies the outcome or waits.
+// The one place every item ends. With --dedup, a duplicate may wait here for its first occurrence,
+// and a first occurrence releases the duplicates that waited for it (Dedup::settle).
 void finish(Context* ctx, Msg item) {
-  if (!ctx->options.output.dedup || item->sha256.empty()) return emit(ctx, *item);
-  std::vector<Msg> released;
-  {
-    std::lock_guard<std::mutex> lock(ctx->dedup_mu);
-    DedupEntry& e = ctx->dedup.at(item->sha256);
-    if (item->duplicate_of && !e.done) {
-      e.parked.push_back(item);
-      return;
-    }
-    if (item->duplicate_of) {
-      copy_outcome(e, *item);
-    } else {
-      e.done = true;
-      e.status = item->status;
-      e.error = item->error;
-      e.width = item->source_width;
-      e.height = item->source_height;
-      for (const Thumb& t : item->thumbs) e.thumbs.push_back(file_record(t));
-      released.swap(e.parked);
-      e.parked.shrink_to_fit();
-      for (Msg& dup : released) copy_outcome(e, *dup);
-    }
-  }
-  emit(ctx, *item);
-  for (const Msg& dup : released) emit(ctx, *dup);
+  if (!ctx->options.output.dedup) return emit(ctx, *item);
+  for (const Msg& ready : ctx->dedup.settle(std::move(item))) emit(ctx, *ready);
 }
 
 // --resume: skips lines already done, so the downloader never sees them.
@@ -219,6 +174,7 @@ std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, Li
     DownloadCallbacks cb;
     cb.next_line = [ctx, &feeder](ListLine* line) { return next_undone(ctx, feeder, line); };
     cb.done = [&gateway, ctx](Msg item) {
+      record_download(ctx, *item);
       ctx->handed.fetch_add(1);
       if (!gateway.try_put(item)) {  // the graph refused it: still one row, never a silent loss
         item->fail(Status::kProcessError, "internal error: the processing graph refused the item");
@@ -226,12 +182,13 @@ std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, Li
       }
     };
     cb.cancelled = [ctx] { return ctx->stop.load(); };
-    if (ctx->trace)
-      cb.attempt_done = [ctx](int slot, const Item& item, Clock::time_point s,
-                              Clock::time_point e) {
+    cb.attempt_started = [ctx] { ctx->metrics.overlap().begin(Activity::kDownload); };
+    cb.attempt_done = [ctx](int slot, const Item& item, Clock::time_point s, Clock::time_point e) {
+      ctx->metrics.overlap().end(Activity::kDownload);
+      if (ctx->trace)
         ctx->trace->interval({Track::kDownload, slot}, "download", s, e, item.line, item.url,
                              status_name(item.status).data());
-      };
+    };
     try {
       ctx->downloader->run(cb);
     } catch (const std::exception& e) {  // a bug, not an input problem: say so, but don't hang
@@ -251,25 +208,27 @@ void run_graph(Context* ctx, List list, int threads) {
   flow::async_node<flow::continue_msg, Msg> gateway(
       g, flow::serial, [](const flow::continue_msg&, Gateway&) {});  // fed only by the curl thread
   flow::function_node<Msg, Msg> read_node(g, threads,
-                                          [ctx](Msg item) { return read_local(ctx, item); });
-  flow::function_node<Msg, Msg> decode_node(g, threads,
-                                            step(Stage::kDecode, ctx, [ctx, &io](Item& it) {
-                                              hash_and_dedup(ctx, it);
-                                              if (!it.duplicate_of) decode(it, io);
-                                            }));
+                                          [ctx](Msg item) { return read_local_node(ctx, item); });
+  flow::function_node<Msg, Msg> hash_node(g, threads, step(Stage::kHash, ctx, [ctx](Item& it) {
+                                            hash(it);
+                                            if (ctx->options.output.dedup) ctx->dedup.check(it);
+                                          }));
+  flow::function_node<Msg, Msg> decode_node(
+      g, threads, step(Stage::kDecode, ctx, [&io](Item& it) { decode(it, io); }));
   flow::function_node<Msg, Msg> resize_node(
-      g, threads, step(Stage::kResize, ctx, [&io](Item& it) { make_thumbnails(it, io); }));
+      g, threads, step(Stage::kResize, ctx, [&io](Item& it) { resize(it, io); }));
   flow::function_node<Msg, Msg> encode_node(
       g, threads, step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io); }));
   flow::function_node<Msg, Msg> write_node(
-      g, threads, step(Stage::kWrite, ctx, [&](Item& it) { write_output(it, dir, io, oo); }));
+      g, threads, step(Stage::kWrite, ctx, [&](Item& it) { write(it, dir, io, oo); }));
   flow::function_node<Msg, flow::continue_msg> finish_node(g, flow::serial, [ctx](Msg item) {
     finish(ctx, std::move(item));
     return flow::continue_msg();
   });
 
   flow::make_edge(gateway, read_node);
-  flow::make_edge(read_node, decode_node);
+  flow::make_edge(read_node, hash_node);
+  flow::make_edge(hash_node, decode_node);
   flow::make_edge(decode_node, resize_node);
   flow::make_edge(resize_node, encode_node);
   flow::make_edge(encode_node, write_node);
@@ -302,19 +261,6 @@ List open_reader(const Options& o) {
   list.reader = std::make_unique<ListReader>(*list.stream, format, o.url_column);
   if (!list.reader->read_header(&why)) throw SetupError(o.input + ": " + why);
   return list;
-}
-
-// --resume after a SIGKILL: a write cut short leaves its hidden temporary file (".NAME.LINE.tmp");
-// the final names are always whole. Remove those leftovers, so OUTDIR holds no partial file.
-void remove_temporaries(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() > 5 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0 &&
-        it->is_regular_file(ec))
-      std::filesystem::remove(it->path(), ec);
-  }
 }
 
 std::unique_ptr<Manifest> open_output(const Options& o, std::vector<uint64_t>* resumed) {
@@ -386,7 +332,7 @@ RunResult run(const Options& options) {
   // or inside the CPU stages — enough to keep each core fed when downloads finish in bursts, and
   // the reason memory is O(concurrency + threads) items, never O(list length).
   const int max_in_flight = options.download.concurrency + 4 * threads;
-  ctx.downloader = std::make_unique<Downloader>(options.download, max_in_flight, &ctx.metrics);
+  ctx.downloader = std::make_unique<Downloader>(options.download, max_in_flight);
 
   RunResult result;
   {

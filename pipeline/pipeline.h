@@ -7,8 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/options.h"
 #include "pipeline/metrics.h"
-#include "pipeline/options.h"
 
 namespace imgpipe {
 

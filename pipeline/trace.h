@@ -17,7 +17,7 @@
 #include <string>
 #include <utility>
 
-#include "pipeline/item.h"
+#include "core/item.h"
 
 namespace imgpipe {
 

@@ -8,11 +8,11 @@
 #include <initializer_list>
 #include <string>
 
-#include "stages/jpeg.h"
-#include "stages/orientation.h"
-#include "stages/png.h"
-#include "stages/resize.h"
-#include "stages/webp.h"
+#include "image/fit.h"
+#include "image/jpeg.h"
+#include "image/orientation.h"
+#include "image/png.h"
+#include "image/webp.h"
 
 namespace imgpipe {
 namespace {
@@ -136,7 +136,7 @@ bool decode_pixels(const Item& item, Kind kind, const ImageOptions& options, Hea
   if (kind == Kind::kPng) {  // never stb: see stb_impl.cc
     // No smaller decode exists for PNG, but the box pre-shrink can run as the rows come out.
     const int k = std::min(h.width / stored_target.width, h.height / stored_target.height);
-    // JPEG output flattens alpha anyway (make_thumbnails): before the box shrink, it averages 3
+    // JPEG output flattens alpha anyway (the resize stage): before the box shrink, it averages 3
     // channels instead of weighting 4 by alpha.
     return png_decode(data, codec == Codec::kFast ? std::max(k, 1) : 1, out, why, PngPath::kAuto,
                       options.format == Format::kJpeg);
@@ -170,6 +170,30 @@ bool passes_filters(Item& item, const ImageOptions& o) {
 }
 
 }  // namespace
+
+Size decode_target(int src_width, int src_height, int orientation, const ImageOptions& options) {
+  Size t{1, 1};
+  for (Size box : options.sizes) {
+    Size s = place(src_width, src_height, box, options.fit, options.upscale).scaled;
+    t = {std::max(t.width, s.width), std::max(t.height, s.height)};
+  }
+  return swaps_axes(orientation) ? Size{t.height, t.width} : t;
+}
+
+int jpeg_shrink_denominator(int src_width, int src_height, Size target) {
+  for (int d : {8, 4, 2}) {
+    // libjpeg-turbo rounds scaled sides up.
+    int w = (src_width + d - 1) / d, h = (src_height + d - 1) / d;
+    if (w >= 2 * target.width && h >= 2 * target.height) return d;
+  }
+  return 1;
+}
+
+Size webp_scaled_size(int src_width, int src_height, Size target) {
+  if (src_width > 2 * target.width && src_height > 2 * target.height)
+    return {2 * target.width, 2 * target.height};
+  return {0, 0};
+}
 
 void decode(Item& item, const ImageOptions& options) {
   // The body is at most --max-bytes (≤ 1 GB), within stb's int lengths.

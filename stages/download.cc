@@ -173,8 +173,8 @@ TransferTimings read_timings(CURL* easy) {
 
 class Downloader::Impl {
  public:
-  Impl(const DownloadOptions& o, int max_in_flight, Metrics* m)
-      : opt_(o), max_in_flight_(max_in_flight), metrics_(m), rng_(std::random_device{}()) {
+  Impl(const DownloadOptions& o, int max_in_flight)
+      : opt_(o), max_in_flight_(max_in_flight), rng_(std::random_device{}()) {
     for (const std::string& a : o.allow_addresses) {
       IpAddress ip;
       if (parse_ip(a, &ip)) allowed_.push_back(ip);  // the CLI has checked each one
@@ -194,8 +194,8 @@ class Downloader::Impl {
 
  private:
   bool read_line(const DownloadCallbacks& cb);
-  void start_ready();
-  void start(std::unique_ptr<Transfer> t);
+  void start_ready(const DownloadCallbacks& cb);
+  void start(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb);
   void configure(Transfer* t);
   void finish(CURLMsg* msg, const DownloadCallbacks& cb);
   void hand_on(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb);
@@ -205,7 +205,6 @@ class Downloader::Impl {
 
   const DownloadOptions opt_;
   const int max_in_flight_;
-  Metrics* metrics_;
   std::mt19937 rng_;
 
   std::atomic<int> in_flight_{0};      // lines read and not yet released by the consumer
@@ -239,10 +238,10 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   for (const std::string& h : opt_.headers) headers_ = curl_slist_append(headers_, h.c_str());
   while (!cb.cancelled()) {
-    start_ready();
+    start_ready(cb);
     while (static_cast<int>(running_.size()) < opt_.concurrency &&
            in_flight_.load() < max_in_flight_ && read_line(cb)) {
-      start_ready();
+      start_ready(cb);
     }
     if (list_done_ && running_.empty() && waiting_.empty()) break;
     int still = 0;
@@ -300,7 +299,7 @@ bool Downloader::Impl::read_line(const DownloadCallbacks& cb) {
 }
 
 // Starts every waiting transfer whose retry time has come and whose host has room, in order.
-void Downloader::Impl::start_ready() {
+void Downloader::Impl::start_ready(const DownloadCallbacks& cb) {
   auto now = Clock::now();
   for (auto h = hosts_.begin(); h != hosts_.end();)  // idle, and past any rate wait
     h = h->second.running == 0 && h->second.next_start <= now ? hosts_.erase(h) : std::next(h);
@@ -311,7 +310,7 @@ void Downloader::Impl::start_ready() {
     const bool room = host == hosts_.end() ||
                       (host->second.running < opt_.per_host && host->second.next_start <= now);
     if (t.retry_at <= now && room) {
-      start(std::move(*it));
+      start(std::move(*it), cb);
       it = waiting_.erase(it);
     } else {
       ++it;
@@ -319,7 +318,7 @@ void Downloader::Impl::start_ready() {
   }
 }
 
-void Downloader::Impl::start(std::unique_ptr<Transfer> t) {
+void Downloader::Impl::start(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb) {
   if (idle_easy_.empty()) idle_easy_.push_back(curl_easy_init());
   t->easy = idle_easy_.back();
   idle_easy_.pop_back();
@@ -338,7 +337,7 @@ void Downloader::Impl::start(std::unique_ptr<Transfer> t) {
   t->slot = free_slots_.empty() ? static_cast<int>(running_.size()) : free_slots_.back();
   if (!free_slots_.empty()) free_slots_.pop_back();
   ++running_count_;
-  metrics_->overlap().begin(Activity::kDownload);
+  if (cb.attempt_started) cb.attempt_started();
   curl_multi_add_handle(multi_, t->easy);
   running_.insert(t.release());  // back to a unique_ptr in finish()
 }
@@ -388,7 +387,6 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   std::unique_ptr<Transfer> t(raw);
   running_.erase(raw);
   curl_multi_remove_handle(multi_, easy);
-  metrics_->overlap().end(Activity::kDownload);
   auto host = hosts_.find(t->host);
   if (--host->second.running == 0 && host->second.next_start <= Clock::now()) hosts_.erase(host);
   free_slots_.push_back(t->slot);
@@ -430,10 +428,6 @@ void Downloader::Impl::hand_on(std::unique_ptr<Transfer> t, const DownloadCallba
   Item& item = *t->item;
   item.bytes_in = item.body.size();
   item.stage_ms[static_cast<int>(Stage::kDownload)] = t->busy_ms;
-  if (item.attempts > 0) {
-    StageSample s{item.started, Clock::now(), t->busy_ms, item.ok(), item.bytes_in, item.bytes_in};
-    metrics_->record_stage(Stage::kDownload, s);
-  }
   cb.done(std::move(t->item));
 }
 
@@ -470,8 +464,8 @@ void Downloader::Impl::drop_all() {
   headers_ = nullptr;
 }
 
-Downloader::Downloader(const DownloadOptions& options, int max_in_flight, Metrics* metrics)
-    : impl_(std::make_unique<Impl>(options, max_in_flight, metrics)) {}
+Downloader::Downloader(const DownloadOptions& options, int max_in_flight)
+    : impl_(std::make_unique<Impl>(options, max_in_flight)) {}
 Downloader::~Downloader() = default;
 void Downloader::run(const DownloadCallbacks& callbacks) { impl_->run(callbacks); }
 void Downloader::release_slot() { impl_->release_slot(); }

@@ -16,9 +16,8 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/item.h"
-#include "pipeline/metrics.h"
-#include "pipeline/options.h"
+#include "core/item.h"
+#include "core/options.h"
 #include "stages/reader.h"
 
 namespace imgpipe {
@@ -26,18 +25,24 @@ namespace imgpipe {
 // Checks that `url` is an absolute http(s) URL with a host; on success sets *host (lower case).
 bool parse_http_url(const std::string& url, std::string* host, std::string* why);
 
+// How the downloader talks to its consumer; all are called on the run() thread. The downloader
+// records nothing itself: the consumer times and traces transfers from these calls.
 struct DownloadCallbacks {
-  std::function<NextLine(ListLine*)> next_line;     // must not block: kNotYet if no line yet
-  std::function<void(std::shared_ptr<Item>)> done;  // every item, exactly once
-  std::function<bool()> cancelled;                  // the consumer gave up: stop at once
-  // Optional: each transfer attempt as it ends, with its slot (0..concurrency-1), for traces.
+  std::function<NextLine(ListLine*)> next_line;  // must not block: kNotYet if no line yet
+  // Every item, exactly once. item.stage_ms[download] holds its transfer time summed over
+  // attempts (backoff excluded); item.started its first attempt's start; attempts 0 when none ran.
+  std::function<void(std::shared_ptr<Item>)> done;
+  std::function<bool()> cancelled;  // the consumer gave up: stop at once
+  // Optional: each transfer attempt as it starts, and as it ends with its slot
+  // (0..concurrency-1) and times.
+  std::function<void()> attempt_started;
   std::function<void(int slot, const Item&, Clock::time_point start, Clock::time_point end)>
       attempt_done;
 };
 
 class Downloader {
  public:
-  Downloader(const DownloadOptions& options, int max_in_flight, Metrics* metrics);
+  Downloader(const DownloadOptions& options, int max_in_flight);
   ~Downloader();
   Downloader(const Downloader&) = delete;
   Downloader& operator=(const Downloader&) = delete;

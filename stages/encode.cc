@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "stages/fit.h"
-#include "stages/jpeg.h"
-#include "stages/webp.h"
+#include "image/fit.h"
+#include "image/jpeg.h"
+#include "image/webp.h"
 
 namespace imgpipe {
 namespace {

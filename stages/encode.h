@@ -5,8 +5,8 @@
 // safe.
 #pragma once
 
-#include "pipeline/item.h"
-#include "pipeline/options.h"
+#include "core/item.h"
+#include "core/options.h"
 
 namespace imgpipe {
 

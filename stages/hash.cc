@@ -1,4 +1,4 @@
-// SHA-256 through OpenSSL's one-shot EVP_Digest.
+// SHA-256 through OpenSSL's one-shot EVP_Digest, and the hash stage.
 #include "stages/hash.h"
 
 #include <openssl/evp.h>
@@ -17,5 +17,7 @@ std::string sha256_hex(const void* data, size_t size) {
   }
   return hex;
 }
+
+void hash(Item& item) { item.sha256 = sha256_hex(item.body.data(), item.body.size()); }
 
 }  // namespace imgpipe

@@ -50,7 +50,7 @@ bool local_input_path(const std::string& text, std::string* path, std::string* w
   return true;
 }
 
-void read_local_file(Item& item, int64_t max_bytes) {
+void read_local(Item& item, int64_t max_bytes) {
   const std::string& path = item.local_path;
   int fd =
       ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // NONBLOCK: a FIFO must not hang us

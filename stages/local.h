@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "pipeline/item.h"
+#include "core/item.h"
 
 namespace imgpipe {
 
@@ -17,6 +17,6 @@ bool local_input_path(const std::string& text, std::string* path, std::string* w
 
 // Reads item.local_path into item.body. Fails the item with read_error (missing, not a regular
 // file, unreadable) or too_large (over max_bytes, judged before reading).
-void read_local_file(Item& item, int64_t max_bytes);
+void read_local(Item& item, int64_t max_bytes);
 
 }  // namespace imgpipe

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/item.h"
+#include "core/item.h"
 
 namespace imgpipe {
 

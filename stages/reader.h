@@ -22,11 +22,11 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/options.h"
+#include "core/options.h"
 
 namespace imgpipe {
 
-// ListFormat lives in pipeline/options.h: it is part of the Options tree.
+// ListFormat lives in core/options.h: it is part of the Options tree.
 
 // The format a list's file name implies: .csv, .tsv/.tab, .jsonl/.ndjson, anything else (and "-",
 // stdin) text. Case-insensitive; a trailing .gz is ignored, so urls.csv.gz is CSV.

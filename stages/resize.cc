@@ -1,291 +1,18 @@
-// Thumbnail geometry and stb_image_resize resampling.
+// The resize stage: for each --size box, fit the geometry, resample, turn upright, crop or pad.
 #include "stages/resize.h"
-
-#include <stb/stb_image_resize.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
-#include <vector>
 
-#include "stages/fit.h"
-#include "stages/lanczos.h"
-#include "stages/orientation.h"
-#include "stages/simd.h"
+#include "image/fit.h"
+#include "image/orientation.h"
+#include "image/resample.h"
 
 namespace imgpipe {
 
-Size target_size(int src_width, int src_height, Size box, bool upscale) {
-  if (src_width <= 0 || src_height <= 0) return {0, 0};
-  double scale = std::min(static_cast<double>(box.width) / src_width,
-                          static_cast<double>(box.height) / src_height);
-  if (!upscale) scale = std::min(scale, 1.0);
-  // Round to nearest, then clamp: a 1×10000 strip still gets a 1-px side, and rounding up can
-  // never push a side past the box.
-  auto side = [scale](int src, int limit) {
-    long v = std::lround(src * scale);
-    return static_cast<int>(std::clamp<long>(v, 1, limit));
-  };
-  int limit_w = upscale ? box.width : std::min(box.width, src_width);
-  int limit_h = upscale ? box.height : std::min(box.height, src_height);
-  return {side(src_width, limit_w), side(src_height, limit_h)};
-}
-
-int jpeg_shrink_denominator(int src_width, int src_height, Size target) {
-  for (int d : {8, 4, 2}) {
-    // libjpeg-turbo rounds scaled sides up.
-    int w = (src_width + d - 1) / d, h = (src_height + d - 1) / d;
-    if (w >= 2 * target.width && h >= 2 * target.height) return d;
-  }
-  return 1;
-}
-
-Size webp_scaled_size(int src_width, int src_height, Size target) {
-  if (src_width > 2 * target.width && src_height > 2 * target.height)
-    return {2 * target.width, 2 * target.height};
-  return {0, 0};
-}
-
 namespace {
-
-// x / n rounded down as a multiply and a shift, because a division costs 20–40 multiplies and the
-// box averages did one per channel per pixel (over half the pre-shrink's time). With m =
-// ceil(2^40 / n) the result is exact for x < 2^40 / n; the averages here have x < 256·n, which
-// is below that for n < 2^16 (k < 256). Larger n divides.
-struct Divider {
-  uint32_t n;
-  uint64_t m;
-  explicit Divider(uint32_t n) : n(n), m(n < (1u << 16) ? ((uint64_t(1) << 40) + n - 1) / n : 0) {}
-  uint32_t operator()(uint32_t x) const { return m ? uint32_t((x * m) >> 40) : x / n; }
-};
-
-// Adds one opaque row to the column sums, in 16 bits: a band has at most kMaxBlock rows and
-// 256 × 255 < 2^16. That halves the memory traffic and doubles the SIMD width of 32-bit sums.
-// A band's first row stores instead, so the sums are never zeroed.
-IMGPIPE_SIMD_CLONES void add_row_sums(const uint8_t* __restrict p, size_t n,
-                                      uint16_t* __restrict acc, bool first) {
-  if (first)
-    for (size_t i = 0; i < n; ++i) acc[i] = p[i];
-  else
-    for (size_t i = 0; i < n; ++i) acc[i] += p[i];
-}
-
-// With alpha, colour is weighted by alpha (a premultiplied average) so transparent pixels do not
-// tint their neighbours.
-template <int C>
-void add_alpha_row_sums(const uint8_t* p, size_t n, uint32_t* acc, bool first) {
-  if (first) std::fill(acc, acc + n, 0u);
-  for (size_t i = 0; i < n; i += C) {
-    const uint32_t a = p[i + C - 1];
-    for (int ch = 0; ch < C - 1; ++ch) acc[i + ch] += p[i + ch] * a;
-    acc[i + C - 1] += a;
-  }
-}
-
-// One output pixel from the sums of its block (n pixels): the rounded mean.
-template <int C, bool kAlpha>
-void put_mean(const uint32_t* sum, const Divider& n, uint8_t* o) {
-  if (!kAlpha) {
-    for (int ch = 0; ch < C; ++ch) o[ch] = uint8_t(n(sum[ch] + n.n / 2));
-    return;
-  }
-  const uint32_t a = sum[C - 1];  // the colour sums are alpha-weighted: divide by the alpha sum
-  for (int ch = 0; ch < C - 1; ++ch) o[ch] = a ? uint8_t((sum[ch] + a / 2) / a) : 0;
-  o[C - 1] = uint8_t(n(a + n.n / 2));
-}
-
-// One output row from a band of `rows` summed rows: k adjacent column sums per output pixel.
-// K is k when known at compile time (the common 2, 3, 4: unrolled), else 0.
-template <int C, bool kAlpha, int K, typename Acc>
-void emit(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
-  const int step = K > 0 ? K : k, whole_blocks = width / step;
-  const Divider whole(uint32_t(step) * rows);
-  for (int ox = 0; ox < whole_blocks; ++ox) {
-    const Acc* a = acc + size_t(ox) * step * C;
-    uint32_t sum[C] = {};
-    for (int x = 0; x < step; ++x)
-      for (int ch = 0; ch < C; ++ch) sum[ch] += a[x * C + ch];
-    put_mean<C, kAlpha>(sum, whole, out + size_t(ox) * C);
-  }
-  const int rest = width - whole_blocks * step;  // a partial block at the right edge
-  if (rest == 0) return;
-  uint32_t sum[C] = {};
-  for (int x = whole_blocks * step; x < width; ++x)
-    for (int ch = 0; ch < C; ++ch) sum[ch] += acc[size_t(x) * C + ch];
-  put_mean<C, kAlpha>(sum, Divider(uint32_t(rest) * rows), out + size_t(whole_blocks) * C);
-}
-
-// The opaque fast path, for blocks up to kMaxFastBlock wide: a block's sum is at most 16 × 16 ×
-// 255 < 2^16, and its mean divides exactly as ((x + n/2) × ceil(2^24 / n)) >> 24 in 32 bits (for
-// n ≤ 256 and x ≤ 255 n; checked for every pair). So a band's output comes from three plain
-// loops that vectorise, where emit's per-pixel sums and 64-bit divides were most of the pre-shrink.
-constexpr int kMaxFastBlock = 16;
-
-// wide[i] = acc[i] + acc[i + stride] + … (k terms) for every i < n: a block's sums start at its
-// first pixel's values. Only every k-th pixel's are used; computing them all keeps loops simple.
-IMGPIPE_SIMD_CLONES void sum_k_columns(const uint16_t* __restrict acc, size_t n, size_t stride,
-                                       int k, uint16_t* __restrict wide) {
-  for (size_t i = 0; i < n; ++i) wide[i] = acc[i];
-  for (int x = 1; x < k; ++x)
-    for (size_t i = 0; i < n; ++i) wide[i] += acc[i + x * stride];
-}
-
-// The first pixel's sums of every block of k, side by side. RGB moves 8 bytes (one load and one
-// store): the extra value read is the next pixel's, and the one written is overwritten next;
-// `picked` has one spare value at the end.
-template <int C>
-void pick_every_k(const uint16_t* wide, int blocks, int k, uint16_t* picked) {
-  constexpr size_t kBytes = C == 3 ? 8 : C * sizeof(uint16_t);
-  for (int ox = 0; ox < blocks; ++ox)
-    std::memcpy(picked + size_t(ox) * C, wide + size_t(ox) * k * C, kBytes);
-}
-
-// out[j] = the rounded mean of sums[j] over `count` values, for count ≤ 256.
-IMGPIPE_SIMD_CLONES void divide_sums(const uint16_t* __restrict sums, size_t n, uint32_t count,
-                                     uint8_t* __restrict out) {
-  const uint32_t half = count / 2, m = ((1u << 24) + count - 1) / count;
-  for (size_t j = 0; j < n; ++j) out[j] = uint8_t(((sums[j] + half) * m) >> 24);
-}
-
-// emit for opaque images with k ≤ kMaxFastBlock; wide holds width × C values, picked
-// (width / k) × C + 1.
-template <int C>
-void emit_opaque(const uint16_t* acc, int width, int k, uint32_t rows, uint8_t* out, uint16_t* wide,
-                 uint16_t* picked) {
-  const int blocks = width / k;
-  if (blocks > 0) {
-    sum_k_columns(acc, size_t(blocks - 1) * k * C + C, C, k, wide);
-    pick_every_k<C>(wide, blocks, k, picked);
-    divide_sums(picked, size_t(blocks) * C, uint32_t(k) * rows, out);
-  }
-  const int done = blocks * k;  // a partial block at the right edge, emit's way
-  if (done < width)
-    emit<C, false, 0>(acc + size_t(done) * C, width - done, k, rows, out + size_t(blocks) * C);
-}
-
-template <int C, bool kAlpha, typename Acc>
-void emit_k(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
-  switch (k) {
-    case 2:
-      return emit<C, kAlpha, 2>(acc, width, k, rows, out);
-    case 3:
-      return emit<C, kAlpha, 3>(acc, width, k, rows, out);
-    case 4:
-      return emit<C, kAlpha, 4>(acc, width, k, rows, out);
-    default:
-      return emit<C, kAlpha, 0>(acc, width, k, rows, out);
-  }
-}
-
-template <typename Acc>
-void emit_band(int channels, const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
-  switch (channels) {
-    case 1:
-      return emit_k<1, false>(acc, width, k, rows, out);
-    case 2:
-      return emit_k<2, true>(acc, width, k, rows, out);
-    case 3:
-      return emit_k<3, false>(acc, width, k, rows, out);
-    default:
-      return emit_k<4, true>(acc, width, k, rows, out);
-  }
-}
-
-}  // namespace
-
-bool BoxShrinker::start(int width, int height, int channels, int k) {
-  width_ = width;
-  height_ = height;
-  channels_ = channels;
-  k_ = std::clamp(k, 1, kMaxBlock);
-  rows_in_ = band_rows_ = 0;
-  out_ = Image{};
-  out_.width = (width + k_ - 1) / k_;
-  out_.height = (height + k_ - 1) / k_;
-  out_.channels = channels;
-  out_.pixels.reset(
-      static_cast<uint8_t*>(std::malloc(size_t(out_.width) * out_.height * channels)));
-  const size_t n = size_t(width) * channels;
-  acc_.resize(alpha() ? n : 0);  // each band's first row initialises its sums
-  sums_.resize(alpha() ? 0 : n);
-  const bool fast = !alpha() && k_ <= kMaxFastBlock;
-  wide_.resize(fast ? n : 0);
-  picked_.resize(fast ? size_t(out_.width) * channels + 1 : 0);
-  return out_.pixels != nullptr;
-}
-
-void BoxShrinker::add_row(const uint8_t* row) {
-  const size_t n = size_t(width_) * channels_;
-  const bool first = band_rows_ == 0;
-  if (channels_ == 2)
-    add_alpha_row_sums<2>(row, n, acc_.data(), first);
-  else if (channels_ == 4)
-    add_alpha_row_sums<4>(row, n, acc_.data(), first);
-  else
-    add_row_sums(row, n, sums_.data(), first);
-  ++rows_in_;
-  if (++band_rows_ < k_ && rows_in_ < height_) return;  // the last band may be short
-  uint8_t* out = out_.pixels.get() + size_t((rows_in_ - 1) / k_) * out_.width * channels_;
-  const uint32_t rows = uint32_t(band_rows_);
-  if (alpha())
-    emit_band(channels_, acc_.data(), width_, k_, rows, out);
-  else if (k_ > kMaxFastBlock)
-    emit_band(channels_, sums_.data(), width_, k_, rows, out);
-  else if (channels_ == 1)
-    emit_opaque<1>(sums_.data(), width_, k_, rows, out, wide_.data(), picked_.data());
-  else
-    emit_opaque<3>(sums_.data(), width_, k_, rows, out, wide_.data(), picked_.data());
-  band_rows_ = 0;
-}
-
-Image BoxShrinker::finish() { return std::move(out_); }
-
-bool box_shrink(Image& image, int k) {
-  if (k < 2) return true;
-  BoxShrinker box;
-  if (!box.start(image.width, image.height, image.channels, k)) return false;
-  const size_t stride = size_t(image.width) * image.channels;
-  for (int y = 0; y < image.height; ++y) box.add_row(image.pixels.get() + y * stride);
-  image = box.finish();
-  return true;
-}
-
-bool resize(Image& src, Size target, bool preshrink) {
-  if (target.width == src.width && target.height == src.height) return true;
-  // Shrink-then-reduce (as libvips does): a cheap integer box average brings the image to within
-  // 1–2× of the target, so the costly filter below runs on a small input.
-  const int k = preshrink ? std::min(src.width / target.width, src.height / target.height) : 1;
-  if (!box_shrink(src, k)) return false;
-  PixelBuffer out(static_cast<uint8_t*>(
-      std::malloc(static_cast<size_t>(target.width) * target.height * src.channels)));
-  // Alpha (last channel of 2 or 4) is premultiplied by stb during filtering, so transparent
-  // pixels do not bleed their colour into the edges.
-  int alpha =
-      (src.channels == 2 || src.channels == 4) ? src.channels - 1 : STBIR_ALPHA_CHANNEL_NONE;
-  // Linear colourspace = filter the stored (sRGB-encoded) values as they are, as vipsthumbnail
-  // does by default: a third faster than converting to linear light and back.
-  int ok = out && stbir_resize_uint8_generic(src.pixels.get(), src.width, src.height, 0, out.get(),
-                                             target.width, target.height, 0, src.channels, alpha, 0,
-                                             STBIR_EDGE_CLAMP, STBIR_FILTER_DEFAULT,
-                                             STBIR_COLORSPACE_LINEAR, nullptr);
-  if (!ok) return false;
-  src.pixels = std::move(out);
-  src.width = target.width;
-  src.height = target.height;
-  return true;
-}
-
-namespace {
-
-// Scales `img` (stored orientation) to `stored` with the filter the options choose (see Resizer).
-bool scale(Image& img, Size stored, const ImageOptions& o) {
-  if (img.width == stored.width && img.height == stored.height) return true;
-  const bool fast = o.codec == Codec::kFast;
-  const int k = std::min(img.width / stored.width, img.height / stored.height);
-  if (fast && o.resizer == Resizer::kLanczos)
-    return box_shrink(img, k) && lanczos_resize(img, stored);
-  return resize(img, stored, fast);  // stb: --resizer stb, --codec stb
-}
 
 bool copy_image(const Image& src, Image* out) {
   out->pixels.reset(static_cast<uint8_t*>(std::malloc(src.bytes())));
@@ -313,10 +40,11 @@ bool make_thumb(Image img, const Item& item, Size box, const ImageOptions& o, Th
     const Size keep{
         std::clamp(static_cast<int>(std::lround(p.cropped.width * fx)), 1, img.width - x),
         std::clamp(static_cast<int>(std::lround(p.cropped.height * fy)), 1, img.height - y)};
-    if (!crop(img, x, y, keep) || !scale(img, p.cropped, o)) return false;
+    if (!crop(img, x, y, keep) || !resample(img, p.cropped, o.codec, o.resizer)) return false;
   } else {
     const bool swap = swaps_axes(item.orientation);
-    if (!scale(img, swap ? Size{p.scaled.height, p.scaled.width} : p.scaled, o)) return false;
+    const Size stored = swap ? Size{p.scaled.height, p.scaled.width} : p.scaled;
+    if (!resample(img, stored, o.codec, o.resizer)) return false;
     apply_orientation(img, item.orientation);
   }
   const bool padded = p.canvas.width != p.cropped.width || p.canvas.height != p.cropped.height;
@@ -330,16 +58,7 @@ bool make_thumb(Image img, const Item& item, Size box, const ImageOptions& o, Th
 
 }  // namespace
 
-Size decode_target(int src_width, int src_height, int orientation, const ImageOptions& options) {
-  Size t{1, 1};
-  for (Size box : options.sizes) {
-    Size s = place(src_width, src_height, box, options.fit, options.upscale).scaled;
-    t = {std::max(t.width, s.width), std::max(t.height, s.height)};
-  }
-  return swaps_axes(orientation) ? Size{t.height, t.width} : t;
-}
-
-void make_thumbnails(Item& item, const ImageOptions& options) {
+void resize(Item& item, const ImageOptions& options) {
   item.thumbs.clear();
   // JPEG holds no alpha, so encode would flatten onto white anyway. Doing it first gives the same
   // thumbnail (blending onto a constant colour commutes with the alpha-weighted filters, up to

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <string_view>
 
 #include "stages/hash.h"
 
@@ -75,7 +77,7 @@ int write_file(const std::string& dir, const std::string& rel, uint64_t line,
     fd = open_subdir(fd, rel.substr(start, slash - start));
   if (fd < 0) return errno;
   const std::string name = rel.substr(start);
-  const std::string tmp = "." + name + "." + std::to_string(line) + ".tmp";
+  const std::string tmp = temporary_name(name, line);
   // O_NOFOLLOW: a symlink planted at the temporary name must not redirect the write.
   int out = ::openat(fd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   int err = out < 0 ? errno : 0;
@@ -92,6 +94,33 @@ int write_file(const std::string& dir, const std::string& rel, uint64_t line,
 }
 
 }  // namespace
+
+std::string temporary_name(const std::string& name, uint64_t line) {
+  return "." + name + "." + std::to_string(line) + ".tmp";
+}
+
+bool is_temporary_name(const std::string& name) {
+  constexpr std::string_view kSuffix = ".tmp";
+  if (name.size() < 2 + 1 + 1 + kSuffix.size() || name[0] != '.' ||
+      name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
+    return false;
+  const size_t end = name.size() - kSuffix.size();  // ".NAME.LINE" ends here
+  const size_t dot = name.rfind('.', end - 1);
+  if (dot <= 1 || dot + 1 == end) return false;  // NAME and LINE must not be empty
+  for (size_t i = dot + 1; i < end; ++i)
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  return true;
+}
+
+void remove_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (is_temporary_name(it->path().filename().string()) && it->is_regular_file(ec))
+      fs::remove(it->path(), ec);
+  }
+}
 
 std::string output_name(uint64_t line, Format format) {
   char buf[32];
@@ -127,8 +156,8 @@ std::string output_path(const Item& item, const Thumb& thumb, const ImageOptions
   return rel + stem(item, output) + "." + extension(image.format);
 }
 
-void write_output(Item& item, const std::string& dir, const ImageOptions& image,
-                  const OutputOptions& output) {
+void write(Item& item, const std::string& dir, const ImageOptions& image,
+           const OutputOptions& output) {
   for (Thumb& t : item.thumbs) {
     const std::string rel = output_path(item, t, image, output);
     if (int err = write_file(dir, rel, item.line, t.encoded)) {

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "pipeline/item.h"
-#include "pipeline/options.h"
+#include "core/item.h"
+#include "core/options.h"
 
 namespace imgpipe {
 
@@ -28,10 +28,18 @@ std::string url_stem(const std::string& url);
 std::string output_path(const Item& item, const Thumb& thumb, const ImageOptions& image,
                         const OutputOptions& output);
 
+// The hidden name a file is written under before its rename into `name`: ".NAME.LINE.tmp", unique
+// to the line (two lines may share a final name under --name hash|url).
+std::string temporary_name(const std::string& name, uint64_t line);
+// True for a file name temporary_name() produces, and for nothing else.
+bool is_temporary_name(const std::string& name);
+// --resume after a SIGKILL: removes the temporaries a write cut short left anywhere under dir.
+void remove_temporaries(const std::string& dir);
+
 // The write stage: every thumbnail to dir/output_path() through a temporary file and rename, so
 // the folder never holds a half-written file. Sets each Thumb's path and bytes and the item's
 // bytes_out, or fails the item with write_error.
-void write_output(Item& item, const std::string& dir, const ImageOptions& image,
-                  const OutputOptions& output);
+void write(Item& item, const std::string& dir, const ImageOptions& image,
+           const OutputOptions& output);
 
 }  // namespace imgpipe

@@ -394,7 +394,7 @@ TEST_F(BatchE2eTest, JsonReportAndTrace) {
   std::vector<std::string> stage_names;
   for (const json& s : report["stages"]) stage_names.push_back(s["name"]);
   EXPECT_EQ(stage_names,
-            (std::vector<std::string>{"download", "decode", "resize", "encode", "write"}));
+            (std::vector<std::string>{"download", "hash", "decode", "resize", "encode", "write"}));
 
   json t = json::parse(slurp(trace), nullptr, false);
   ASSERT_FALSE(t.is_discarded()) << slurp(trace);
@@ -415,9 +415,9 @@ TEST_F(BatchE2eTest, JsonReportAndTrace) {
   }
   EXPECT_EQ(process_names, (std::set<std::string>{"downloads", "processing"}));
   for (int line = 1; line <= n; ++line)
-    for (const char* stage : {"download", "decode", "resize", "encode", "write"})
+    for (const char* stage : {"download", "hash", "decode", "resize", "encode", "write"})
       EXPECT_EQ((per_item_stage[{line, stage}]), 1) << "line " << line << " " << stage;
-  EXPECT_EQ(per_item_stage.size(), 5u * n) << "no other event names, no other lines";
+  EXPECT_EQ(per_item_stage.size(), 6u * n) << "no other event names, no other lines";
 }
 
 TEST_F(BatchE2eTest, HeaderAndUserAgentReachTheServer) {

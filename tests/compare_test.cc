@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures/fixture_server.h"
+#include "fixtures/temp_dir.h"
 #include "pipeline/pipeline.h"
 
 namespace imgpipe {
@@ -21,19 +22,8 @@ using nlohmann::json;
 constexpr int kImages = 24;
 const char* const kNames[] = {"a-sequential", "b-concurrent", "c-parallel", "d-pipeline"};
 
-class CompareTest : public ::testing::Test {
+class CompareTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("imgpipe_compare_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
   // kImages distinct small JPEGs on `server`, listed in a file.
   fs::path write_list(const fixtures::FixtureServer& server) {
     fs::path p = dir_ / "list.txt";
@@ -67,8 +57,6 @@ class CompareTest : public ::testing::Test {
     for (std::string line; std::getline(in, line);) ok += json::parse(line)["status"] == "ok";
     return ok;
   }
-
-  fs::path dir_;
 };
 
 // The one real compare: 4 runs of 24 images, each transfer waiting 30 ms at the server, so one

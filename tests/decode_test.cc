@@ -8,8 +8,8 @@
 
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
-#include "stages/fit.h"
-#include "stages/resize.h"
+#include "image/box.h"
+#include "image/fit.h"
 
 namespace imgpipe {
 namespace {
@@ -281,6 +281,21 @@ TEST(Decode, CorruptDataAfterAValidHeaderIsDecodeError) {
     decode(item, options(codec));
     EXPECT_EQ(item.status, Status::kDecodeError) << item.error;
   }
+}
+
+TEST(ShrinkOnLoad, JpegDenominatorKeepsTwiceTheTarget) {
+  EXPECT_EQ(jpeg_shrink_denominator(4000, 3000, {256, 192}), 4);  // 1000x750 >= 512x384
+  EXPECT_EQ(jpeg_shrink_denominator(4096, 3072, {256, 192}), 8);  // 512x384 exactly
+  EXPECT_EQ(jpeg_shrink_denominator(2000, 1500, {256, 192}), 2);
+  EXPECT_EQ(jpeg_shrink_denominator(600, 400, {256, 171}), 1);
+  EXPECT_EQ(jpeg_shrink_denominator(100, 100, {100, 100}), 1);
+  EXPECT_EQ(jpeg_shrink_denominator(10000, 10, {256, 1}), 8);  // thin strips shrink too
+}
+
+TEST(ShrinkOnLoad, WebpScaledSize) {
+  EXPECT_EQ(webp_scaled_size(1600, 1200, {200, 150}).width, 400);
+  EXPECT_EQ(webp_scaled_size(1600, 1200, {200, 150}).height, 300);
+  EXPECT_EQ(webp_scaled_size(300, 200, {200, 133}).width, 0);  // not worth it: decode in full
 }
 
 }  // namespace

@@ -24,8 +24,7 @@ DownloadOptions fast_options() {
 
 // Runs the downloader over `urls`, releasing each slot as soon as the item arrives.
 Items fetch(const std::vector<std::string>& urls, const DownloadOptions& o) {
-  Metrics metrics;
-  Downloader d(o, o.concurrency + 4, &metrics);
+  Downloader d(o, o.concurrency + 4);
   size_t next = 0;
   Items out;
   DownloadCallbacks cb;
@@ -215,8 +214,7 @@ TEST_F(DownloadTest, NeverMoreThanMaxInFlightOutstanding) {
   DownloadOptions o = fast_options();
   o.concurrency = 8;
   const int max_in_flight = 5;
-  Metrics metrics;
-  Downloader d(o, max_in_flight, &metrics);
+  Downloader d(o, max_in_flight);
   std::vector<std::string> urls(40, server_.url("/image/16x16.jpg"));
   size_t next = 0;
   std::atomic<int> held{0}, max_held{0}, delivered{0};

@@ -1,5 +1,5 @@
 // Tests for the thumbnail fit modes: placement geometry, colour parsing, crop and pad.
-#include "stages/fit.h"
+#include "image/fit.h"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +10,6 @@
 #include <cstring>
 #include <random>
 #include <vector>
-
-#include "stages/resize.h"
 
 namespace imgpipe {
 namespace {
@@ -533,6 +531,58 @@ TEST(FitPlace, CropAndPadAcceptEveryPlacement) {
     EXPECT_EQ(img.width, p.canvas.width);
     EXPECT_EQ(img.height, p.canvas.height);
   }
+}
+
+struct TargetCase {
+  int sw, sh, bw, bh;
+  bool upscale;
+  int ew, eh;
+};
+
+TEST(TargetSize, Table) {
+  const TargetCase cases[] = {
+      {1, 1, 256, 256, false, 1, 1},          // 1×1 is never upscaled
+      {1, 1, 256, 256, true, 256, 256},       // ... unless asked
+      {256, 256, 256, 256, false, 256, 256},  // exact fit
+      {512, 256, 256, 256, false, 256, 128},  // landscape
+      {256, 512, 256, 256, false, 128, 256},  // portrait
+      {10000, 1, 256, 256, false, 256, 1},    // extreme aspect: never a 0-px side
+      {1, 10000, 256, 256, false, 1, 256},
+      {100000, 3, 256, 256, false, 256, 1},   // 0.0077 px rounds up to 1
+      {640, 480, 320, 200, false, 267, 200},  // W×H box, height-limited
+      {640, 480, 400, 400, false, 400, 300},
+      {200, 100, 256, 256, false, 200, 100},  // smaller than the box: kept
+      {200, 100, 256, 256, true, 256, 128},
+      {1001, 999, 256, 256, false, 256, 255},  // rounding never exceeds the box
+      {999, 1001, 256, 256, false, 255, 256},
+      {3, 3, 2, 2, false, 2, 2},
+  };
+  for (const TargetCase& c : cases) {
+    Size t = target_size(c.sw, c.sh, {c.bw, c.bh}, c.upscale);
+    EXPECT_EQ(t.width, c.ew) << c.sw << "x" << c.sh << " in " << c.bw << "x" << c.bh;
+    EXPECT_EQ(t.height, c.eh) << c.sw << "x" << c.sh << " in " << c.bw << "x" << c.bh;
+  }
+}
+
+TEST(TargetSize, RandomSizesAlwaysFitAndKeepAspect) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> side(1, 20000), box(1, 2000);
+  for (int i = 0; i < 20000; ++i) {
+    int sw = side(rng), sh = side(rng), bw = box(rng), bh = box(rng);
+    Size t = target_size(sw, sh, {bw, bh}, false);
+    ASSERT_GE(t.width, 1);
+    ASSERT_GE(t.height, 1);
+    ASSERT_LE(t.width, std::min(bw, sw));
+    ASSERT_LE(t.height, std::min(bh, sh));
+    // One side touches the box (or the source, when the source is smaller).
+    ASSERT_TRUE(t.width == std::min(bw, sw) || t.height == std::min(bh, sh));
+  }
+}
+
+TEST(TargetSize, DegenerateSourceGivesZero) {
+  Size t = target_size(0, 10, {256, 256}, false);
+  EXPECT_EQ(t.width, 0);
+  EXPECT_EQ(t.height, 0);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Tests for the Lanczos-3 resampler: against a plain double-precision reference, and on the
 // shapes that break filters (constant images, alpha edges, 1-px sides, upscaling).
-#include "stages/lanczos.h"
+#include "image/lanczos.h"
 
 #include <gtest/gtest.h>
 

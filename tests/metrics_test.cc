@@ -94,7 +94,10 @@ TEST(Metrics, ProcessingRowCombinesCpuStagesOnly) {
   Metrics m;
   auto t0 = Clock::now();
   m.record_stage(Stage::kDownload, {t0, t0 + milliseconds(1000), 1000, true, 50, 50});
-  // Two items decoded side by side, then written: 0.4 s of CPU work within a 0.2 s span.
+  // Two items hashed and decoded side by side, then written: 0.4 s of CPU work within a 0.2 s
+  // span. The first CPU stage (hash) gives the row's input.
+  m.record_stage(Stage::kHash, {t0, t0, 0, true, 50, 50});
+  m.record_stage(Stage::kHash, {t0, t0, 0, true, 50, 50});
   m.record_stage(Stage::kDecode, {t0, t0 + milliseconds(100), 100, true, 50, 900});
   m.record_stage(Stage::kDecode, {t0, t0 + milliseconds(100), 100, true, 50, 900});
   m.record_stage(Stage::kWrite, {t0 + milliseconds(100), t0 + milliseconds(200), 100, true, 9, 9});

@@ -1,6 +1,6 @@
 // Tests for PNG row unfiltering: every filter type at every pixel size, against rows filtered by
 // the PNG spec's own definitions (written out here), and bad input.
-#include "stages/png_stored.h"
+#include "image/png_stored.h"
 
 #include <gtest/gtest.h>
 

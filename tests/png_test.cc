@@ -1,7 +1,7 @@
 // Tests for PNG decoding: the whole-image path (lodepng + libdeflate) and the row path (libspng)
 // give the same pixels for every PNG layout, shrinking while decoding equals shrinking after,
 // and broken or oversized data fails cleanly on both.
-#include "stages/png.h"
+#include "image/png.h"
 
 #include <gtest/gtest.h>
 #include <lodepng.h>
@@ -13,7 +13,7 @@
 
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
-#include "stages/resize.h"
+#include "image/box.h"
 
 namespace imgpipe {
 namespace {

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "fixtures/temp_dir.h"
+
 namespace imgpipe {
 namespace {
 
@@ -397,15 +399,8 @@ TEST(ListReaderFormat, FromPath) {
 
 // ---- open_list ----
 
-class ListReaderFileTest : public ::testing::Test {
+class ListReaderFileTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("imgpipe_reader_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // mode "wb" starts the file, "ab" appends another gzip member.
   static void write_gz(const std::string& path, const std::string& text, const char* mode = "wb") {
@@ -433,7 +428,6 @@ class ListReaderFileTest : public ::testing::Test {
     if (!in) return {};
     return read_stream(*in, format_from_path(p));
   }
-  fs::path dir_;
 };
 
 TEST_F(ListReaderFileTest, PlainFile) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures/fixture_server.h"
+#include "fixtures/temp_dir.h"
 #include "pipeline/pipeline.h"
 
 namespace imgpipe {
@@ -51,17 +52,8 @@ std::pair<std::string, std::string> line_case(int i) {
   return kFaults[(i / 5) % 8];
 }
 
-class SoakTest : public ::testing::Test {
+class SoakTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("imgpipe_soak_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
   // Runs `n` lines into dir_/name; checks every line has exactly one row with its status.
   void run_lines(int n, const std::string& name) {
     fs::path list = dir_ / (name + ".txt"), out = dir_ / name;
@@ -93,7 +85,6 @@ class SoakTest : public ::testing::Test {
           << "line " << i + 1 << " " << line_case(i).first;
   }
 
-  fs::path dir_;
   fixtures::FixtureServer server_;
 };
 

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "fixtures/temp_dir.h"
+
 namespace imgpipe {
 namespace {
 
@@ -21,15 +23,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::nanoseconds;
 
-class TraceWriterTest : public ::testing::Test {
+class TraceWriterTest : public TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("imgpipe_trace_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     path_ = (dir_ / "trace.json").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<TraceWriter> create() {
     std::string why;
@@ -54,7 +53,6 @@ class TraceWriterTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
   std::string path_;
   const Clock::time_point origin_ = Clock::now();
 };

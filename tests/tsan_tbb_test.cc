@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/item.h"
+#include "core/item.h"
 
 extern char** environ;
 

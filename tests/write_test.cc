@@ -9,24 +9,19 @@
 #include <fstream>
 #include <iterator>
 
+#include "fixtures/temp_dir.h"
+
 namespace imgpipe {
 namespace {
 
 namespace fs = std::filesystem;
 
-class WriteTest : public ::testing::Test {
+class WriteTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("imgpipe_write_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   static std::string read(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
   }
-  fs::path dir_;
 };
 
 TEST(OutputName, ZeroPaddedLineNumberAndExtension) {
@@ -54,7 +49,7 @@ ImageOptions jpeg_options() { return ImageOptions{}; }
 
 TEST_F(WriteTest, WritesBytesAndLeavesNoTemporaryFile) {
   Item item = encoded_item(7, {1, 2, 3, 4});
-  write_output(item, dir_.string(), jpeg_options(), {});
+  write(item, dir_.string(), jpeg_options(), {});
   ASSERT_TRUE(item.ok()) << item.error;
   EXPECT_EQ(item.thumbs[0].path, "00000007.jpg");
   EXPECT_EQ(item.thumbs[0].bytes, 4u);
@@ -68,7 +63,7 @@ TEST_F(WriteTest, ReplacesAPlantedSymlinkInsteadOfFollowingIt) {
   std::ofstream(victim) << "precious";
   fs::create_symlink(victim, dir_ / "00000003.jpg");
   Item item = encoded_item(3, {'n', 'e', 'w'});
-  write_output(item, dir_.string(), jpeg_options(), {});
+  write(item, dir_.string(), jpeg_options(), {});
   ASSERT_TRUE(item.ok()) << item.error;
   EXPECT_EQ(read(victim), "precious");
   EXPECT_FALSE(fs::is_symlink(dir_ / "00000003.jpg"));
@@ -80,7 +75,7 @@ TEST_F(WriteTest, SymlinkAtTemporaryNameIsRefused) {
   std::ofstream(victim) << "precious";
   fs::create_symlink(victim, dir_ / ".00000004.jpg.4.tmp");
   Item item = encoded_item(4, {'x'});
-  write_output(item, dir_.string(), jpeg_options(), {});
+  write(item, dir_.string(), jpeg_options(), {});
   EXPECT_EQ(item.status, Status::kWriteError);
   EXPECT_EQ(read(victim), "precious");
   EXPECT_FALSE(fs::exists(dir_ / "00000004.jpg"));
@@ -95,14 +90,14 @@ TEST_F(WriteTest, SymlinkedSubfolderIsRefused) {
   Item item = encoded_item(1, {'x'});
   OutputOptions o;
   o.files_per_folder = 10;
-  write_output(item, (dir_ / "out").string(), jpeg_options(), o);
+  write(item, (dir_ / "out").string(), jpeg_options(), o);
   EXPECT_EQ(item.status, Status::kWriteError);
   EXPECT_TRUE(fs::is_empty(outside));
 }
 
 TEST_F(WriteTest, MissingFolderIsAWriteError) {
   Item item = encoded_item(1, {1});
-  write_output(item, (dir_ / "missing").string(), jpeg_options(), {});
+  write(item, (dir_ / "missing").string(), jpeg_options(), {});
   EXPECT_EQ(item.status, Status::kWriteError);
   EXPECT_NE(item.error.find("missing"), std::string::npos);
 }
@@ -118,7 +113,7 @@ TEST_F(WriteTest, SeveralSizesGoToSizeFoldersAndNumberedSubfolders) {
   item.thumbs[0].box = im.sizes[0];
   item.thumbs[1].box = im.sizes[1];
   item.thumbs[1].encoded = {'b', 'c'};
-  write_output(item, dir_.string(), im, o);
+  write(item, dir_.string(), im, o);
   ASSERT_TRUE(item.ok()) << item.error;
   EXPECT_EQ(item.thumbs[0].path, "128/00001/00001234.png");
   EXPECT_EQ(item.thumbs[1].path, "320x200/00001/00001234.png");

@@ -5,8 +5,7 @@
 // call it.
 #pragma once
 
-#include "pipeline/item.h"
-#include "pipeline/options.h"
+#include "core/image.h"
 
 namespace imgpipe {
 

@@ -1,6 +1,6 @@
-// fit: thumbnail fit modes (contain, cover, pad, stretch) as pure geometry, plus the pixel
-// operations they need besides resampling: a crop, a pad onto a background colour, and
-// flattening alpha onto white.
+// fit: all thumbnail geometry — the size that fits a box (target_size) and the fit modes (contain,
+// cover, pad, stretch) as pure functions — plus the pixel operations the modes need besides
+// resampling: a crop, a pad onto a background colour, and flattening alpha onto white.
 //
 // Plain functions on values and on an Image the caller owns; no shared state. Safe from any number
 // of threads as long as no two calls touch the same Image at once.
@@ -9,14 +9,14 @@
 #include <cstdint>
 #include <string>
 
-#include "pipeline/item.h"
-#include "pipeline/options.h"
+#include "core/image.h"
+#include "core/options.h"
 
 namespace imgpipe {
 
-// Fit and Rgba live in pipeline/options.h: they are part of the Options tree.
-
-// How a thumbnail relates to its box.
+// The size that fits src inside box keeping the aspect ratio: never a 0-px side, never larger
+// than the box, and never larger than the source unless upscale is true.
+Size target_size(int src_width, int src_height, Size box, bool upscale);
 
 // The three steps that turn an upright source into a thumbnail: resample, crop, pad. A step that
 // does nothing has its output equal to its input (cropped == scaled, canvas == cropped).
@@ -46,8 +46,6 @@ struct Placement {
 // 256×256 is 256×256000); a caller that wants to avoid that can crop the source first, since the
 // crop rectangle divided by the scale is the source rectangle that survives.
 Placement place(int src_width, int src_height, Size box, Fit fit, bool upscale);
-
-// A background colour, 8 bits per channel, straight (not premultiplied) alpha.
 
 // Parses a colour, case-insensitively: "white", "black", "transparent" (= #00000000, as in CSS),
 // the CSS names red, lime, green, blue, yellow, cyan/aqua, magenta/fuchsia, gray/grey, silver,

@@ -5,7 +5,7 @@
 // No JPEG and no PNG, found by fuzz_image (inputs in fuzz/regressions/fuzz_image/stb-*): Debian's
 // stb_image 2.27 writes and reads out of bounds on hostile JPEG Huffman tables, and reallocates
 // whatever a PNG's IDAT length claims (a 1.2 GB allocation from a few hundred bytes). Every JPEG
-// goes to libjpeg-turbo and every PNG to stages/png.cc, even with --codec stb, and stb cannot be
+// goes to libjpeg-turbo and every PNG to image/png.cc, even with --codec stb, and stb cannot be
 // reached with either.
 #define STBI_ONLY_GIF
 #define STBI_ONLY_BMP

@@ -8,39 +8,25 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "pipeline/options.h"
-#include "pipeline/status.h"
+#include "core/image.h"
+#include "core/status.h"
 
 namespace imgpipe {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Stage { kDownload, kDecode, kResize, kEncode, kWrite, kCount };
+// The steps an item goes through, in data-flow order; every one is timed. Download is the I/O
+// stage (local files are read there too); hash..write are the CPU stages.
+enum class Stage { kDownload, kHash, kDecode, kResize, kEncode, kWrite, kCount };
 constexpr int kStageCount = static_cast<int>(Stage::kCount);
-constexpr const char* kStageNames[kStageCount] = {"download", "decode", "resize", "encode",
-                                                  "write"};
-
-// Frees pixel buffers from malloc: stb_image allocates with it, so all pixel buffers use it and no
-// decoded image needs a copy.
-struct FreeDeleter {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
-using PixelBuffer = std::unique_ptr<uint8_t[], FreeDeleter>;
-
-// 8-bit interleaved pixels, rows packed (stride = width × channels).
-struct Image {
-  PixelBuffer pixels;
-  int width = 0;
-  int height = 0;
-  int channels = 0;  // 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
-  size_t bytes() const { return pixels ? size_t(width) * height * channels : 0; }
-};
+constexpr Stage kFirstCpuStage = Stage::kHash;
+constexpr const char* kStageNames[kStageCount] = {"download", "hash",   "decode",
+                                                  "resize",   "encode", "write"};
 
 // Where the download time went, in ms, for the last attempt (from curl's *_TIME_T fields).
 struct TransferTimings {

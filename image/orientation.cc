@@ -1,5 +1,5 @@
 // EXIF orientation via libexif, and the pixel transform it asks for.
-#include "stages/orientation.h"
+#include "image/orientation.h"
 
 #include <libexif/exif-data.h>
 

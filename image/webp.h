@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/item.h"
-#include "pipeline/options.h"
+#include "core/image.h"
 
 namespace imgpipe {
 

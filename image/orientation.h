@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "pipeline/item.h"
+#include "core/image.h"
 
 namespace imgpipe {
 

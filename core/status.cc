@@ -1,5 +1,5 @@
 // Stable manifest names for Status values.
-#include "pipeline/status.h"
+#include "core/status.h"
 
 namespace imgpipe {
 

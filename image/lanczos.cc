@@ -1,6 +1,6 @@
 // Separable Lanczos-3 resampling: a vertical pass, a transpose, and the horizontal pass run as a
 // second vertical one, so both inner loops walk contiguous memory and vectorise.
-#include "stages/lanczos.h"
+#include "image/lanczos.h"
 
 #include <algorithm>
 #include <array>
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "stages/simd.h"
+#include "image/simd.h"
 
 namespace imgpipe {
 namespace {

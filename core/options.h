@@ -10,19 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "core/image.h"
+
 namespace imgpipe {
 
 enum class Format { kJpeg, kPng, kWebp };
 
 // Which libraries do the image work. kFast: libjpeg-turbo for JPEG (decoded straight at a reduced
-// DCT scale), lodepng + libdeflate or libspng for PNG (stages/png.h), libwebp for WebP, stb_image
+// DCT scale), lodepng + libdeflate or libspng for PNG (image/png.h), libwebp for WebP, stb_image
 // for the rest. kStb: no shrink-on-load, stb_image_resize and stb_image_write for the rest — the
 // simple path, for comparison. Decoding never uses stb for JPEG or PNG (stb_image 2.27 is unsafe on
 // hostile ones: stb_impl.cc), nor for WebP (stb has none).
 enum class Codec { kFast, kStb };
 
 // The final resize filter (after an integer box pre-shrink to within 2× of the thumbnail).
-// kLanczos: imgpipe's own vectorised Lanczos-3 (stages/lanczos.h), alpha filtered premultiplied.
+// kLanczos: imgpipe's own vectorised Lanczos-3 (image/lanczos.h), alpha filtered premultiplied.
 // kStb: stb_image_resize's Mitchell filter. Codec::kStb implies kStb with no pre-shrink.
 enum class Resizer { kLanczos, kStb };
 
@@ -32,17 +34,6 @@ enum class Fit {
   kCover,    // fill the box, aspect kept, then centre-crop the overflow
   kPad,      // contain, then letterbox onto a box-sized canvas of the background colour, centred
   kStretch,  // exactly the box, aspect ignored
-};
-
-// A colour for --background (pad fill; JPEG flattens alpha onto white).
-struct Rgba {
-  uint8_t r = 255, g = 255, b = 255, a = 255;
-};
-
-// A bounding box: thumbnails fit inside it, aspect ratio kept.
-struct Size {
-  int width = 256;
-  int height = 256;
 };
 
 struct DownloadOptions {

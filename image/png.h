@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/item.h"
+#include "core/image.h"
 
 namespace imgpipe {
 

@@ -1,5 +1,5 @@
 // TurboJPEG decode/encode.
-#include "stages/jpeg.h"
+#include "image/jpeg.h"
 
 #include <turbojpeg.h>
 

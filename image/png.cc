@@ -1,6 +1,6 @@
 // PNG decoding: lodepng over libdeflate for images of ordinary size, libspng row by row for
 // large ones.
-#include "stages/png.h"
+#include "image/png.h"
 
 #include <libdeflate.h>
 #include <lodepng.h>
@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <memory>
 
-#include "stages/fit.h"
-#include "stages/png_stored.h"
-#include "stages/resize.h"
+#include "image/box.h"
+#include "image/fit.h"
+#include "image/png_stored.h"
 
 namespace imgpipe {
 namespace {

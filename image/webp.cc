@@ -1,5 +1,5 @@
 // libwebp decode/encode.
-#include "stages/webp.h"
+#include "image/webp.h"
 
 #include <webp/decode.h>
 #include <webp/demux.h>

@@ -1,5 +1,5 @@
-// Thumbnail fit geometry (contain, cover, pad, stretch), colour parsing, and crop / pad on pixels.
-#include "stages/fit.h"
+// Thumbnail geometry (target_size, the fit modes), colour parsing, and crop / pad on pixels.
+#include "image/fit.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,10 +9,25 @@
 #include <cstring>
 #include <vector>
 
-#include "stages/resize.h"
-#include "stages/simd.h"
+#include "image/simd.h"
 
 namespace imgpipe {
+
+Size target_size(int src_width, int src_height, Size box, bool upscale) {
+  if (src_width <= 0 || src_height <= 0) return {0, 0};
+  double scale = std::min(static_cast<double>(box.width) / src_width,
+                          static_cast<double>(box.height) / src_height);
+  if (!upscale) scale = std::min(scale, 1.0);
+  // Round to nearest, then clamp: a 1×10000 strip still gets a 1-px side, and rounding up can
+  // never push a side past the box.
+  auto side = [scale](int src, int limit) {
+    long v = std::lround(src * scale);
+    return static_cast<int>(std::clamp<long>(v, 1, limit));
+  };
+  int limit_w = upscale ? box.width : std::min(box.width, src_width);
+  int limit_h = upscale ? box.height : std::min(box.height, src_height);
+  return {side(src_width, limit_w), side(src_height, limit_h)};
+}
 
 namespace {
 

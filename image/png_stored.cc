@@ -1,6 +1,6 @@
 // The stored-layout PNG decode: chunk walk, libdeflate, row unfiltering templated on the pixel
 // size so each channel's chain stays in a register.
-#include "stages/png_stored.h"
+#include "image/png_stored.h"
 
 #include <libdeflate.h>
 #include <lodepng.h>
@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "stages/simd.h"
+#include "image/simd.h"
 
 namespace imgpipe {
 namespace {

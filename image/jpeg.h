@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/item.h"
+#include "core/image.h"
 
 namespace imgpipe {
 
@@ -27,6 +27,5 @@ bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, 
 
 // Encodes 1- or 3-channel pixels; 4:2:0 chroma like every web JPEG.
 bool jpeg_encode(const Image& image, int quality, std::vector<uint8_t>* out, std::string* why);
-
 
 }  // namespace imgpipe

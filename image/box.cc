@@ -1,0 +1,217 @@
+// The box pre-shrink: column sums per band of k rows, then one rounded mean per k×k block.
+#include "image/box.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "image/simd.h"
+
+namespace imgpipe {
+
+namespace {
+
+// x / n rounded down as a multiply and a shift, because a division costs 20–40 multiplies and the
+// box averages did one per channel per pixel (over half the pre-shrink's time). With m =
+// ceil(2^40 / n) the result is exact for x < 2^40 / n; the averages here have x < 256·n, which
+// is below that for n < 2^16 (k < 256). Larger n divides.
+struct Divider {
+  uint32_t n;
+  uint64_t m;
+  explicit Divider(uint32_t n) : n(n), m(n < (1u << 16) ? ((uint64_t(1) << 40) + n - 1) / n : 0) {}
+  uint32_t operator()(uint32_t x) const { return m ? uint32_t((x * m) >> 40) : x / n; }
+};
+
+// Adds one opaque row to the column sums, in 16 bits: a band has at most kMaxBlock rows and
+// 256 × 255 < 2^16. That halves the memory traffic and doubles the SIMD width of 32-bit sums.
+// A band's first row stores instead, so the sums are never zeroed.
+IMGPIPE_SIMD_CLONES void add_row_sums(const uint8_t* __restrict p, size_t n,
+                                      uint16_t* __restrict acc, bool first) {
+  if (first)
+    for (size_t i = 0; i < n; ++i) acc[i] = p[i];
+  else
+    for (size_t i = 0; i < n; ++i) acc[i] += p[i];
+}
+
+// With alpha, colour is weighted by alpha (a premultiplied average) so transparent pixels do not
+// tint their neighbours.
+template <int C>
+void add_alpha_row_sums(const uint8_t* p, size_t n, uint32_t* acc, bool first) {
+  if (first) std::fill(acc, acc + n, 0u);
+  for (size_t i = 0; i < n; i += C) {
+    const uint32_t a = p[i + C - 1];
+    for (int ch = 0; ch < C - 1; ++ch) acc[i + ch] += p[i + ch] * a;
+    acc[i + C - 1] += a;
+  }
+}
+
+// One output pixel from the sums of its block (n pixels): the rounded mean.
+template <int C, bool kAlpha>
+void put_mean(const uint32_t* sum, const Divider& n, uint8_t* o) {
+  if (!kAlpha) {
+    for (int ch = 0; ch < C; ++ch) o[ch] = uint8_t(n(sum[ch] + n.n / 2));
+    return;
+  }
+  const uint32_t a = sum[C - 1];  // the colour sums are alpha-weighted: divide by the alpha sum
+  for (int ch = 0; ch < C - 1; ++ch) o[ch] = a ? uint8_t((sum[ch] + a / 2) / a) : 0;
+  o[C - 1] = uint8_t(n(a + n.n / 2));
+}
+
+// One output row from a band of `rows` summed rows: k adjacent column sums per output pixel.
+// K is k when known at compile time (the common 2, 3, 4: unrolled), else 0.
+template <int C, bool kAlpha, int K, typename Acc>
+void emit(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
+  const int step = K > 0 ? K : k, whole_blocks = width / step;
+  const Divider whole(uint32_t(step) * rows);
+  for (int ox = 0; ox < whole_blocks; ++ox) {
+    const Acc* a = acc + size_t(ox) * step * C;
+    uint32_t sum[C] = {};
+    for (int x = 0; x < step; ++x)
+      for (int ch = 0; ch < C; ++ch) sum[ch] += a[x * C + ch];
+    put_mean<C, kAlpha>(sum, whole, out + size_t(ox) * C);
+  }
+  const int rest = width - whole_blocks * step;  // a partial block at the right edge
+  if (rest == 0) return;
+  uint32_t sum[C] = {};
+  for (int x = whole_blocks * step; x < width; ++x)
+    for (int ch = 0; ch < C; ++ch) sum[ch] += acc[size_t(x) * C + ch];
+  put_mean<C, kAlpha>(sum, Divider(uint32_t(rest) * rows), out + size_t(whole_blocks) * C);
+}
+
+// The opaque fast path, for blocks up to kMaxFastBlock wide: a block's sum is at most 16 × 16 ×
+// 255 < 2^16, and its mean divides exactly as ((x + n/2) × ceil(2^24 / n)) >> 24 in 32 bits (for
+// n ≤ 256 and x ≤ 255 n; checked for every pair). So a band's output comes from three plain
+// loops that vectorise, where emit's per-pixel sums and 64-bit divides were most of the pre-shrink.
+constexpr int kMaxFastBlock = 16;
+
+// wide[i] = acc[i] + acc[i + stride] + … (k terms) for every i < n: a block's sums start at its
+// first pixel's values. Only every k-th pixel's are used; computing them all keeps loops simple.
+IMGPIPE_SIMD_CLONES void sum_k_columns(const uint16_t* __restrict acc, size_t n, size_t stride,
+                                       int k, uint16_t* __restrict wide) {
+  for (size_t i = 0; i < n; ++i) wide[i] = acc[i];
+  for (int x = 1; x < k; ++x)
+    for (size_t i = 0; i < n; ++i) wide[i] += acc[i + x * stride];
+}
+
+// The first pixel's sums of every block of k, side by side. RGB moves 8 bytes (one load and one
+// store): the extra value read is the next pixel's, and the one written is overwritten next;
+// `picked` has one spare value at the end.
+template <int C>
+void pick_every_k(const uint16_t* wide, int blocks, int k, uint16_t* picked) {
+  constexpr size_t kBytes = C == 3 ? 8 : C * sizeof(uint16_t);
+  for (int ox = 0; ox < blocks; ++ox)
+    std::memcpy(picked + size_t(ox) * C, wide + size_t(ox) * k * C, kBytes);
+}
+
+// out[j] = the rounded mean of sums[j] over `count` values, for count ≤ 256.
+IMGPIPE_SIMD_CLONES void divide_sums(const uint16_t* __restrict sums, size_t n, uint32_t count,
+                                     uint8_t* __restrict out) {
+  const uint32_t half = count / 2, m = ((1u << 24) + count - 1) / count;
+  for (size_t j = 0; j < n; ++j) out[j] = uint8_t(((sums[j] + half) * m) >> 24);
+}
+
+// emit for opaque images with k ≤ kMaxFastBlock; wide holds width × C values, picked
+// (width / k) × C + 1.
+template <int C>
+void emit_opaque(const uint16_t* acc, int width, int k, uint32_t rows, uint8_t* out, uint16_t* wide,
+                 uint16_t* picked) {
+  const int blocks = width / k;
+  if (blocks > 0) {
+    sum_k_columns(acc, size_t(blocks - 1) * k * C + C, C, k, wide);
+    pick_every_k<C>(wide, blocks, k, picked);
+    divide_sums(picked, size_t(blocks) * C, uint32_t(k) * rows, out);
+  }
+  const int done = blocks * k;  // a partial block at the right edge, emit's way
+  if (done < width)
+    emit<C, false, 0>(acc + size_t(done) * C, width - done, k, rows, out + size_t(blocks) * C);
+}
+
+template <int C, bool kAlpha, typename Acc>
+void emit_k(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
+  switch (k) {
+    case 2:
+      return emit<C, kAlpha, 2>(acc, width, k, rows, out);
+    case 3:
+      return emit<C, kAlpha, 3>(acc, width, k, rows, out);
+    case 4:
+      return emit<C, kAlpha, 4>(acc, width, k, rows, out);
+    default:
+      return emit<C, kAlpha, 0>(acc, width, k, rows, out);
+  }
+}
+
+template <typename Acc>
+void emit_band(int channels, const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
+  switch (channels) {
+    case 1:
+      return emit_k<1, false>(acc, width, k, rows, out);
+    case 2:
+      return emit_k<2, true>(acc, width, k, rows, out);
+    case 3:
+      return emit_k<3, false>(acc, width, k, rows, out);
+    default:
+      return emit_k<4, true>(acc, width, k, rows, out);
+  }
+}
+
+}  // namespace
+
+bool BoxShrinker::start(int width, int height, int channels, int k) {
+  width_ = width;
+  height_ = height;
+  channels_ = channels;
+  k_ = std::clamp(k, 1, kMaxBlock);
+  rows_in_ = band_rows_ = 0;
+  out_ = Image{};
+  out_.width = (width + k_ - 1) / k_;
+  out_.height = (height + k_ - 1) / k_;
+  out_.channels = channels;
+  out_.pixels.reset(
+      static_cast<uint8_t*>(std::malloc(size_t(out_.width) * out_.height * channels)));
+  const size_t n = size_t(width) * channels;
+  acc_.resize(alpha() ? n : 0);  // each band's first row initialises its sums
+  sums_.resize(alpha() ? 0 : n);
+  const bool fast = !alpha() && k_ <= kMaxFastBlock;
+  wide_.resize(fast ? n : 0);
+  picked_.resize(fast ? size_t(out_.width) * channels + 1 : 0);
+  return out_.pixels != nullptr;
+}
+
+void BoxShrinker::add_row(const uint8_t* row) {
+  const size_t n = size_t(width_) * channels_;
+  const bool first = band_rows_ == 0;
+  if (channels_ == 2)
+    add_alpha_row_sums<2>(row, n, acc_.data(), first);
+  else if (channels_ == 4)
+    add_alpha_row_sums<4>(row, n, acc_.data(), first);
+  else
+    add_row_sums(row, n, sums_.data(), first);
+  ++rows_in_;
+  if (++band_rows_ < k_ && rows_in_ < height_) return;  // the last band may be short
+  uint8_t* out = out_.pixels.get() + size_t((rows_in_ - 1) / k_) * out_.width * channels_;
+  const uint32_t rows = uint32_t(band_rows_);
+  if (alpha())
+    emit_band(channels_, acc_.data(), width_, k_, rows, out);
+  else if (k_ > kMaxFastBlock)
+    emit_band(channels_, sums_.data(), width_, k_, rows, out);
+  else if (channels_ == 1)
+    emit_opaque<1>(sums_.data(), width_, k_, rows, out, wide_.data(), picked_.data());
+  else
+    emit_opaque<3>(sums_.data(), width_, k_, rows, out, wide_.data(), picked_.data());
+  band_rows_ = 0;
+}
+
+Image BoxShrinker::finish() { return std::move(out_); }
+
+bool box_shrink(Image& image, int k) {
+  if (k < 2) return true;
+  BoxShrinker box;
+  if (!box.start(image.width, image.height, image.channels, k)) return false;
+  const size_t stride = size_t(image.width) * image.channels;
+  for (int y = 0; y < image.height; ++y) box.add_row(image.pixels.get() + y * stride);
+  image = box.finish();
+  return true;
+}
+
+}  // namespace imgpipe
