@@ -22,6 +22,7 @@ std::optional<Size> parse_size(const std::string& text) {
     return std::nullopt;
   // Digits only: sscanf would accept "+5" or " 5"; a size is written plainly.
   if (text.find_first_not_of("0123456789xX") != std::string::npos) return std::nullopt;
+  // ≤ 65535 a side: JPEG's limit, the largest of the formats we write (WebP stops at 16383).
   if (w < 1 || h < 1 || w > 65535 || h > 65535) return std::nullopt;
   return Size{w, h};
 }
@@ -45,22 +46,30 @@ error, 130 interrupted (SIGINT/SIGTERM; --resume completes the run).
 )";
 
 void add_download_flags(CLI::App& app, DownloadOptions& d) {
-  // Default ulimit -n is 1024 descriptors: a higher count would fail on connect, not here.
+  // ≤ 1000: the default ulimit -n is 1024 descriptors, one per connection; more would fail on
+  // connect, not here.
   app.add_option("-j,--concurrency", d.concurrency, "Transfers in flight")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  // ≤ 1000: as --concurrency, which caps it anyway.
   app.add_option("--per-host", d.per_host, "Most simultaneous connections to one host")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  // ≤ 10: with doubling backoff the tenth retry already waits minutes (0.5 s × 2^9 ≈ 4 min) while
+  // holding an in-flight slot; more only hides a dead host.
   app.add_option("--retries", d.retries, "Extra attempts for transient failures")
       ->check(CLI::Range(0, 10))
       ->capture_default_str();
+  // ≤ 60 s: the first delay; doubled per retry it reaches hours at 10 retries already.
   app.add_option("--retry-backoff", d.retry_backoff_s, "First retry delay in seconds, doubling")
       ->check(CLI::Range(0.0, 60.0))
       ->capture_default_str();
+  // 0.1 s to an hour: below 0.1 s not even loopback completes; an hour is a 50 MB body at
+  // 14 kB/s, slower than the low-speed rule allows anyway.
   app.add_option("--timeout", d.timeout_s, "Whole-transfer limit in seconds")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
+  // ≤ 10 min: TCP itself gives up on an unanswered SYN after about two minutes.
   app.add_option("--connect-timeout", d.connect_timeout_s, "Connect limit in seconds")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
@@ -79,6 +88,7 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
         IpAddress ip;
         return parse_ip(a, &ip) ? std::string() : "'" + a + "' is not an IP address";
       });
+  // ≤ 100000/s: far above what one curl thread starts (5–14k/s on loopback); 0 = no limit.
   app.add_option("--rate-per-host", d.rate_per_host, "Most transfer starts per second per host")
       ->check(CLI::Range(0.0, 100000.0));
   app.add_option("--user-agent", d.user_agent, "User-Agent header")->capture_default_str();
@@ -134,8 +144,10 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
         return parse_color(c, &rgba, &why) ? std::string() : why;
       })
       ->default_str("white");
+  // ≤ 65535: the largest side any format we decode can declare (JPEG's limit).
   app.add_option("--min-size", im.min_size, "Skip sources whose shorter side is below N px")
       ->check(CLI::Range(0, 65535));
+  // ≥ 1: a ratio is long/short; ≤ 10^6: a 1-px strip 65535 long is 65535, so this never binds.
   app.add_option("--max-aspect", im.max_aspect, "Skip sources with long/short side ratio above R")
       ->check(CLI::Range(1.0, 1e6));
   app.add_option("-f,--format", im.format, "Output format")
@@ -154,9 +166,11 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
       ->transform(words<Resizer>({{"lanczos", Resizer::kLanczos}, {"stb", Resizer::kStb}}))
       ->type_name("lanczos|stb")
       ->default_str("lanczos");
+  // 1..100: the encoders' own scale.
   app.add_option("-q,--quality", im.quality, "JPEG quality")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
+  // ≤ 2^32: 4 Gpx as RGBA is 16 GB per item; above it the pixel counts of our codecs overflow.
   app.add_option("--max-pixels", im.max_pixels, "Largest source image, width×height (e.g. 100M)")
       ->transform(CLI::AsNumberWithUnit(
           std::map<std::string, int64_t>{{"k", 1000}, {"m", 1000000}, {"g", 1000000000}}))
@@ -171,6 +185,7 @@ void add_output_flags(CLI::App& app, OutputOptions& out) {
           {{"index", Naming::kIndex}, {"hash", Naming::kHash}, {"url", Naming::kUrl}}))
       ->type_name("index|hash|url")
       ->default_str("index");
+  // ≤ 10^8: the 8-digit line numbers of a folder's names; more is one folder anyway.
   app.add_option("--files-per-folder", out.files_per_folder,
                  "Spread outputs over numbered subfolders of N lines each")
       ->check(CLI::Range(1, 100000000));
@@ -186,6 +201,7 @@ void add_run_flags(CLI::App& app, Options& o) {
       ->type_name("txt|csv|tsv|jsonl");
   app.add_option("--url-column", o.url_column, "CSV/TSV column or JSONL field with the URL")
       ->capture_default_str();
+  // ≤ 1024: far above any machine's cores; each thread may hold a few decoded images.
   app.add_option("-t,--threads", o.threads, "Image-processing threads (default: all cores)")
       ->check(CLI::Range(1, 1024));
   app.add_flag("--resume", o.resume, "Skip lines already done in OUTDIR/manifest.jsonl");

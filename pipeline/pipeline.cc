@@ -62,10 +62,11 @@ struct Context {
   Dedup dedup;                           // --dedup's table; unused without it
 };
 
-// Bytes an item holds right now: what a stage took in and gave out, for the metrics.
+// Bytes an item holds right now, for a stage's MB in and out. A written thumbnail counts its
+// file's bytes: write releases the encoded bytes, but they are what it gave out.
 uint64_t payload_bytes(const Item& item) {
   uint64_t n = item.body.size() + item.image.bytes();
-  for (const Thumb& t : item.thumbs) n += t.image.bytes() + t.encoded.size();
+  for (const Thumb& t : item.thumbs) n += t.image.bytes() + t.encoded.size() + t.bytes;
   return n;
 }
 

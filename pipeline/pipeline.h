@@ -1,7 +1,8 @@
 // run(): one imgpipe run — the curl thread feeding the oneTBB flow graph, start to finish.
 //
-// pipeline.cc is the only file that knows TBB: stages stay plain functions. Thread-safety: run()
-// is called from one thread at a time; it starts and joins every thread it uses.
+// pipeline/ is the only folder that knows TBB (pipeline.cc wires the graph; trace.cc asks the task
+// arena which worker it runs on): stages stay plain functions. Thread-safety: run() is called from
+// one thread at a time; it starts and joins every thread it uses (listed atop pipeline.cc).
 #pragma once
 
 #include <stdexcept>

@@ -1,4 +1,5 @@
-// Thumbnail encoding with stb_image_write.
+// The encode stage: JPEG through libjpeg-turbo, WebP through libwebp, PNG (and JPEG with
+// --codec stb) through stb_image_write.
 #include "stages/encode.h"
 
 #include <stb/stb_image_write.h>
@@ -17,10 +18,6 @@ void append_bytes(void* context, void* data, int size) {
   auto* p = static_cast<uint8_t*>(data);
   out->insert(out->end(), p, p + size);
 }
-
-}  // namespace
-
-namespace {
 
 bool stb_encode(const Image& img, Format format, int quality, std::vector<uint8_t>* out) {
   if (format == Format::kJpeg)

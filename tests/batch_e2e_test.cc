@@ -395,6 +395,11 @@ TEST_F(BatchE2eTest, JsonReportAndTrace) {
   for (const json& s : report["stages"]) stage_names.push_back(s["name"]);
   EXPECT_EQ(stage_names,
             (std::vector<std::string>{"download", "hash", "decode", "resize", "encode", "write"}));
+  // What write gave out is the files' bytes, as the total counts them (not 0: it releases them).
+  const json& write_row = report["stages"][5];
+  EXPECT_GT(write_row["bytes_out"].get<uint64_t>(), 0u);
+  EXPECT_EQ(write_row["bytes_out"], report["total"]["bytes_out"]);
+  EXPECT_EQ(report["processing"]["bytes_out"], report["total"]["bytes_out"]);
 
   json t = json::parse(slurp(trace), nullptr, false);
   ASSERT_FALSE(t.is_discarded()) << slurp(trace);

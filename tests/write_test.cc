@@ -24,6 +24,26 @@ class WriteTest : public TempDirTest {
   }
 };
 
+TEST(TemporaryName, OnlyTheNamesWriteProducesAreTemporaries) {
+  EXPECT_EQ(temporary_name("00000042.jpg", 42), ".00000042.jpg.42.tmp");
+  EXPECT_TRUE(is_temporary_name(temporary_name("00000042.jpg", 42)));
+  EXPECT_TRUE(is_temporary_name(temporary_name("a", 1)));
+  for (const char* other : {".x.tmp", "..1.tmp", ".a.b.tmp", ".a..tmp", "a.1.tmp", ".a.1.tmpx",
+                            ".git", ".notes.tmp", ".a.1x.tmp", ".tmp"})
+    EXPECT_FALSE(is_temporary_name(other)) << other;
+}
+
+TEST_F(WriteTest, RemoveTemporariesLeavesOtherHiddenFiles) {
+  fs::create_directories(dir_ / "128");
+  std::ofstream(dir_ / "128" / temporary_name("00000001.jpg", 1)) << "cut short";
+  std::ofstream(dir_ / ".notes.tmp") << "the user's";
+  std::ofstream(dir_ / "00000001.jpg") << "whole";
+  remove_temporaries(dir_.string());
+  EXPECT_FALSE(fs::exists(dir_ / "128" / temporary_name("00000001.jpg", 1)));
+  EXPECT_TRUE(fs::exists(dir_ / ".notes.tmp"));
+  EXPECT_TRUE(fs::exists(dir_ / "00000001.jpg"));
+}
+
 TEST(OutputName, ZeroPaddedLineNumberAndExtension) {
   EXPECT_EQ(output_name(1, Format::kJpeg), "00000001.jpg");
   EXPECT_EQ(output_name(42, Format::kPng), "00000042.png");
