@@ -46,7 +46,7 @@ mogrify=/usr/bin/mogrify
 # be compiling in build/ at the same time, and a no-op build still costs a cmake run.
 imgpipe=$root/build/imgpipe
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  if [ ! -x "$imgpipe" ] || [ -n "$(find cli pipeline stages CMakeLists.txt -newer "$imgpipe" \
+  if [ ! -x "$imgpipe" ] || [ -n "$(find cli core image pipeline stages CMakeLists.txt -newer "$imgpipe" \
        -print -quit 2>/dev/null)" ]; then
     log "building imgpipe (.ci/setup.sh build)"
     .ci/setup.sh build >&2
@@ -214,7 +214,7 @@ elapsed=$(($(date +%s) - started))
   echo "mem=$(free -g | awk '/Mem:/ { print $2 " GiB" }')"
   echo "kernel=$(uname -r)"
   echo "imgpipe=$("$imgpipe" --version 2>&1 | head -1) (copy of build/imgpipe built $(date -r "$root/build/imgpipe" '+%Y-%m-%d %H:%M'))"
-  echo "imgpipe_commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD -- cli pipeline stages CMakeLists.txt 2>/dev/null || echo ' + uncommitted changes')"
+  echo "imgpipe_commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD -- cli core image pipeline stages CMakeLists.txt 2>/dev/null || echo ' + uncommitted changes')"
   echo "aria2c=$(aria2c --version | head -1)"
   echo "vips=$(vips --version)"
   echo "curl=$(curl --version | head -1 | cut -d' ' -f1-2)"
