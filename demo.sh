@@ -20,11 +20,12 @@ done
 
 # The server generates its images on first request; a warm-up pass keeps that CPU work out of the
 # measured run (a real origin has its files ready).
-build/imgpipe -i sample_urls/demo.txt -o "$out" --quiet >/dev/null || true
+build/imgpipe -i sample_urls/demo.txt -o "$out" --overwrite --quiet >/dev/null || true
 
 # The demo origin is one host; --per-host 64 lets it take the full --concurrency, as a list spread
-# over many hosts would. Flags given to demo.sh come after and win.
-flags=(--per-host 64 --metrics-json "$out/metrics.json" "$@")
+# over many hosts would. --overwrite: each demo run starts afresh in the same folder. Flags given
+# to demo.sh come after and win.
+flags=(--per-host 64 --overwrite --metrics-json "$out/metrics.json" "$@")
 echo "imgpipe -i sample_urls/demo.txt -o $out ${flags[*]}"
 status=0
 build/imgpipe -i sample_urls/demo.txt -o "$out" "${flags[@]}" || status=$?

@@ -204,7 +204,11 @@ void add_run_flags(CLI::App& app, Options& o) {
   // ≤ 1024: far above any machine's cores; each thread may hold a few decoded images.
   app.add_option("-t,--threads", o.threads, "Image-processing threads (default: all cores)")
       ->check(CLI::Range(1, 1024));
-  app.add_flag("--resume", o.resume, "Skip lines already done in OUTDIR/manifest.jsonl");
+  CLI::Option* resume =
+      app.add_flag("--resume", o.resume, "Skip lines already done in OUTDIR/manifest.jsonl");
+  app.add_flag("--overwrite", o.overwrite,
+               "Start afresh in a used OUTDIR: empty its manifest, remove the files it lists")
+      ->excludes(resume);
   app.add_option("--metrics-json", o.metrics_json, "Write the stage metrics as JSON here");
   app.add_flag("--json", o.json, "Print the metrics as JSON on stdout instead of the table");
   app.add_option("--trace", o.trace, "Write a Chrome trace (Perfetto, chrome://tracing) here");

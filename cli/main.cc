@@ -1,5 +1,6 @@
 // imgpipe's entry point: parse, run, report, exit code — a table of contents, nothing more.
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,15 @@ bool write_metrics_json(const std::string& path, const Report& report) {
   return static_cast<bool>(out);
 }
 
+// Flushes stdout and says whether everything written to it arrived: a full disk, a closed pipe or
+// a closed descriptor make the results a script asked for go missing, which is an error.
+bool stdout_ok() {
+  std::cout.flush();
+  if (std::cout && std::fflush(stdout) == 0 && !std::ferror(stdout)) return true;
+  std::cerr << "imgpipe: cannot write the results to stdout\n";
+  return false;
+}
+
 int run_compare(const Options& options) {
   CompareResult result;
   try {
@@ -29,7 +39,8 @@ int run_compare(const Options& options) {
   if (options.json)
     std::cout << compare_json(result).dump(2) << "\n";
   else
-    std::cout << format_compare(result) << std::flush;
+    std::cout << format_compare(result);
+  if (!stdout_ok()) return kExitUsage;
   return result.interrupted ? kExitInterrupted : kExitOk;
 }
 
@@ -53,9 +64,10 @@ int main(int argc, char** argv) {
   if (options.resume)
     std::cerr << "imgpipe: --resume: " << result.resumed << " lines were already done\n";
   if (options.json)
-    std::cout << to_json(result.report).dump(2) << "\n" << std::flush;
+    std::cout << to_json(result.report).dump(2) << "\n";
   else if (!options.quiet)
-    std::cout << format_table(result.report) << std::flush;
+    std::cout << format_table(result.report);
+  if (!stdout_ok()) return kExitUsage;
   if (!options.metrics_json.empty() && !write_metrics_json(options.metrics_json, result.report)) {
     std::cerr << "imgpipe: cannot write " << options.metrics_json << "\n";
     return kExitUsage;

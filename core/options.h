@@ -131,6 +131,10 @@ struct Options {
   // Skip lines whose manifest row is ok and whose files exist; redo the rest. The manifest is
   // rewritten first to hold only those rows, so afterwards it has exactly one row per line.
   bool resume = false;
+  // Start afresh in an OUTDIR an earlier run used: its manifest is emptied and the files it lists
+  // are removed. Without --resume or --overwrite, such an OUTDIR is refused, so a rerun can never
+  // silently throw away a finished run's manifest.
+  bool overwrite = false;
   bool progress = true;  // a progress line on stderr, when stderr is a terminal
   DownloadOptions download;
   ImageOptions image;

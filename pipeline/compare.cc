@@ -60,6 +60,9 @@ Options options_for(const Options& base, const Variant& v) {
   o.quiet = true;  // compare prints its own table, after all four runs
   o.json = false;
   o.resume = false;  // resuming would skip the lines a previous compare finished: nothing measured
+  // Each run's subfolder is compare's own scratch: a second compare into the same OUTDIR measures
+  // afresh, replacing the first one's (only in those four subfolders).
+  o.overwrite = true;
   if (v.one_transfer) o.download.concurrency = o.download.per_host = 1;
   if (v.one_thread) o.threads = 1;
   return o;

@@ -32,7 +32,8 @@ struct CompareResult {
 
 // Runs base.input four times, into base.output_dir/<name>, downloading every time (a cache would
 // hide the very cost being measured). Every run has metrics_json and trace cleared, quiet set,
-// json and resume off; the rest of base is kept except:
+// json and resume off, overwrite on (a second compare into the same OUTDIR measures afresh); the
+// rest of base is kept except:
 //   a-sequential  download.concurrency = per_host = 1, threads = 1
 //   b-concurrent  threads = 1
 //   c-parallel    download.concurrency = per_host = 1

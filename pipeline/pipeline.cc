@@ -11,18 +11,20 @@
 #include "pipeline/pipeline.h"
 
 #include <curl/curl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <tbb/flow_graph.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
 #include "pipeline/interrupt.h"
+#include "pipeline/outdir.h"
 #include "pipeline/progress.h"
 #include "pipeline/trace.h"
 #include "stages/decode.h"
@@ -34,6 +36,7 @@
 #include "stages/manifest.h"
 #include "stages/reader.h"
 #include "stages/resize.h"
+#include "stages/resume.h"
 #include "stages/write.h"
 
 namespace imgpipe {
@@ -48,10 +51,11 @@ struct Context {
   explicit Context(const Options& o) : options(o) {}
   const Options& options;
   Metrics metrics;
+  std::unique_ptr<OutputDir> outdir;  // locked for the run; outlives the manifest
   std::unique_ptr<Manifest> manifest;
   std::unique_ptr<Downloader> downloader;
   std::unique_ptr<TraceWriter> trace;  // --trace, else null
-  std::vector<uint64_t> resumed;       // --resume: lines already done, sorted
+  ResumeSet resume;                    // --resume: lines already done; empty without it
   // Set when the run must stop early (a signal, or a bug). Our own flag: graph::is_cancelled()
   // reads a plain bool that wait_for_all() writes, a data race when polled from the curl thread.
   std::atomic<bool> stop{false};
@@ -148,13 +152,12 @@ void finish(Context* ctx, Msg item) {
   for (const Msg& ready : ctx->dedup.settle(std::move(item))) emit(ctx, *ready);
 }
 
-// --resume: skips lines already done, so the downloader never sees them.
+// --resume: skips lines already done (same line, same URL), so the downloader never sees them.
 NextLine next_undone(Context* ctx, LineFeeder& feeder, ListLine* line) {
   for (;;) {
     NextLine next = feeder.try_next(line);
-    if (next != NextLine::kLine ||
-        !std::binary_search(ctx->resumed.begin(), ctx->resumed.end(), line->number))
-      return next;
+    if (next == NextLine::kEnd) ctx->resume.list_ended();
+    if (next != NextLine::kLine || !ctx->resume.skip(line->number, line->text)) return next;
   }
 }
 
@@ -252,6 +255,29 @@ void run_graph(Context* ctx, List list, int threads) {
   }
 }
 
+// Each transfer holds a socket, and while its name resolves, libcurl's resolver thread a socket
+// pair: 3 descriptors at worst. 64 more cover the list, OUTDIR, its lock and manifest, the trace,
+// stdio and the thread pool.
+int descriptors_needed(const Options& o) { return 3 * o.download.concurrency + 64; }
+
+// The soft limit on open files (often 1024) goes up to the hard limit, which any process may do;
+// if --concurrency still cannot fit, say so now rather than as "Couldn't connect" rows later.
+void raise_file_limit(const Options& o) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  const rlim_t need = static_cast<rlim_t>(descriptors_needed(o));
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need)
+    throw SetupError("--concurrency " + std::to_string(o.download.concurrency) + " needs about " +
+                     std::to_string(need) + " open files, and this process may open only " +
+                     std::to_string(lim.rlim_cur) +
+                     " (ulimit -n; its hard limit): lower --concurrency or raise the limit");
+}
+
 // Setup checks: loud and early, before any thread starts.
 List open_reader(const Options& o) {
   std::string why;
@@ -264,17 +290,31 @@ List open_reader(const Options& o) {
   return list;
 }
 
-std::unique_ptr<Manifest> open_output(const Options& o, std::vector<uint64_t>* resumed) {
-  std::error_code ec;
-  std::filesystem::create_directories(o.output_dir, ec);
-  if (ec) throw SetupError("cannot create output folder " + o.output_dir + ": " + ec.message());
-  const std::string path = o.output_dir + "/manifest.jsonl";
+// OUTDIR locked and checked (outdir.h); with --resume, the done lines found and the leftovers of a
+// killed run removed; then the manifest, opened for this run.
+void open_output(const Options& o, Context* ctx) {
+  ctx->outdir = OutputDir::open(o);
+  const int dir = ctx->outdir->fd();
   std::string why;
-  if (o.resume && !keep_done_rows(path, o.output_dir, resumed, &why)) throw SetupError(why);
-  if (o.resume) remove_temporaries(o.output_dir);
-  auto manifest = Manifest::create(path, &why, o.resume);  // doubles as the write probe
-  if (!manifest) throw SetupError("output folder " + o.output_dir + " is not writable: " + why);
-  return manifest;
+  if (o.resume) {
+    DoneLines done;
+    if (!keep_done_rows(dir, &done, &why)) throw SetupError(why);
+    ctx->resume.assign(std::move(done));
+    remove_temporaries(o.output_dir, o.image, o.output);
+  }
+  ctx->manifest = Manifest::create(dir, &why, o.resume);
+  if (!ctx->manifest)
+    throw SetupError("output folder " + o.output_dir + " is not writable: " + why);
+}
+
+// After a --resume run: the old rows of lines the list now gives another URL (or no longer has)
+// go, so the manifest holds one row per line again.
+void drop_stale(Context* ctx, std::string* error) {
+  if (!ctx->options.resume || !ctx->resume.any_stale() || !error->empty()) return;
+  const ResumeSet& resume = ctx->resume;
+  drop_stale_rows(
+      ctx->outdir->fd(), ctx->manifest->initial_bytes(),
+      [&resume](uint64_t line) { return resume.stale(line); }, error);
 }
 
 std::unique_ptr<TraceWriter> open_trace(const Options& o, Clock::time_point origin) {
@@ -285,11 +325,14 @@ std::unique_ptr<TraceWriter> open_trace(const Options& o, Clock::time_point orig
   return trace;
 }
 
-// For the progress line's total: counts the list's records on a thread of its own (a second
-// read of the file; stdin cannot be read twice, so its total stays unknown).
+// For the progress line's total: counts the list's records on a thread of its own, by reading the
+// file a second time. Only a regular file can be read twice: a pipe, a FIFO, /dev/stdin or
+// <(zcat list.gz) would be drained by two readers at once, each getting half the lines. Their
+// total stays unknown.
 std::thread count_lines(Context* ctx) {
   const Options& o = ctx->options;
-  if (o.input == "-") return {};
+  struct stat st {};
+  if (o.input == "-" || ::stat(o.input.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
   return std::thread([ctx, &o] {
     std::string why;
     auto in = open_list(o.input, &why);
@@ -306,7 +349,7 @@ std::thread count_lines(Context* ctx) {
 
 ProgressCounts progress_counts(const Context& ctx) {
   ProgressCounts c;
-  c.done = ctx.finished + ctx.resumed.size();
+  c.done = ctx.finished + ctx.resume.skipped();
   c.failed = ctx.failed;
   c.total = ctx.total_lines;
   c.transfers = ctx.downloader->running();
@@ -324,9 +367,10 @@ RunResult run(const Options& options) {
   static std::once_flag curl_once;  // curl_global_init: once, before any thread uses curl
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
+  raise_file_limit(options);
   List list = open_reader(options);
   Context ctx(options);
-  ctx.manifest = open_output(options, &ctx.resumed);
+  open_output(options, &ctx);
   ctx.trace = open_trace(options, Clock::now());
   const int threads = effective_threads(options);
   // In-flight bound: every running transfer, plus up to 4 downloaded items per core waiting for
@@ -358,11 +402,12 @@ RunResult run(const Options& options) {
     if (counter.joinable()) counter.join();
   }
   ctx.manifest->close(&result.error);
+  drop_stale(&ctx, &result.error);
   if (ctx.trace && result.error.empty()) ctx.trace->close(&result.error);
   if (ctx.finished != ctx.handed && result.error.empty())
     result.error = "internal error: " + std::to_string(ctx.handed - ctx.finished) +
                    " items were lost without a manifest row";
-  result.resumed = ctx.resumed.size();
+  result.resumed = ctx.resume.skipped();
   result.report = ctx.metrics.report();
   return result;
 }

@@ -55,95 +55,148 @@ nlohmann::ordered_json manifest_row(const Item& item) {
   return row;
 }
 
+uint64_t url_hash(const std::string& url) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64: offset basis and prime
+  for (unsigned char c : url) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
 namespace {
 
-// A row counts as done if it is ok and every output it names is a file under dir.
-bool row_done(const nlohmann::json& row, const std::string& dir) {
+// A row counts as done if it is ok and every output it names is a regular file in OUTDIR.
+bool row_done(const nlohmann::json& row, int dir_fd) {
   if (row.value("status", "") != "ok") return false;
   std::vector<std::string> paths = {row.value("output", "")};
   if (row.contains("outputs"))
     for (const auto& o : row["outputs"]) paths.push_back(o.value("output", ""));
   struct stat st {};
   for (const auto& p : paths)
-    if (p.empty() || ::stat((dir + "/" + p).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    if (p.empty() || ::fstatat(dir_fd, p.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode))
       return false;
   return true;
 }
 
-struct RowRef {
-  uint64_t line, index;
-  bool done;
-};
-
-// Pass 1: every parseable row's line, position and done-ness; the last row of each line wins.
-std::vector<RowRef> last_rows(std::FILE* in, const std::string& dir) {
-  std::vector<RowRef> rows;
-  char* buf = nullptr;
-  size_t cap = 0;
-  for (uint64_t index = 0; ::getline(&buf, &cap, in) > 0; ++index) {
-    nlohmann::json row = nlohmann::json::parse(buf, nullptr, false);
-    if (row.is_object() && row.contains("line") && row["line"].is_number_unsigned())
-      rows.push_back({row["line"].get<uint64_t>(), index, row_done(row, dir)});
-  }
-  std::free(buf);
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const RowRef& a, const RowRef& b) { return a.line < b.line; });
-  std::vector<RowRef> last;
-  for (size_t i = 0; i < rows.size(); ++i)
-    if (i + 1 == rows.size() || rows[i + 1].line != rows[i].line) last.push_back(rows[i]);
-  return last;
-}
-
-}  // namespace
-
-bool keep_done_rows(const std::string& path, const std::string& dir, std::vector<uint64_t>* done,
-                    std::string* why) {
-  done->clear();
-  std::FILE* in = std::fopen(path.c_str(), "re");
-  if (!in) {
-    if (errno == ENOENT) return true;  // a first run under --resume: nothing done yet
-    *why = "cannot read " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  std::vector<RowRef> last = last_rows(in, dir);
-  std::vector<uint64_t> keep;  // row positions to copy, sorted
-  for (const RowRef& r : last)
-    if (r.done) {
-      done->push_back(r.line);
-      keep.push_back(r.index);
-    }
-  std::sort(keep.begin(), keep.end());
-  // Pass 2: copy the kept rows, in their old order, to a temporary file that replaces the manifest.
-  const std::string tmp = path + ".resume.tmp";
-  std::FILE* out = std::fopen(tmp.c_str(), "we");
-  bool ok = out != nullptr;
-  std::rewind(in);
+// Reads the manifest's whole rows (a torn last row, with no newline, is not one), calling
+// fn(index, row text with its newline) for each.
+template <typename Fn>
+void for_each_row(std::FILE* in, Fn fn) {
   char* buf = nullptr;
   size_t cap = 0;
   ssize_t n;
-  size_t next = 0;
-  for (uint64_t index = 0; ok && next < keep.size() && (n = ::getline(&buf, &cap, in)) > 0; ++index)
-    if (index == keep[next]) {
-      ++next;
-      ok = std::fwrite(buf, 1, n, out) == static_cast<size_t>(n);
-    }
+  for (uint32_t index = 0; (n = ::getline(&buf, &cap, in)) > 0; ++index)
+    if (buf[n - 1] == '\n') fn(index, buf, static_cast<size_t>(n));
   std::free(buf);
-  std::fclose(in);
+}
+
+// Pass 1: the lines whose last row is done, sorted by line; *rows counts the rows read.
+DoneLines done_lines(std::FILE* in, int dir_fd, uint32_t* rows) {
+  DoneLines lines;  // first every parseable row (`state` 1 = done), then compacted
+  for_each_row(in, [&](uint32_t index, const char* text, size_t n) {
+    *rows = index + 1;
+    nlohmann::json row = nlohmann::json::parse(text, text + n, nullptr, false);
+    if (row.is_object() && row.contains("line") && row["line"].is_number_unsigned())
+      lines.push_back({row["line"].get<uint64_t>(), url_hash(row.value("url", "")), index,
+                       uint8_t(row_done(row, dir_fd))});
+  });
+  // By line, then by position: std::sort needs no buffer, where stable_sort takes one as big.
+  std::sort(lines.begin(), lines.end(), [](const DoneLine& a, const DoneLine& b) {
+    return a.line != b.line ? a.line < b.line : a.row < b.row;
+  });
+  size_t kept = 0;  // in place: the last row of each line, if it is done
+  for (size_t i = 0; i < lines.size(); ++i)
+    if ((i + 1 == lines.size() || lines[i + 1].line != lines[i].line) && lines[i].state)
+      lines[kept++] = {lines[i].line, lines[i].url_hash, lines[i].row, 0};
+  lines.resize(kept);
+  lines.shrink_to_fit();
+  return lines;
+}
+
+// Opens OUTDIR/NAME for reading, never through a symlink; null (errno set) if it cannot.
+std::FILE* open_in(int dir_fd, const char* name) {
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  std::FILE* f = fd < 0 ? nullptr : ::fdopen(fd, "r");
+  if (fd >= 0 && !f) ::close(fd);
+  return f;
+}
+
+// Replaces the manifest with the rows of `in` that keep(index, line text) accepts, through a
+// temporary file created afresh (O_EXCL | O_NOFOLLOW: a symlink planted at its name is refused)
+// and renamed over the manifest.
+template <typename Keep>
+bool rewrite(int dir_fd, std::FILE* in, Keep keep, std::string* why) {
+  const std::string tmp = std::string(kManifestName) + ".resume.tmp";
+  ::unlinkat(dir_fd, tmp.c_str(), 0);  // a killed --resume's leftover
+  int fd =
+      ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  std::FILE* out = fd < 0 ? nullptr : ::fdopen(fd, "w");
+  bool ok = out != nullptr;
+  std::rewind(in);
+  for_each_row(in, [&](uint32_t index, const char* text, size_t n) {
+    if (ok && keep(index, text, n)) ok = std::fwrite(text, 1, n, out) == n;
+  });
   if (out && std::fclose(out) != 0) ok = false;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    *why = "cannot rewrite " + path + " for --resume: " + std::strerror(errno);
-    std::remove(tmp.c_str());
+  if (!out && fd >= 0) ::close(fd);
+  if (!ok || ::renameat(dir_fd, tmp.c_str(), dir_fd, kManifestName) != 0) {
+    *why =
+        std::string("cannot rewrite ") + kManifestName + " for --resume: " + std::strerror(errno);
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
     return false;
   }
   return true;
 }
 
-std::unique_ptr<Manifest> Manifest::create(const std::string& path, std::string* why, bool append) {
+}  // namespace
+
+bool keep_done_rows(int dir_fd, DoneLines* done, std::string* why) {
+  done->clear();
+  std::FILE* in = open_in(dir_fd, kManifestName);
+  if (!in) {
+    if (errno == ENOENT) return true;  // a first run under --resume: nothing done yet
+    *why = std::string("cannot read ") + kManifestName + ": " + std::strerror(errno);
+    return false;
+  }
+  uint32_t rows = 0;
+  *done = done_lines(in, dir_fd, &rows);
+  std::vector<bool> keep(rows);  // by row position: one bit a row
+  for (const DoneLine& d : *done) keep[d.row] = true;
+  // Pass 2: copy the kept rows, in their old order.
+  bool ok = rewrite(
+      dir_fd, in, [&](uint32_t index, const char*, size_t) { return keep[index]; }, why);
+  std::fclose(in);
+  return ok;
+}
+
+bool drop_stale_rows(int dir_fd, uint64_t kept_bytes, const std::function<bool(uint64_t)>& stale,
+                     std::string* why) {
+  std::FILE* in = open_in(dir_fd, kManifestName);
+  if (!in) {
+    *why = std::string("cannot read ") + kManifestName + ": " + std::strerror(errno);
+    return false;
+  }
+  uint64_t offset = 0;
+  bool ok = rewrite(
+      dir_fd, in,
+      [&](uint32_t, const char* text, size_t n) {
+        const bool kept_row = offset < kept_bytes;
+        offset += n;
+        if (!kept_row) return true;
+        nlohmann::json row = nlohmann::json::parse(text, text + n, nullptr, false);
+        return !(row.is_object() && row.contains("line") && row["line"].is_number_unsigned() &&
+                 stale(row["line"].get<uint64_t>()));
+      },
+      why);
+  std::fclose(in);
+  return ok;
+}
+
+std::unique_ptr<Manifest> Manifest::create(int dir_fd, std::string* why, bool append) {
   int fd =
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+      ::openat(dir_fd, kManifestName,
+               O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
   off_t size = fd < 0 ? -1 : ::lseek(fd, 0, SEEK_END);
   if (size < 0) {
-    *why = "cannot create " + path + ": " + std::strerror(errno);
+    *why = std::string("cannot create ") + kManifestName + ": " + std::strerror(errno);
     if (fd >= 0) ::close(fd);
     return nullptr;
   }

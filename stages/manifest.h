@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include <cstdio>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
@@ -18,21 +20,50 @@
 
 namespace imgpipe {
 
+// Its name in OUTDIR.
+constexpr const char* kManifestName = "manifest.jsonl";
+
 // The manifest row for an item (also what tests compare against).
 nlohmann::ordered_json manifest_row(const Item& item);
 
-// --resume: rewrites the manifest at `path` (via a temporary file and rename) to hold only the
-// rows of lines that are done — the line's last row is ok and every file it names exists under
-// `dir` — and returns those lines, sorted. No manifest: nothing is done. Torn rows (a killed
-// run's last line) are dropped. Memory: 24 bytes per row while it works, 8 per done line after.
-bool keep_done_rows(const std::string& path, const std::string& dir, std::vector<uint64_t>* done,
-                    std::string* why);
+// A line an earlier run finished, as --resume reads it from the manifest: the line number and a
+// hash of the URL its row names, so a list that changed since is noticed (resume.h). 24 bytes.
+struct DoneLine {
+  uint64_t line = 0;
+  uint64_t url_hash = 0;
+  uint32_t row = 0;   // its row's position in the manifest (4 G rows is far past any list)
+  uint8_t state = 0;  // free for resume.h's bookkeeping (it fits in the padding)
+};
+
+// Done lines, sorted by line. A deque, not a vector: it grows without the moment a vector has when
+// it doubles (old and new buffer both alive, 3× the rows), so a 2-million-row manifest costs its
+// 24 bytes a row and no more (ResumeE2eTest.AHugeManifestCostsWhatTheReadmePromises).
+using DoneLines = std::deque<DoneLine>;
+
+// The hash DoneLine keeps: 64-bit FNV-1a, stable across runs and machines. Only ever compared for
+// one line number, so 64 bits leave no practical chance of a false match.
+uint64_t url_hash(const std::string& url);
+
+// --resume: rewrites OUTDIR/manifest.jsonl (dir_fd is OUTDIR; via a temporary file and rename) to
+// hold only the rows of lines that are done — the line's last row is ok and every file it names
+// is a regular file in OUTDIR — and returns those lines, sorted by line number. No manifest:
+// nothing is done. A torn last row (no newline: a killed run's last write) is dropped, never kept
+// to be glued to the next. Memory: 24 bytes per row while it reads, 24 per done line after.
+bool keep_done_rows(int dir_fd, DoneLines* done, std::string* why);
+
+// After a --resume run: rewrites the manifest without the rows among its first `kept_bytes` (the
+// rows keep_done_rows kept) whose line is `stale` — a line the list now gives another URL, or no
+// longer has — so the manifest again holds one row per line. Rows appended by the run are kept.
+bool drop_stale_rows(int dir_fd, uint64_t kept_bytes, const std::function<bool(uint64_t)>& stale,
+                     std::string* why);
 
 class Manifest {
  public:
-  // Creates (truncates) the file, or appends to it; nullptr with *why set if it cannot.
-  static std::unique_ptr<Manifest> create(const std::string& path, std::string* why,
-                                          bool append = false);
+  // Creates (truncates) OUTDIR/manifest.jsonl (dir_fd is OUTDIR), or appends to it; refuses a
+  // symlink there (O_NOFOLLOW). nullptr with *why set if it cannot.
+  static std::unique_ptr<Manifest> create(int dir_fd, std::string* why, bool append = false);
+  // Bytes in the file when it was opened: with append, the rows kept from an earlier run.
+  uint64_t initial_bytes() const { return initial_bytes_; }
   ~Manifest();
   // Writes the item's row with one write(2). False once a write failed (disk full, file size
   // limit): the file is cut back to its last whole row and every later append is refused, so the
@@ -42,9 +73,10 @@ class Manifest {
   bool close(std::string* why);
 
  private:
-  Manifest(int fd, off_t size) : fd_(fd), good_size_(size) {}
+  Manifest(int fd, off_t size) : fd_(fd), initial_bytes_(size), good_size_(size) {}
   std::mutex mu_;
-  int fd_;             // -1 once closed
+  int fd_;  // -1 once closed
+  const uint64_t initial_bytes_;
   off_t good_size_;    // bytes up to the end of the last whole row
   std::string error_;  // first write failure, reported by close()
 };

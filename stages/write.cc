@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -66,10 +67,37 @@ int open_subdir(int dir_fd, const std::string& sub) {
   return fd;
 }
 
+// True if dir_fd/name is a regular file holding exactly `bytes`.
+bool same_file(int dir_fd, const std::string& name, const std::vector<uint8_t>& bytes) {
+  int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool same = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              static_cast<uint64_t>(st.st_size) == bytes.size();
+  std::vector<uint8_t> old(same ? bytes.size() : 0);
+  size_t got = 0;
+  for (ssize_t n; same && got < old.size(); got += static_cast<size_t>(n))
+    if ((n = ::read(fd, old.data() + got, old.size() - got)) <= 0) same = false;
+  ::close(fd);
+  return same && old == bytes;
+}
+
+// Moves tmp to name only if name does not exist (atomically: renameat2's RENAME_NOREPLACE, or a
+// hard link where the filesystem lacks it, NFS for one). EEXIST when it does.
+int rename_no_replace(int dir_fd, const std::string& tmp, const std::string& name) {
+  if (::renameat2(dir_fd, tmp.c_str(), dir_fd, name.c_str(), RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return errno;
+  if (::linkat(dir_fd, tmp.c_str(), dir_fd, name.c_str(), 0) != 0) return errno;
+  ::unlinkat(dir_fd, tmp.c_str(), 0);
+  return 0;
+}
+
 // Writes bytes to dir/rel via a temporary name unique to the line (two lines may share a final
-// name under --name hash|url), then rename. Returns 0 or an errno value.
+// name under --name hash|url), then renames it into place. With `replace` false an existing file
+// is never replaced: one holding the same bytes is fine (the same thumbnail), another gives
+// EEXIST. Returns 0 or an errno value.
 int write_file(const std::string& dir, const std::string& rel, uint64_t line,
-               const std::vector<uint8_t>& bytes) {
+               const std::vector<uint8_t>& bytes, bool replace) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   size_t start = 0;
   for (size_t slash; fd >= 0 && (slash = rel.find('/', start)) != std::string::npos;
@@ -86,8 +114,10 @@ int write_file(const std::string& dir, const std::string& rel, uint64_t line,
     err = ok ? 0 : errno ? errno : EIO;
     if (::close(out) != 0 && !err) err = errno;
     // rename replaces the final name atomically (a symlink there is replaced, not followed).
-    if (!err && ::renameat(fd, tmp.c_str(), fd, name.c_str()) != 0) err = errno;
-    if (err) ::unlinkat(fd, tmp.c_str(), 0);
+    if (!err && replace && ::renameat(fd, tmp.c_str(), fd, name.c_str()) != 0) err = errno;
+    if (!err && !replace) err = rename_no_replace(fd, tmp, name);
+    if (err == EEXIST && same_file(fd, name, bytes)) err = 0;
+    ::unlinkat(fd, tmp.c_str(), 0);  // gone already unless something failed
   }
   ::close(fd);
   return err;
@@ -112,13 +142,40 @@ bool is_temporary_name(const std::string& name) {
   return true;
 }
 
-void remove_temporaries(const std::string& dir) {
-  namespace fs = std::filesystem;
+namespace {
+
+namespace fs = std::filesystem;
+
+// Folder names that numbered folders (--files-per-folder) have: 5 digits or more.
+bool is_numbered_folder(const std::string& name) {
+  return name.size() >= 5 &&
+         std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Removes our temporaries directly in `dir`, and with `numbered` in its numbered subfolders too.
+// Symlinks are neither followed nor removed: nothing imgpipe made is one.
+void remove_temporaries_in(const fs::path& dir, bool numbered) {
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (is_temporary_name(it->path().filename().string()) && it->is_regular_file(ec))
-      fs::remove(it->path(), ec);
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const fs::file_status st = it->symlink_status(ec);
+    if (fs::is_regular_file(st) && is_temporary_name(name)) fs::remove(it->path(), ec);
+    if (numbered && fs::is_directory(st) && is_numbered_folder(name))
+      remove_temporaries_in(it->path(), false);
+  }
+}
+
+}  // namespace
+
+void remove_temporaries(const std::string& dir, const ImageOptions& image,
+                        const OutputOptions& output) {
+  const bool numbered = output.files_per_folder > 0;
+  if (image.sizes.size() == 1) return remove_temporaries_in(dir, numbered);
+  for (Size s : image.sizes) {
+    const fs::path sub = fs::path(dir) / size_label(s);
+    std::error_code ec;
+    if (fs::is_directory(fs::symlink_status(sub, ec))) remove_temporaries_in(sub, numbered);
   }
 }
 
@@ -140,7 +197,9 @@ std::string url_stem(const std::string& url) {
   size_t dot = s.rfind('.');
   if (dot != std::string::npos && dot > 0 && s.size() - dot <= 6) s.resize(dot);  // ".jpeg"
   while (!s.empty() && (s[0] == '.' || s[0] == '_')) s.erase(0, 1);  // never hidden, never ".."
-  return s + (s.empty() ? "" : "-") + sha256_hex(url.data(), url.size()).substr(0, 8);
+  // 32 hex digits, 128 bits of the sha256: no two URLs can be found that share a name (8 digits,
+  // 32 bits, fell to a search in about a second).
+  return s + (s.empty() ? "" : "-") + sha256_hex(url.data(), url.size()).substr(0, 32);
 }
 
 std::string output_path(const Item& item, const Thumb& thumb, const ImageOptions& image,
@@ -160,8 +219,16 @@ void write(Item& item, const std::string& dir, const ImageOptions& image,
            const OutputOptions& output) {
   for (Thumb& t : item.thumbs) {
     const std::string rel = output_path(item, t, image, output);
-    if (int err = write_file(dir, rel, item.line, t.encoded)) {
-      item.fail(Status::kWriteError, "cannot write " + dir + "/" + rel + ": " + std::strerror(err));
+    // Index names are the line's own and hash names are the bytes' own, so replacing one can only
+    // replace the same thumbnail. A URL name is shared by every line listing that URL: the first
+    // writes it, and a later one that made different bytes fails rather than replace it.
+    const bool replace = output.naming != Naming::kUrl;
+    if (int err = write_file(dir, rel, item.line, t.encoded, replace)) {
+      const std::string why =
+          err == EEXIST ? "it already holds a different image (the same URL listed twice, or a "
+                          "file an earlier run left); nothing was replaced"
+                        : std::strerror(err);
+      item.fail(Status::kWriteError, "cannot write " + dir + "/" + rel + ": " + why);
       return;
     }
     t.path = rel;

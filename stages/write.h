@@ -18,8 +18,8 @@ namespace imgpipe {
 std::string output_name(uint64_t line, Format format);
 
 // A file stem from a URL: scheme dropped, every byte outside [A-Za-z0-9._-] turned into '_', no
-// leading dot, the last extension dropped, at most 100 bytes, then '-' and 8 hex digits of the
-// URL's sha256, so different URLs never share a stem.
+// leading dot, the last extension dropped, at most 100 bytes, then '-' and 32 hex digits (128 bits)
+// of the URL's sha256, so different URLs never share a stem.
 std::string url_stem(const std::string& url);
 
 // Where thumbnail `thumb` of `item` goes, relative to the output folder:
@@ -33,8 +33,11 @@ std::string output_path(const Item& item, const Thumb& thumb, const ImageOptions
 std::string temporary_name(const std::string& name, uint64_t line);
 // True for a file name temporary_name() produces, and for nothing else.
 bool is_temporary_name(const std::string& name);
-// --resume after a SIGKILL: removes the temporaries a write cut short left anywhere under dir.
-void remove_temporaries(const std::string& dir);
+// --resume after a SIGKILL: removes the temporaries a write cut short left in the folders this
+// run's options write to (dir, its size folders, their numbered folders), and nowhere else: a
+// user's hidden files, or a .git folder inside OUTDIR, are left alone.
+void remove_temporaries(const std::string& dir, const ImageOptions& image,
+                        const OutputOptions& output);
 
 // The write stage: every thumbnail to dir/output_path() through a temporary file and rename, so
 // the folder never holds a half-written file. Sets each Thumb's path and bytes and the item's

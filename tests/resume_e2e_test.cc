@@ -44,11 +44,13 @@ class ResumeE2eTest : public E2eTest {
     return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
   }
 
-  // Every file under `out` except the manifest, relative, with its bytes.
+  // Every file under `out` but the manifest and imgpipe's own records (the lock holds a pid),
+  // relative, with its bytes.
   static std::map<std::string, std::string> files(const fs::path& out) {
     std::map<std::string, std::string> f;
     for (const auto& e : fs::recursive_directory_iterator(out))
-      if (e.is_regular_file() && e.path().filename() != "manifest.jsonl")
+      if (e.is_regular_file() && e.path().filename() != "manifest.jsonl" &&
+          e.path().filename().string().rfind(".imgpipe", 0) != 0)
         f[fs::relative(e.path(), out).string()] = slurp(e.path());
     return f;
   }
@@ -232,6 +234,34 @@ TEST_F(ResumeE2eTest, DiskFullStopsCleanlyAndResumeCompletes) {
   r = run({"-i", list.string(), "-o", out.string(), "--quiet", "--resume"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(manifest(out).size(), 60u);
+}
+
+// --resume keeps a done line in 24 bytes (README, "Resume"): a 2-million-row manifest must not
+// cost more than that, plus what any run costs, and every line is skipped without a transfer.
+TEST_F(ResumeE2eTest, AHugeManifestCostsWhatTheReadmePromises) {
+  const int rows = kSanitizedBuild ? 200'000 : 2'000'000;  // sanitizers: time, not memory
+  fs::path out = dir_ / "out", list = dir_ / "list.txt";
+  fs::create_directories(out);
+  std::ofstream(out / "a.jpg") << "x";
+  {
+    std::ofstream m(out / "manifest.jsonl"), l(list);
+    for (int line = 1; line <= rows; ++line) {
+      m << R"({"line":)" << line << R"(,"url":"http://127.0.0.1:9/)" << line
+        << R"(.jpg","status":"ok","output":"a.jpg"})"
+        << "\n";
+      l << "http://127.0.0.1:9/" << line << ".jpg\n";
+    }
+  }
+  Outcome r = run({"-i", list.string(), "-o", out.string(), "--quiet", "--resume"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(std::to_string(rows) + " lines were already done"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(count_lines(out / "manifest.jsonl"), static_cast<size_t>(rows));
+  if (kSanitizedBuild) return;
+  Outcome empty = run({"-i", "/dev/null", "-o", (dir_ / "empty").string(), "--quiet"});
+  const long promised_kb = 24L * rows / 1024;
+  EXPECT_LT(r.max_rss_kb, empty.max_rss_kb + promised_kb + 16 * 1024)
+      << "resume " << r.max_rss_kb << " KB, an empty run " << empty.max_rss_kb << " KB";
 }
 
 }  // namespace

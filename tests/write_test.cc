@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "fixtures/temp_dir.h"
+#include "stages/hash.h"
 
 namespace imgpipe {
 namespace {
@@ -33,15 +34,28 @@ TEST(TemporaryName, OnlyTheNamesWriteProducesAreTemporaries) {
     EXPECT_FALSE(is_temporary_name(other)) << other;
 }
 
-TEST_F(WriteTest, RemoveTemporariesLeavesOtherHiddenFiles) {
-  fs::create_directories(dir_ / "128");
-  std::ofstream(dir_ / "128" / temporary_name("00000001.jpg", 1)) << "cut short";
+// --resume clears what a killed run left in the folders imgpipe writes, and nothing else: a
+// user's hidden files, and folders imgpipe never writes to (a .git inside OUTDIR), keep even names
+// that look like ours.
+TEST_F(WriteTest, RemoveTemporariesOnlyInTheFoldersImgpipeWrites) {
+  for (const char* sub : {"128/00000", "64", ".git/objects", "notes"})
+    fs::create_directories(dir_ / sub);
+  const std::string ours = temporary_name("00000001.jpg", 1);
+  for (const char* sub : {"128", "128/00000", "64", ".git/objects", "notes"})
+    std::ofstream(dir_ / sub / ours) << "cut short";
   std::ofstream(dir_ / ".notes.tmp") << "the user's";
-  std::ofstream(dir_ / "00000001.jpg") << "whole";
-  remove_temporaries(dir_.string());
-  EXPECT_FALSE(fs::exists(dir_ / "128" / temporary_name("00000001.jpg", 1)));
+  std::ofstream(dir_ / "128" / "00000001.jpg") << "whole";
+  ImageOptions two_sizes;
+  two_sizes.sizes = {{128, 128}, {64, 64}};
+  OutputOptions numbered;
+  numbered.files_per_folder = 1000;
+  remove_temporaries(dir_.string(), two_sizes, numbered);
+  for (const char* sub : {"128", "128/00000", "64"})
+    EXPECT_FALSE(fs::exists(dir_ / sub / ours)) << sub;
+  for (const char* sub : {".git/objects", "notes"})
+    EXPECT_TRUE(fs::exists(dir_ / sub / ours)) << sub;
   EXPECT_TRUE(fs::exists(dir_ / ".notes.tmp"));
-  EXPECT_TRUE(fs::exists(dir_ / "00000001.jpg"));
+  EXPECT_TRUE(fs::exists(dir_ / "128" / "00000001.jpg"));
 }
 
 TEST(OutputName, ZeroPaddedLineNumberAndExtension) {
@@ -163,7 +177,7 @@ TEST(UrlStem, NeverHiddenNeverASeparatorAndDistinctPerUrl) {
     std::string s = url_stem(url);
     EXPECT_EQ(s.find('/'), std::string::npos) << url;
     EXPECT_NE(s[0], '.') << url;
-    EXPECT_LE(s.size(), 109u) << url;
+    EXPECT_LE(s.size(), 133u) << url;  // 100 bytes of URL, '-', 32 hex digits
     for (char c : s)
       EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')
           << url;
@@ -171,6 +185,35 @@ TEST(UrlStem, NeverHiddenNeverASeparatorAndDistinctPerUrl) {
   EXPECT_EQ(url_stem("https://example.com/photos/cat.jpeg").substr(0, 23),
             "example.com_photos_cat-");  // the extension goes; a hash of the URL follows
   EXPECT_NE(url_stem("http://h/a?1"), url_stem("http://h/a?2"));
+}
+
+// 32 bits of hash fell to a search in about a second (two URLs, one file name); 128 bits cannot.
+TEST(UrlStem, EndsInA128BitHashOfTheUrl) {
+  const std::string url = "https://example.com/a.jpg";
+  const std::string s = url_stem(url);
+  ASSERT_GE(s.size(), 33u);
+  EXPECT_EQ(s.substr(s.size() - 33), "-" + sha256_hex(url.data(), url.size()).substr(0, 32));
+}
+
+// --name url: every line listing a URL shares its name. The same thumbnail again is fine; a
+// different one never replaces the file another line wrote.
+TEST_F(WriteTest, UrlNamesAreNeverReplacedByDifferentBytes) {
+  OutputOptions by_url;
+  by_url.naming = Naming::kUrl;
+  Item first = encoded_item(1, {1, 2, 3}), same = encoded_item(2, {1, 2, 3}),
+       other = encoded_item(3, {9, 9, 9, 9});
+  for (Item* it : {&first, &same, &other}) it->url = "https://example.com/cat.jpg";
+  write(first, dir_.string(), jpeg_options(), by_url);
+  write(same, dir_.string(), jpeg_options(), by_url);
+  write(other, dir_.string(), jpeg_options(), by_url);
+  ASSERT_TRUE(first.ok()) << first.error;
+  EXPECT_TRUE(same.ok()) << same.error;
+  EXPECT_EQ(same.thumbs[0].path, first.thumbs[0].path);
+  EXPECT_EQ(other.status, Status::kWriteError);
+  EXPECT_NE(other.error.find("nothing was replaced"), std::string::npos) << other.error;
+  EXPECT_EQ(read(dir_ / first.thumbs[0].path), std::string("\x01\x02\x03"));
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_FALSE(is_temporary_name(e.path().filename().string())) << e.path();
 }
 
 }  // namespace

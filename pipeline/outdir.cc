@@ -1,0 +1,228 @@
+// OUTDIR setup: the lock, the earlier run's manifest and options, the record for the next run.
+#include "pipeline/outdir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "pipeline/pipeline.h"
+#include "stages/manifest.h"
+
+namespace imgpipe {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string errno_text() { return std::strerror(errno); }
+
+const char* word(Fit f) {
+  switch (f) {
+    case Fit::kCover:
+      return "cover";
+    case Fit::kPad:
+      return "pad";
+    case Fit::kStretch:
+      return "stretch";
+    case Fit::kContain:
+      break;
+  }
+  return "contain";
+}
+
+const char* word(Format f) {
+  return f == Format::kJpeg ? "jpg" : f == Format::kPng ? "png" : "webp";
+}
+const char* word(Codec c) { return c == Codec::kFast ? "fast" : "stb"; }
+const char* word(Resizer r) { return r == Resizer::kLanczos ? "lanczos" : "stb"; }
+const char* word(Naming n) {
+  return n == Naming::kIndex ? "index" : n == Naming::kHash ? "hash" : "url";
+}
+
+std::string color_text(Rgba c) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "#%02x%02x%02x%02x", c.r, c.g, c.b, c.a);
+  return buf;
+}
+
+// The whole of a small file in OUTDIR, never through a symlink; false (errno set) if unreadable.
+bool read_small(int dir_fd, const char* name, std::string* out) {
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  ssize_t n;
+  // 1 MB: the records here are a few hundred bytes; a bigger file is not one of ours.
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && out->size() < (1u << 20)) out->append(buf, n);
+  ::close(fd);
+  return n >= 0;
+}
+
+// Writes OUTDIR/NAME whole, through a temporary name and a rename, never through a symlink.
+bool write_small(int dir_fd, const char* name, const std::string& text) {
+  const std::string tmp = std::string(name) + ".tmp";
+  ::unlinkat(dir_fd, tmp.c_str(), 0);
+  int fd =
+      ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::close(fd) == 0 && ok;
+  return ok && ::renameat(dir_fd, tmp.c_str(), dir_fd, name) == 0;
+}
+
+// Takes OUTDIR's lock for the life of the returned descriptor, writing our pid into the lock file
+// so a second run can say who holds it. flock is released by the kernel however we exit.
+int take_lock(int dir_fd, const std::string& dir) {
+  int fd = ::openat(dir_fd, kLockName, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw SetupError("cannot create " + dir + "/" + kLockName + ": " + errno_text());
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char pid[32] = {};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    if (err != EWOULDBLOCK) throw SetupError("cannot lock " + dir + ": " + std::strerror(err));
+    std::string holder = n > 0 ? std::string(pid, std::strcspn(pid, "\n")) : "unknown";
+    throw SetupError("another imgpipe run (pid " + holder + ") is writing to " + dir +
+                     ": wait for it to finish, or choose another output folder");
+  }
+  const std::string text = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) < 0) {
+    // The lock holds all the same; only the pid in the message of a second run is missing.
+  }
+  return fd;
+}
+
+// Opens `rel` (a path relative to OUTDIR) component by component without following a symlink,
+// and removes its last component if that is a regular file. Names that could leave OUTDIR (empty,
+// absolute, "..", hidden) are not imgpipe's and are left alone.
+void remove_output(int dir_fd, const std::string& rel) {
+  if (rel.empty() || rel[0] == '/') return;
+  int fd = ::dup(dir_fd);
+  size_t start = 0;
+  for (size_t slash; fd >= 0; start = slash + 1) {
+    slash = rel.find('/', start);
+    const std::string part = rel.substr(start, slash == std::string::npos ? slash : slash - start);
+    if (part.empty() || part[0] == '.') break;
+    if (slash == std::string::npos) {
+      struct stat st {};
+      if (::fstatat(fd, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+        ::unlinkat(fd, part.c_str(), 0);
+      break;
+    }
+    int next = ::openat(fd, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    ::close(fd);
+    fd = next;
+  }
+  if (fd >= 0) ::close(fd);
+}
+
+// --overwrite: removes the files the earlier run's manifest names (streamed, a row at a time), so
+// OUTDIR holds no thumbnail of the old run that no row of the new one points at.
+void remove_listed_outputs(int dir_fd) {
+  int fd = ::openat(dir_fd, kManifestName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  std::FILE* in = fd < 0 ? nullptr : ::fdopen(fd, "r");
+  if (!in) {
+    if (fd >= 0) ::close(fd);
+    return;
+  }
+  char* buf = nullptr;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = ::getline(&buf, &cap, in)) > 0) {
+    nlohmann::json row = nlohmann::json::parse(buf, buf + n, nullptr, false);
+    if (!row.is_object()) continue;
+    if (row.contains("output") && row["output"].is_string()) remove_output(dir_fd, row["output"]);
+    if (row.contains("outputs") && row["outputs"].is_array())
+      for (const auto& o : row["outputs"])
+        if (o.is_object() && o.contains("output") && o["output"].is_string())
+          remove_output(dir_fd, o["output"]);
+  }
+  std::free(buf);
+  std::fclose(in);
+}
+
+// What an earlier run left, and what this run may do about it (see OutputDir::open).
+void check_earlier_run(int dir_fd, const Options& o) {
+  struct stat st {};
+  if (::fstatat(dir_fd, kManifestName, &st, AT_SYMLINK_NOFOLLOW) != 0) return;  // a fresh folder
+  const std::string manifest = o.output_dir + "/" + kManifestName;
+  if (!S_ISREG(st.st_mode))
+    throw SetupError(manifest + " is not a regular file; refusing to use it");
+  if (st.st_size == 0 || o.overwrite) return;
+  if (!o.resume)
+    throw SetupError(manifest + " holds the rows of an earlier run: pass --resume to finish that " +
+                     "run, or --overwrite to start afresh (its thumbnails are removed)");
+  std::string text;
+  if (!read_small(dir_fd, kOptionsName, &text)) {
+    std::cerr << "imgpipe: --resume: " << o.output_dir << " has no record of the options its "
+              << "files were made with (an older imgpipe?); they are not checked\n";
+    return;
+  }
+  const Json before = Json::parse(text, nullptr, false);
+  const std::string diff =
+      before.is_discarded() ? "unreadable record" : options_difference(before, options_record(o));
+  if (!diff.empty())
+    throw SetupError("--resume with other options than the files in " + o.output_dir +
+                     " were made with: " + diff +
+                     "; pass the same options, or --overwrite to start afresh");
+}
+
+}  // namespace
+
+Json options_record(const Options& o) {
+  const ImageOptions& im = o.image;
+  Json sizes = Json::array();
+  for (Size s : im.sizes) sizes.push_back(std::to_string(s.width) + "x" + std::to_string(s.height));
+  return {{"size", sizes},
+          {"fit", word(im.fit)},
+          {"upscale", im.upscale},
+          {"background", color_text(im.background)},
+          {"format", word(im.format)},
+          {"quality", im.quality},
+          {"codec", word(im.codec)},
+          {"resizer", word(im.resizer)},
+          {"name", word(o.output.naming)},
+          {"files-per-folder", o.output.files_per_folder},
+          {"min-size", im.min_size},
+          {"max-aspect", im.max_aspect},
+          {"max-pixels", im.max_pixels}};
+}
+
+std::string options_difference(const Json& before, const Json& now) {
+  std::string diff;
+  for (const auto& [key, value] : now.items()) {
+    const auto was = before.find(key);
+    if (was != before.end() && *was == value) continue;
+    diff += (diff.empty() ? "" : ", ") + std::string("--") + key + " " + value.dump() + " (was " +
+            (was == before.end() ? std::string("not recorded") : was->dump()) + ")";
+  }
+  return diff;
+}
+
+std::unique_ptr<OutputDir> OutputDir::open(const Options& o) {
+  std::error_code ec;
+  std::filesystem::create_directories(o.output_dir, ec);
+  if (ec) throw SetupError("cannot create output folder " + o.output_dir + ": " + ec.message());
+  int fd = ::open(o.output_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw SetupError("cannot open output folder " + o.output_dir + ": " + errno_text());
+  std::unique_ptr<OutputDir> dir(new OutputDir(fd, -1));
+  dir->lock_fd_ = take_lock(fd, o.output_dir);  // before looking at what an earlier run left
+  check_earlier_run(fd, o);
+  if (o.overwrite) remove_listed_outputs(fd);
+  if (!write_small(fd, kOptionsName, options_record(o).dump(2) + "\n"))
+    throw SetupError("output folder " + o.output_dir + " is not writable: " + errno_text());
+  return dir;
+}
+
+OutputDir::~OutputDir() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  ::close(fd_);
+}
+
+}  // namespace imgpipe

@@ -1,0 +1,54 @@
+// OutputDir: OUTDIR for one run — created if missing, locked so no second run writes into it at
+// the same time, checked against the run that filled it before (--resume, --overwrite), and
+// holding the record of the options that shaped its files.
+//
+// Every file imgpipe creates inside OUTDIR (manifest, lock, options record, thumbnails) is opened
+// relative to the directory handle with O_NOFOLLOW, so a symlink planted there is refused, never
+// followed. Ownership: owns the directory handle and the lock, both released by the destructor.
+// Thread-safety: fd() from any thread; the rest from the thread that runs the pipeline.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "core/options.h"
+
+namespace imgpipe {
+
+// The files imgpipe keeps in OUTDIR besides the thumbnails and the manifest (manifest.h).
+constexpr const char* kOptionsName = ".imgpipe-options.json";  // see options_record()
+constexpr const char* kLockName = ".imgpipe.lock";
+
+// The options that decide what a line's files look like and where they go: sizes, fit, upscale,
+// background, format, quality, codec, resizer, naming, folders, and the filters that decide
+// whether a line gets files at all. --resume refuses to mix files made with different ones.
+nlohmann::ordered_json options_record(const Options& o);
+
+// How the options in `now` differ from a recorded `before`, one "--flag: X (was Y)" per option;
+// empty when they agree.
+std::string options_difference(const nlohmann::ordered_json& before,
+                               const nlohmann::ordered_json& now);
+
+class OutputDir {
+ public:
+  // Creates the folder if missing, takes its lock, and checks what an earlier run left:
+  //   - another imgpipe holds the lock: SetupError naming its pid;
+  //   - a manifest with rows and neither --resume nor --overwrite: SetupError saying which to pass;
+  //   - --resume with a record of different options: SetupError listing the differences;
+  //   - --overwrite: the files the old manifest lists are removed, then the manifest is emptied.
+  // Then records the options (for the next --resume). Throws SetupError (pipeline.h).
+  static std::unique_ptr<OutputDir> open(const Options& o);
+  ~OutputDir();
+  OutputDir(const OutputDir&) = delete;
+  OutputDir& operator=(const OutputDir&) = delete;
+
+  int fd() const { return fd_; }
+
+ private:
+  OutputDir(int fd, int lock_fd) : fd_(fd), lock_fd_(lock_fd) {}
+  int fd_;       // OUTDIR, O_DIRECTORY
+  int lock_fd_;  // OUTDIR/.imgpipe.lock, flock()ed for the whole run
+};
+
+}  // namespace imgpipe

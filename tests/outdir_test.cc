@@ -1,0 +1,78 @@
+// Tests for OutputDir: the lock, the rules for a used folder, and the options record.
+#include "pipeline/outdir.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "fixtures/temp_dir.h"
+#include "pipeline/pipeline.h"
+#include "stages/manifest.h"
+
+namespace imgpipe {
+namespace {
+
+class OutputDirTest : public TempDirTest {
+ protected:
+  Options options() const {
+    Options o;
+    o.output_dir = (dir_ / "out").string();
+    return o;
+  }
+  // The SetupError message OutputDir::open throws, or "" if it opened.
+  static std::string refusal(const Options& o) {
+    try {
+      OutputDir::open(o);
+    } catch (const SetupError& e) {
+      return e.what();
+    }
+    return "";
+  }
+};
+
+TEST_F(OutputDirTest, OneRunAtATimeAndTheSecondIsToldWho) {
+  auto first = OutputDir::open(options());
+  const std::string why = refusal(options());
+  EXPECT_NE(why.find("pid " + std::to_string(::getpid())), std::string::npos) << why;
+  first.reset();
+  EXPECT_EQ(refusal(options()), "") << "the lock goes with the run";
+}
+
+TEST_F(OutputDirTest, AUsedFolderNeedsResumeOrOverwrite) {
+  OutputDir::open(options());
+  std::ofstream(dir_ / "out" / kManifestName) << "{\"line\":1}\n";
+  EXPECT_NE(refusal(options()).find("--overwrite"), std::string::npos);
+  Options resume = options();
+  resume.resume = true;
+  EXPECT_EQ(refusal(resume), "");
+  Options overwrite = options();
+  overwrite.overwrite = true;
+  EXPECT_EQ(refusal(overwrite), "");
+}
+
+TEST_F(OutputDirTest, ResumeWithOtherOptionsNamesEachDifference) {
+  OutputDir::open(options());
+  std::ofstream(dir_ / "out" / kManifestName) << "{\"line\":1}\n";
+  Options changed = options();
+  changed.resume = true;
+  changed.image.sizes = {{128, 128}};
+  changed.image.fit = Fit::kCover;
+  const std::string why = refusal(changed);
+  EXPECT_NE(why.find("--size [\"128x128\"] (was [\"256x256\"])"), std::string::npos) << why;
+  EXPECT_NE(why.find("--fit \"cover\" (was \"contain\")"), std::string::npos) << why;
+  EXPECT_EQ(why.find("--quality"), std::string::npos) << "only what differs: " << why;
+}
+
+TEST(OptionsRecord, NamesTheFlagsThatShapeOutputs) {
+  Options o;
+  const nlohmann::ordered_json r = options_record(o);
+  for (const char* flag : {"size", "fit", "upscale", "background", "format", "quality", "codec",
+                           "resizer", "name", "files-per-folder"})
+    EXPECT_TRUE(r.contains(flag)) << flag;
+  EXPECT_EQ(options_difference(r, r), "");
+}
+
+}  // namespace
+}  // namespace imgpipe
