@@ -12,6 +12,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <unordered_map>
 #include <vector>
 
@@ -437,6 +438,7 @@ class Downloader::Impl {
   void start_retry(Host* h, const DownloadCallbacks& cb);
   void launch(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb);
   void configure(Transfer* t);
+  void add_to_multi(Transfer* t);
   void fire_timers(Clock::time_point now);
   void finish(CURLMsg* msg, const DownloadCallbacks& cb);
   Hop next_hop(Transfer* t, Verdict* v);
@@ -736,7 +738,7 @@ void Downloader::Impl::launch(std::unique_ptr<Transfer> t, const DownloadCallbac
   slots_[raw->slot] = std::move(t);
   ++running_count_;
   configure(raw);
-  curl_multi_add_handle(multi_, raw->easy);
+  add_to_multi(raw);
   if (cb.attempt_started) cb.attempt_started();
 }
 
@@ -783,6 +785,13 @@ void Downloader::Impl::configure(Transfer* t) {
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
   }
+}
+
+// A handle the multi refuses would never finish: fail the loop instead (the transfer is in its
+// slot, so fail_all() still gives its item a row).
+void Downloader::Impl::add_to_multi(Transfer* t) {
+  if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK)
+    throw std::runtime_error("libcurl refused a transfer (curl_multi_add_handle)");
 }
 
 // Retries whose backoff is over join their host's `due`; hosts whose rate wait is over are
@@ -882,7 +891,7 @@ Hop Downloader::Impl::next_hop(Transfer* t, Verdict* v) {
   t->blocked.clear();
   t->error[0] = 0;
   configure(t);
-  curl_multi_add_handle(multi_, t->easy);
+  add_to_multi(t);
   return Hop::kFollowed;
 }
 

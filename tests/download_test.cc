@@ -246,13 +246,15 @@ TEST_F(DownloadTest, LocalFilesAreHandedOnWithTheirPath) {
   EXPECT_TRUE(items[0]->ok() && items[1]->ok());
 }
 
-// A consumer that holds items: the downloader must stop reading once max_in_flight are out.
+// A consumer that holds items: the downloader must start or hand on nothing more once
+// max_in_flight are out, invalid lines and local files (which need no transfer) included.
 TEST_F(DownloadTest, NeverMoreThanMaxInFlightOutstanding) {
   DownloadOptions o = fast_options();
   o.concurrency = 8;
   const int max_in_flight = 5;
   Downloader d(o, max_in_flight);
   std::vector<std::string> urls(40, server_.url("/image/16x16.jpg"));
+  for (size_t i = 0; i < urls.size(); i += 3) urls[i] = i % 2 ? "not a url" : "photos/a.jpg";
   size_t next = 0;
   std::atomic<int> held{0}, max_held{0}, delivered{0};
   std::atomic<bool> finished{false};
@@ -383,6 +385,36 @@ TEST(Download, ADeadHostUsesOnlyItsShareAndStallsNoOtherHost) {
   EXPECT_LT(last_healthy_s, 5);
   EXPECT_LE(dead.peak(), 4) << "the dead host got more than --per-host connections";
   EXPECT_GE(dead.peak(), 1) << "the dead host was never tried: the test proved nothing";
+}
+
+// --rate-per-host spaces the starts to each host, and one host's wait holds up no other host:
+// two hosts at 5 starts/s each finish together, in about the time of one.
+TEST_F(DownloadTest, RatePerHostSpacesEachHostOnItsOwn) {
+  DownloadOptions o = fast_options();
+  o.rate_per_host = 5;
+  const std::string port = std::to_string(server_.port());
+  std::vector<std::string> urls;
+  for (int i = 0; i < 5; ++i) {
+    urls.push_back(server_.url("/image/" + std::to_string(10 + i) + "x10.jpg"));
+    urls.push_back("http://localhost:" + port + "/image/" + std::to_string(20 + i) + "x10.jpg");
+  }
+  const auto start = Clock::now();
+  Items items = fetch(urls, o);
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  ASSERT_EQ(items.size(), 10u);
+  std::map<bool, std::vector<Clock::time_point>> starts;  // by host: localhost or not
+  for (const auto& item : items) {
+    EXPECT_TRUE(item->ok()) << item->error;
+    starts[item->url.find("localhost") != std::string::npos].push_back(item->started);
+  }
+  for (auto& [local, times] : starts) {
+    std::sort(times.begin(), times.end());
+    for (size_t i = 1; i < times.size(); ++i)
+      EXPECT_GE(std::chrono::duration<double>(times[i] - times[i - 1]).count(), 0.19)
+          << (local ? "localhost" : "127.0.0.1") << " start " << i;
+  }
+  EXPECT_GE(wall, 0.79);
+  EXPECT_LT(wall, 1.5) << "the hosts waited for each other";
 }
 
 // The read-ahead window is bounded in bytes: a consumer that holds everything stops the reading
