@@ -168,6 +168,12 @@ std::string proxy_setup_problem(const DownloadOptions& o, std::string* note) {
 namespace {
 
 constexpr long kReceiveBuffer = 64 * 1024;  // bytes per handle; see configure()
+// What Content-Length may reserve for a body up front: a hint, never trusted beyond 1 MiB. A
+// truthful one (nearly every web image is smaller) spares the body vector's doublings, which
+// copied each body about once more and cost ~8% of a download-only run's CPU; a lying one can
+// claim at most concurrency × 1 MiB (64 MiB at the default) of address space, and past 1 MiB the
+// body grows only with the bytes that really arrive.
+constexpr curl_off_t kBodyHint = 1 << 20;
 // Lines read per pass of the loop before curl gets its turn again: reading ahead must not delay
 // the transfers already running (1024 short lines cost well under a millisecond).
 constexpr int kLinesPerPass = 1024;
@@ -260,8 +266,8 @@ struct Host {
 };
 
 // The write callback. Nothing may be thrown through libcurl's C frames: a body that cannot grow
-// fails the transfer instead. The body grows with the bytes that arrive, never with what
-// Content-Length announces.
+// fails the transfer instead. The body grows with the bytes that arrive; Content-Length only
+// sizes the first allocation, capped at kBodyHint.
 size_t on_body(char* data, size_t size, size_t count, void* user) noexcept {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
@@ -272,6 +278,12 @@ size_t on_body(char* data, size_t size, size_t count, void* user) noexcept {
     return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
   }
   try {
+    if (body.empty()) {
+      curl_off_t announced = -1;
+      curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+      if (announced > 0)
+        body.reserve(static_cast<size_t>(std::min<curl_off_t>(announced, kBodyHint)));
+    }
     body.insert(body.end(), data, data + n);
   } catch (...) {
     t->out_of_memory = true;
