@@ -81,7 +81,16 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
   app.add_flag("--block-private", d.block_private,
                "Refuse loopback, private, link-local and other non-public addresses "
                "(checked at connect time, redirects included)");
-  app.add_flag("!--no-local", d.allow_local, "Refuse list lines that are paths or file:// URLs");
+  app.add_flag("!--no-local", d.allow_local,
+               "Refuse list lines that are paths or file:// URLs (implied by --block-private)");
+  auto* proxy = app.add_option("--proxy", d.proxy,
+                               "Send every transfer through this proxy (default: the http_proxy, "
+                               "https_proxy, all_proxy variables)")
+                    ->check([](const std::string& p) {
+                      return p.empty() ? std::string("--proxy needs a URL") : std::string();
+                    });
+  app.add_flag("--no-proxy", d.no_proxy, "Connect directly, whatever the *_proxy variables say")
+      ->excludes(proxy);
   app.add_option("--allow-address", d.allow_addresses,
                  "An IP exempt from --block-private (repeatable)")
       ->check([](const std::string& a) {
@@ -93,7 +102,9 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
       ->check(CLI::Range(0.0, 100000.0));
   app.add_option("--user-agent", d.user_agent, "User-Agent header")->capture_default_str();
   // CR/LF would let a header smuggle a second one (or a body) into the request.
-  app.add_option("--header", d.headers, "Extra request header 'Name: value' (repeatable)")
+  app.add_option("--header", d.headers,
+                 "Extra request header 'Name: value' (repeatable); sent only to the line's own "
+                 "origin (scheme, host, port), not to where it redirects")
       ->check([](const std::string& h) {
         size_t colon = h.find(':');
         bool ok = colon != std::string::npos && colon > 0 &&

@@ -62,7 +62,10 @@ struct DownloadOptions {
   // Redirects followed per transfer; more is a loop or a trap.
   int max_redirects = 5;
   std::string user_agent = std::string("imgpipe/") + IMGPIPE_VERSION;
-  std::vector<std::string> headers;  // extra request headers, "Name: value"
+  // Extra request headers, "Name: value". Sent only to the origin (scheme, host, port) the list
+  // line names, like the URL's own user:password: a redirect to another origin gets neither, so a
+  // token meant for one server never reaches the server it redirects to.
+  std::vector<std::string> headers;
   // Most transfer starts per second to one host (0 = no limit), beside per_host's connection cap.
   double rate_per_host = 0;
   // Refuse to connect to loopback, private, link-local, multicast and other non-public addresses,
@@ -72,7 +75,20 @@ struct DownloadOptions {
   std::vector<std::string> allow_addresses;  // exact IPs exempt from block_private
   // Read list lines that are paths or file:// URLs. Turn off for lists from strangers: a listed
   // path would otherwise turn a private image on this machine into a thumbnail in OUTDIR.
+  // block_private implies it off: a list that may not reach the local network may not read
+  // this machine's files either.
   bool allow_local = true;
+  // The proxy every transfer goes through; empty = what libcurl finds in the environment
+  // (http_proxy, https_proxy, all_proxy, ...), unless no_proxy. With block_private the address
+  // check sees only the proxy, so an environment proxy is refused at setup and an explicit one
+  // is used with a warning.
+  std::string proxy;
+  bool no_proxy = false;  // connect directly, whatever the environment says
+  // How far ahead of the transfers the list is read, in bytes of queued lines (~150 B for a
+  // short URL, so ~50,000 lines): lines wait in per-host queues, so a dead or slow host holding
+  // its --per-host share cannot keep the lines after it from starting. Bounded in bytes, not
+  // lines or concurrency, so memory stays fixed (8 MiB) whatever the list or a record holds.
+  int64_t read_ahead_bytes = 8 << 20;
 };
 
 // How thumbnail files are named (the folder layout around the name is in OutputOptions).

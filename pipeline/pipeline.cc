@@ -63,7 +63,8 @@ struct Context {
   // line can silently go without a manifest row.
   std::atomic<uint64_t> handed{0}, finished{0}, failed{0};
   std::atomic<uint64_t> total_lines{0};  // for the progress line; 0 while unknown
-  Dedup dedup;                           // --dedup's table; unused without it
+  std::string download_error;  // the download thread failed: written by it, read after its join
+  Dedup dedup;                 // --dedup's table; unused without it
 };
 
 // Bytes an item holds right now, for a stage's MB in and out. A written thumbnail counts its
@@ -187,18 +188,21 @@ std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, Li
     };
     cb.cancelled = [ctx] { return ctx->stop.load(); };
     cb.attempt_started = [ctx] { ctx->metrics.overlap().begin(Activity::kDownload); };
-    cb.attempt_done = [ctx](int slot, const Item& item, Clock::time_point s, Clock::time_point e) {
+    cb.attempt_done = [ctx](int slot, const Item& item, Status attempt, Clock::time_point s,
+                            Clock::time_point e) {
       ctx->metrics.overlap().end(Activity::kDownload);
       if (ctx->trace)
         ctx->trace->interval({Track::kDownload, slot}, "download", s, e, item.line, item.url,
-                             status_name(item.status).data());
+                             status_name(attempt).data());
     };
+    // The downloader has handed every line it took on as a row before it throws: let the graph
+    // finish them (no cancel), and make the run report the failure (exit 2).
     try {
       ctx->downloader->run(cb);
-    } catch (const std::exception& e) {  // a bug, not an input problem: say so, but don't hang
-      std::cerr << "imgpipe: download thread failed: " << e.what() << "\n";
-      ctx->stop = true;
-      g.cancel();
+    } catch (const std::exception& e) {
+      ctx->download_error = std::string("the download thread failed: ") + e.what();
+    } catch (...) {
+      ctx->download_error = "the download thread failed";
     }
     gateway.release_wait();  // always reached, so wait_for_all() always returns
   });
@@ -366,6 +370,10 @@ int effective_threads(const Options& options) {
 RunResult run(const Options& options) {
   static std::once_flag curl_once;  // curl_global_init: once, before any thread uses curl
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::string proxy_note;
+  const std::string proxy_refused = proxy_setup_problem(options.download, &proxy_note);
+  if (!proxy_refused.empty()) throw SetupError(proxy_refused);
+  if (!proxy_note.empty()) std::cerr << "imgpipe: " << proxy_note << "\n";
 
   raise_file_limit(options);
   List list = open_reader(options);
@@ -404,6 +412,10 @@ RunResult run(const Options& options) {
   ctx.manifest->close(&result.error);
   drop_stale(&ctx, &result.error);
   if (ctx.trace && result.error.empty()) ctx.trace->close(&result.error);
+  if (!ctx.download_error.empty() && result.error.empty())
+    result.error = ctx.download_error +
+                   "; every line it had read has a row, the rest of the list "
+                   "was not read";
   if (ctx.finished != ctx.handed && result.error.empty())
     result.error = "internal error: " + std::to_string(ctx.handed - ctx.finished) +
                    " items were lost without a manifest row";

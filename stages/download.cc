@@ -1,4 +1,5 @@
-// The curl-multi download loop: refill, poll, finish, retry (after curl's 10-at-a-time.c).
+// The curl-multi download loop: read ahead into per-host queues, start what has room, poll,
+// finish, follow redirects, retry (after curl's 10-at-a-time.c).
 #include "stages/download.h"
 
 #include <curl/curl.h>
@@ -7,100 +8,308 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "stages/local.h"
 #include "stages/netguard.h"
 
 namespace imgpipe {
+namespace {
+
+// A parsed URL, freed with its scope.
+struct ParsedUrl {
+  CURLU* handle = curl_url();
+  ParsedUrl() = default;
+  ParsedUrl(const ParsedUrl&) = delete;
+  ParsedUrl& operator=(const ParsedUrl&) = delete;
+  ~ParsedUrl() { curl_url_cleanup(handle); }
+  bool set(const std::string& url, unsigned flags) {
+    return handle && curl_url_set(handle, CURLUPART_URL, url.c_str(), flags) == CURLUE_OK;
+  }
+  // The part, or "" if absent.
+  std::string get(CURLUPart part, unsigned flags = 0) const {
+    char* text = nullptr;
+    std::string out;
+    if (curl_url_get(handle, part, &text, flags) == CURLUE_OK && text) out = text;
+    curl_free(text);
+    return out;
+  }
+  bool has(CURLUPart part) const {
+    char* text = nullptr;
+    bool present = curl_url_get(handle, part, &text, 0) == CURLUE_OK && text;
+    curl_free(text);
+    return present;
+  }
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80                 ? 1
+                     : c >= 0xC2 && c <= 0xDF ? 2
+                     : (c & 0xF0) == 0xE0     ? 3
+                     : c >= 0xF0 && c <= 0xF4 ? 4
+                                              : 0;  // a continuation byte, overlong or out of range
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+// What a line's URL says about where it goes and what it may carry there.
+struct LineUrl {
+  std::string host;  // lower case: the --per-host key
+  bool credentials = false;
+  std::string user, password;  // from the URL's userinfo, decoded
+};
+
+bool split_http_url(const std::string& url, LineUrl* out, std::string* why) {
+  ParsedUrl u;
+  if (!u.handle) {
+    *why = "out of memory";
+    return false;
+  }
+  if (!u.set(url, 0)) {
+    *why = "not a valid URL";
+    return false;
+  }
+  const std::string scheme = u.get(CURLUPART_SCHEME);
+  if (scheme != "http" && scheme != "https") {
+    *why = "only http:// and https:// URLs are fetched";
+    return false;
+  }
+  out->host = lower(u.get(CURLUPART_HOST));
+  if (out->host.empty()) {
+    *why = "URL has no host";
+    return false;
+  }
+  // libcurl's parser lets any byte above 0x7F through in a host name, but the transfer converts
+  // the name with libidn2 in the C locale imgpipe runs in, and so fails on every such byte
+  // (CURLE_URL_MALFORMAT, no message): say so now, as invalid_url with the reason.
+  if (std::any_of(out->host.begin(), out->host.end(), [](char c) { return c & 0x80; })) {
+    *why = valid_utf8(out->host) ? "a non-ASCII host name: write it in its xn-- (IDNA) form"
+                                 : "the host name is not valid UTF-8";
+    return false;
+  }
+  if (u.get(CURLUPART_PORT) == "0") {  // parses, but nothing can be reached there
+    *why = "port 0";
+    return false;
+  }
+  out->credentials = u.has(CURLUPART_USER) || u.has(CURLUPART_PASSWORD);
+  if (out->credentials) {
+    out->user = u.get(CURLUPART_USER, CURLU_URLDECODE);
+    out->password = u.get(CURLUPART_PASSWORD, CURLU_URLDECODE);
+  }
+  return true;
+}
+
+// scheme://host:port, the unit --header and credentials are scoped to; "" if unparsable.
+std::string origin_of(const std::string& url) {
+  ParsedUrl u;
+  if (!u.set(url, CURLU_NON_SUPPORT_SCHEME)) return {};
+  return lower(u.get(CURLUPART_SCHEME)) + "://" + lower(u.get(CURLUPART_HOST)) + ":" +
+         u.get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+}
+
+}  // namespace
 
 bool parse_http_url(const std::string& url, std::string* host, std::string* why) {
-  CURLU* u = curl_url();
-  char* scheme = nullptr;
-  char* h = nullptr;
-  bool ok = false;
-  if (!u) {
-    *why = "out of memory";
-  } else if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    *why = "not a valid URL";
-  } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-             (std::string(scheme) != "http" && std::string(scheme) != "https")) {
-    *why = "only http:// and https:// URLs are fetched";
-  } else if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || !*h) {
-    *why = "URL has no host";
-  } else {
-    *host = h;
-    std::transform(host->begin(), host->end(), host->begin(), ::tolower);
-    ok = true;
+  LineUrl parts;
+  if (!split_http_url(url, &parts, why)) return false;
+  *host = std::move(parts.host);
+  return true;
+}
+
+std::string without_userinfo(const std::string& text) {
+  const size_t scheme_end = text.find("://");
+  if (scheme_end == std::string::npos) return text;
+  const size_t start = scheme_end + 3;
+  const size_t end = std::min(text.find_first_of("/?#", start), text.size());
+  // The last '@': libcurl splits at the first, but a line it rejects may hold more than one,
+  // and everything before the last may be a secret.
+  const size_t at = text.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < start) return text;
+  return text.substr(0, start) + text.substr(at + 1);
+}
+
+std::string proxy_setup_problem(const DownloadOptions& o, std::string* note) {
+  if (!o.block_private || o.no_proxy) return {};
+  if (!o.proxy.empty()) {
+    *note =
+        "--proxy with --block-private: only the proxy's address is checked; what the proxy "
+        "then connects to is up to the proxy";
+    return {};
   }
-  curl_free(scheme);
-  curl_free(h);
-  curl_url_cleanup(u);
-  return ok;
+  // libcurl's own order (url.c): <scheme>_proxy, its upper-case form except HTTP_PROXY, all_proxy.
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
+    const char* value = std::getenv(name);
+    if (value && *value)
+      return std::string(name) +
+             " is set: through a proxy, --block-private would check only the proxy's address, "
+             "not the targets. Pass --no-proxy to connect directly, or --proxy URL to use a "
+             "proxy anyway (the check then covers only the proxy)";
+  }
+  return {};
 }
 
 namespace {
 
 constexpr long kReceiveBuffer = 64 * 1024;  // bytes per handle; see configure()
+// What Content-Length may reserve for a body up front: a hint, never trusted beyond 1 MiB. A
+// truthful one (nearly every web image is smaller) spares the body vector's doublings, which
+// copied each body about once more and cost ~8% of a download-only run's CPU; a lying one can
+// claim at most concurrency × 1 MiB (64 MiB at the default) of address space, and past 1 MiB the
+// body grows only with the bytes that really arrive.
+constexpr curl_off_t kBodyHint = 1 << 20;
+// Lines read per pass of the loop before curl gets its turn again: reading ahead must not delay
+// the transfers already running (1024 short lines cost well under a millisecond).
+constexpr int kLinesPerPass = 1024;
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// One item's transfer state; lives from its line being read until it is handed on.
+size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 16 : 0; }
+
+// What a record's extra fields cost in memory, roughly (node sizes plus text), walked without
+// recursion: a JSONL record can nest thousands deep.
+size_t json_bytes(const nlohmann::ordered_json& root) {
+  size_t n = 0;
+  std::vector<const nlohmann::ordered_json*> todo = {&root};
+  while (!todo.empty()) {
+    const nlohmann::ordered_json* j = todo.back();
+    todo.pop_back();
+    n += sizeof(*j) + 16;
+    if (j->is_string()) n += heap_bytes(j->get_ref<const std::string&>());
+    if (!j->is_structured()) continue;
+    for (auto it = j->begin(); it != j->end(); ++it) {
+      if (j->is_object()) n += sizeof(std::string) + heap_bytes(it.key());
+      todo.push_back(&it.value());
+    }
+  }
+  return n;
+}
+
+struct Host;
+
+// The credentials of a line's URL, sent only to the line's own origin.
+struct Credentials {
+  std::string user, password;
+};
+
+// A list line read ahead, waiting in its host's queue: only what a transfer needs, so the window
+// holds many lines (the Item is made when the transfer starts).
+struct QueuedLine {
+  uint64_t number = 0;
+  std::string url;  // userinfo removed
+  nlohmann::ordered_json extra;
+  std::unique_ptr<Credentials> credentials;  // null when the URL has none
+  size_t bytes = 0;                          // its share of the read-ahead window
+  std::unique_ptr<QueuedLine> next;
+};
+
+// One item's transfer state, from its first start until it is handed on.
 struct Transfer {
   std::shared_ptr<Item> item;
-  std::string host;
+  Host* host = nullptr;
+  std::unique_ptr<Credentials> credentials;
+  std::string origin;   // the line's scheme://host:port, computed at the first redirect
+  std::string hop_url;  // where the latest redirect pointed; the line's URL while empty
+  int redirects = 0;    // followed in this attempt
   CURL* easy = nullptr;
   Clock::time_point attempt_start;
   Clock::time_point retry_at;  // when a scheduled retry may start
-  int slot = -1;               // which of the `concurrency` transfer slots it runs in (for traces)
+  int slot = -1;               // which of the `concurrency` transfer slots it runs in
   // --block-private: the exempt addresses (null when not blocking), and the address refused.
   const std::vector<IpAddress>* allowed = nullptr;
   std::string blocked;
-  double busy_ms = 0;       // summed over attempts, backoff excluded
-  bool over_limit = false;  // the write callback refused the body as too large
+  bool socket_failed = false;  // the socket callback itself failed (out of memory)
+  double busy_ms = 0;          // summed over attempts, backoff excluded
+  bool over_limit = false;     // the write callback refused the body as too large
+  bool out_of_memory = false;  // the write callback could not grow the body
   int64_t max_bytes = 0;
   char error[CURL_ERROR_SIZE] = {};
+
+  const std::string& url() const { return hop_url.empty() ? item->url : hop_url; }
 };
 
-size_t on_body(char* data, size_t size, size_t count, void* user) {
+// One host's lines and transfers. A host exists while it has work or a --rate-per-host wait, so
+// a list of a million hosts does not leave a million entries.
+struct Host {
+  const std::string* name = nullptr;  // the key in Impl::hosts_
+  std::unique_ptr<QueuedLine> head;   // lines waiting for a start, in list order
+  QueuedLine* tail = nullptr;
+  std::vector<std::unique_ptr<Transfer>> due;  // retries whose time has come
+  int running = 0;
+  int parked = 0;  // retries waiting for their time or in `due`: still part of its share
+  Clock::time_point next_start;  // --rate-per-host: no start before this
+  bool line_listed = false, retry_listed = false, timer_set = false;
+
+  Host() = default;
+  Host(Host&&) = default;
+  ~Host() {  // one by one: a long chain must not free itself recursively
+    while (head) head = std::move(head->next);
+  }
+};
+
+// The write callback. Nothing may be thrown through libcurl's C frames: a body that cannot grow
+// fails the transfer instead. The body grows with the bytes that arrive; Content-Length only
+// sizes the first allocation, capped at kBodyHint.
+size_t on_body(char* data, size_t size, size_t count, void* user) noexcept {
   auto* t = static_cast<Transfer*>(user);
-  size_t n = size * count;
+  const size_t n = size * count;
   std::vector<uint8_t>& body = t->item->body;
   // Content-Length may be absent or lie; this check is the one that always holds.
   if (static_cast<int64_t>(body.size() + n) > t->max_bytes) {
     t->over_limit = true;
     return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
   }
-  if (body.empty()) {
-    curl_off_t announced = -1;
-    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
-    if (announced > 0)
-      body.reserve(static_cast<size_t>(std::min<curl_off_t>(announced, t->max_bytes)));
+  try {
+    if (body.empty()) {
+      curl_off_t announced = -1;
+      curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+      if (announced > 0)
+        body.reserve(static_cast<size_t>(std::min<curl_off_t>(announced, kBodyHint)));
+    }
+    body.insert(body.end(), data, data + n);
+  } catch (...) {
+    t->out_of_memory = true;
+    return 0;
   }
-  body.insert(body.end(), data, data + n);
   return n;
 }
 
 // CURLOPT_OPENSOCKETFUNCTION: the one place every connection starts, after DNS and for every
 // redirect hop, so this is where --block-private looks at the real address.
-curl_socket_t open_socket(void* user, curlsocktype, curl_sockaddr* address) {
+curl_socket_t open_socket(void* user, curlsocktype, curl_sockaddr* address) noexcept {
   auto* t = static_cast<Transfer*>(user);
-  IpAddress ip;
-  if (t->allowed) {
-    bool known = ip_of(&address->addr, &ip);
-    bool exempt = known && std::any_of(t->allowed->begin(), t->allowed->end(),
-                                       [&](const IpAddress& a) { return a.bytes == ip.bytes; });
-    if (!known || (is_private(ip) && !exempt)) {
-      t->blocked = known ? ip_text(ip) : "an address of an unknown family";
-      return CURL_SOCKET_BAD;
+  try {
+    IpAddress ip;
+    if (t->allowed) {
+      bool known = ip_of(&address->addr, &ip);
+      bool exempt = known && std::any_of(t->allowed->begin(), t->allowed->end(),
+                                         [&](const IpAddress& a) { return a.bytes == ip.bytes; });
+      if (!known || (is_private(ip) && !exempt)) {
+        t->blocked = known ? ip_text(ip) : "an address of an unknown family";
+        return CURL_SOCKET_BAD;
+      }
     }
+  } catch (...) {
+    t->socket_failed = true;
+    return CURL_SOCKET_BAD;
   }
   return ::socket(address->family, address->socktype, address->protocol);
 }
@@ -117,11 +326,25 @@ Verdict classify_http(long code) {
   return {Status::kHttpError, "HTTP " + std::to_string(code), transient};
 }
 
+// libcurl 7.88 reports a response header line over its 100 KB limit (CURL_MAX_HTTP_HEADER) as
+// CURLE_OUT_OF_MEMORY, with no message. A status line read and no body byte yet means it failed
+// inside the headers: say that, not "out of memory".
+Verdict classify_out_of_memory(const Transfer& t, long http_code) {
+  if (http_code > 0 && t.item->body.empty())
+    return {Status::kNetworkError,
+            "a response header line is longer than libcurl accepts (100 KB)"};
+  return {Status::kNetworkError,
+          "out of memory in libcurl (or a response status line over 100 KB)"};
+}
+
 Verdict classify(CURLcode rc, const Transfer& t, long http_code) {
   if (rc == CURLE_OK) return classify_http(http_code);
   if (!t.blocked.empty())
     return {Status::kBlockedAddress,
             "refused to connect to " + t.blocked + ": not a public address (--block-private)"};
+  if (t.out_of_memory)
+    return {Status::kTooLarge, "not enough memory for the body (" +
+                                   std::to_string(t.item->body.size()) + " bytes so far)"};
   std::string detail = t.error[0] ? t.error : curl_easy_strerror(rc);
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -131,11 +354,16 @@ Verdict classify(CURLcode rc, const Transfer& t, long http_code) {
     case CURLE_WRITE_ERROR:
       if (t.over_limit) return {Status::kTooLarge, "body larger than --max-bytes", false};
       return {Status::kNetworkError, detail, false};
-    case CURLE_TOO_MANY_REDIRECTS:
-      return {Status::kTooManyRedirects, detail, false};
+    case CURLE_URL_MALFORMAT:  // what the parser let through but the transfer refused
+      if (t.redirects > 0) return {Status::kNetworkError, "redirect to a bad URL: " + detail};
+      return {Status::kInvalidUrl, detail, false};
+    case CURLE_OUT_OF_MEMORY:
+      return classify_out_of_memory(t, http_code);
     case CURLE_UNSUPPORTED_PROTOCOL:
       return {Status::kBlockedProtocol, detail, false};
     case CURLE_COULDNT_CONNECT:
+      if (t.socket_failed) return {Status::kNetworkError, "out of memory checking the address"};
+      return {Status::kNetworkError, detail, true};
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_PARTIAL_FILE:
@@ -169,6 +397,15 @@ TransferTimings read_timings(CURL* easy) {
   return t;
 }
 
+bool later_retry(const std::unique_ptr<Transfer>& a, const std::unique_ptr<Transfer>& b) {
+  return a->retry_at > b->retry_at;
+}
+using RateTimer = std::pair<Clock::time_point, Host*>;
+bool later_timer(const RateTimer& a, const RateTimer& b) { return a.first > b.first; }
+
+// What finish() makes of a 3xx response.
+enum class Hop { kNone, kFollowed, kRefused };
+
 }  // namespace
 
 class Downloader::Impl {
@@ -179,6 +416,13 @@ class Downloader::Impl {
       IpAddress ip;
       if (parse_ip(a, &ip)) allowed_.push_back(ip);  // the CLI has checked each one
     }
+    // Sized once, so that moving a transfer between them never allocates (and so never throws
+    // halfway, losing the item): at most `concurrency` run, at most max_in_flight are parked.
+    slots_.resize(o.concurrency);
+    free_slots_.reserve(o.concurrency);
+    for (int s = o.concurrency - 1; s >= 0; --s) free_slots_.push_back(s);
+    idle_easy_.reserve(o.concurrency);
+    backoff_.reserve(max_in_flight);
   }
 
   void run(const DownloadCallbacks& cb);
@@ -193,40 +437,60 @@ class Downloader::Impl {
   }
 
  private:
+  void loop(const DownloadCallbacks& cb);
+  bool all_done() const;
+  void fill(const DownloadCallbacks& cb);
   bool read_line(const DownloadCallbacks& cb);
+  void take_line();
+  void hand_on_now(Status status, const std::string& why, std::string local_path = {});
+  void enqueue(const LineUrl& url);
+  void consider(Host* h, Clock::time_point now);
   void start_ready(const DownloadCallbacks& cb);
-  void start(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb);
+  void start_line(Host* h, const DownloadCallbacks& cb);
+  void start_retry(Host* h, const DownloadCallbacks& cb);
+  void launch(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb);
   void configure(Transfer* t);
+  void add_to_multi(Transfer* t);
+  void fire_timers(Clock::time_point now);
   void finish(CURLMsg* msg, const DownloadCallbacks& cb);
+  Hop next_hop(Transfer* t, Verdict* v);
+  void park(std::unique_ptr<Transfer> t);
+  void ensure_idle_easy();
   void hand_on(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb);
   double backoff_ms(int attempt, CURL* easy);
   int poll_timeout_ms() const;
+  void fail_all(const std::string& why, const DownloadCallbacks& cb);
   void drop_all();
 
   const DownloadOptions opt_;
   const int max_in_flight_;
   std::mt19937 rng_;
 
-  std::atomic<int> in_flight_{0};      // lines read and not yet released by the consumer
+  std::atomic<int> in_flight_{0};      // started or handed on, not yet released by the consumer
   std::atomic<int> running_count_{0};  // transfers running now, for the progress line
   std::mutex wake_mu_;                 // lets release_slot() wake the poll without racing teardown
   CURLM* multi_ = nullptr;
 
-  // Everything below belongs to the run() thread.
-  std::vector<CURL*> idle_easy_;                   // reused handles: at most `concurrency`
-  std::deque<std::unique_ptr<Transfer>> waiting_;  // read, waiting for a host or retry slot
-  // Per host with a transfer running or a --rate-per-host wait pending; dropped when neither,
-  // so a list of a million hosts does not leave a million entries.
-  struct Host {
-    int running = 0;
-    Clock::time_point next_start;  // --rate-per-host: no start before this
-  };
+  // Everything below belongs to the run() thread. Every item it holds is in exactly one of:
+  // line_ (taken, not yet placed), handoff_, a host's queue or `due`, backoff_, or slots_.
+  ListLine line_;
+  bool line_taken_ = false;
+  std::deque<std::shared_ptr<Item>> handoff_;  // invalid lines and local files, awaiting a slot
   std::unordered_map<std::string, Host> hosts_;
-  std::vector<int> free_slots_;            // slot numbers not in use, for traces
-  curl_slist* headers_ = nullptr;          // --header, built once, shared by every transfer
-  std::vector<IpAddress> allowed_;         // --allow-address, parsed once
-  std::unordered_set<Transfer*> running_;  // added to the multi handle; owned here
+  std::deque<Host*> line_ready_;   // hosts that can start a queued line now (may be stale)
+  std::deque<Host*> retry_ready_;  // hosts with a retry due (may be stale)
+  std::vector<std::unique_ptr<Transfer>> backoff_;  // retries by time: a heap on later_retry
+  std::vector<RateTimer> rate_timers_;              // --rate-per-host waits: a heap
+  std::vector<std::unique_ptr<Transfer>> slots_;    // running transfers, by slot
+  std::vector<int> free_slots_;                     // slot numbers not in use
+  std::vector<CURL*> idle_easy_;                    // reused handles: at most `concurrency`
+  int64_t window_bytes_ = 0;                        // queued lines' and handoff_'s share
+  uint64_t queued_ = 0;                             // lines in host queues
+  uint64_t parked_ = 0;                             // retries in backoff_ or a host's `due`
+  curl_slist* headers_ = nullptr;                   // --header, built once
+  std::vector<IpAddress> allowed_;                  // --allow-address, parsed once
   bool list_done_ = false;
+  bool lines_pending_ = false;  // a pass stopped reading with window room left: poll without sleep
 };
 
 void Downloader::Impl::run(const DownloadCallbacks& cb) {
@@ -234,16 +498,29 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
     std::lock_guard<std::mutex> lock(wake_mu_);
     multi_ = curl_multi_init();
   }
-  // HTTP/2 multiplexing where the server offers it (over TLS); harmless otherwise.
-  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-  for (const std::string& h : opt_.headers) headers_ = curl_slist_append(headers_, h.c_str());
+  try {
+    if (!multi_) throw std::bad_alloc();
+    // HTTP/2 multiplexing where the server offers it (over TLS); harmless otherwise.
+    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    for (const std::string& h : opt_.headers) headers_ = curl_slist_append(headers_, h.c_str());
+    loop(cb);
+  } catch (const std::exception& e) {
+    fail_all(std::string("the download thread failed: ") + e.what(), cb);
+    drop_all();
+    throw;
+  } catch (...) {
+    fail_all("the download thread failed", cb);
+    drop_all();
+    throw;
+  }
+  drop_all();
+}
+
+void Downloader::Impl::loop(const DownloadCallbacks& cb) {
   while (!cb.cancelled()) {
-    start_ready(cb);
-    while (static_cast<int>(running_.size()) < opt_.concurrency &&
-           in_flight_.load() < max_in_flight_ && read_line(cb)) {
-      start_ready(cb);
-    }
-    if (list_done_ && running_.empty() && waiting_.empty()) break;
+    fire_timers(Clock::now());
+    fill(cb);
+    if (all_done()) break;
     int still = 0;
     curl_multi_perform(multi_, &still);
     int queued = 0;
@@ -256,96 +533,231 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
     // A finished transfer frees a transfer slot: refill at once instead of sleeping in poll.
     if (!finished_any) curl_multi_poll(multi_, nullptr, 0, poll_timeout_ms(), nullptr);
   }
-  drop_all();
 }
 
-// Takes one list line into waiting_, or hands an invalid one straight on. False if there is no
-// line to take now (the list ended, or the producer has not written the next one yet).
+bool Downloader::Impl::all_done() const {
+  return list_done_ && !lines_pending_ && queued_ == 0 && handoff_.empty() && parked_ == 0 &&
+         running_count_.load() == 0;
+}
+
+// Starts what can start, and reads lines into the window while it has room, a bounded number
+// per pass.
+void Downloader::Impl::fill(const DownloadCallbacks& cb) {
+  start_ready(cb);
+  lines_pending_ = false;
+  for (int n = 0; window_bytes_ < opt_.read_ahead_bytes && !list_done_; ++n) {
+    if (n == kLinesPerPass) {
+      lines_pending_ = true;
+      break;
+    }
+    if (!read_line(cb)) break;
+    start_ready(cb);
+  }
+}
+
+// Takes one list line into the window: a URL into its host's queue, anything else into
+// handoff_. False if there is no line to take now (the list ended, or the producer has not
+// written the next one yet).
 bool Downloader::Impl::read_line(const DownloadCallbacks& cb) {
-  if (list_done_) return false;
-  ListLine line;
-  NextLine next = cb.next_line(&line);
+  line_ = ListLine();
+  NextLine next = cb.next_line(&line_);
   if (next != NextLine::kLine) {
     list_done_ = next == NextLine::kEnd;
     return false;
   }
-  auto t = std::make_unique<Transfer>();
-  t->item = std::make_shared<Item>();
-  t->item->line = line.number;
-  t->item->url = std::move(line.text);
-  t->item->input_fields = std::move(line.extra);
-  t->max_bytes = opt_.max_bytes;
-  in_flight_.fetch_add(1);
-  Item& item = *t->item;
-  std::string why;
-  if (!line.error.empty()) {
-    item.fail(Status::kInvalidInput, line.error);
-  } else if (line.too_long) {
-    item.fail(Status::kInvalidUrl, "line longer than 64 KiB");
-  } else if (local_input_path(item.url, &item.local_path, &why)) {
-    // A local file: a processing worker reads it, so the disk never stalls this thread.
-    if (!opt_.allow_local) why = "local files are not read with --no-local";
-    if (!why.empty()) item.fail(Status::kInvalidUrl, why);
-  } else if (!parse_http_url(item.url, &t->host, &why)) {
-    item.fail(Status::kInvalidUrl, why);
-  }
-  if (!item.ok() || !item.local_path.empty()) {
-    hand_on(std::move(t), cb);
-  } else {
-    t->retry_at = Clock::now();
-    waiting_.push_back(std::move(t));
-  }
+  line_taken_ = true;
+  take_line();
   return true;
 }
 
-// Starts every waiting transfer whose retry time has come and whose host has room, in order.
-void Downloader::Impl::start_ready(const DownloadCallbacks& cb) {
-  auto now = Clock::now();
-  for (auto h = hosts_.begin(); h != hosts_.end();)  // idle, and past any rate wait
-    h = h->second.running == 0 && h->second.next_start <= now ? hosts_.erase(h) : std::next(h);
-  for (auto it = waiting_.begin();
-       it != waiting_.end() && static_cast<int>(running_.size()) < opt_.concurrency;) {
-    Transfer& t = **it;
-    auto host = hosts_.find(t.host);
-    const bool room = host == hosts_.end() ||
-                      (host->second.running < opt_.per_host && host->second.next_start <= now);
-    if (t.retry_at <= now && room) {
-      start(std::move(*it), cb);
-      it = waiting_.erase(it);
-    } else {
-      ++it;
-    }
+void Downloader::Impl::take_line() {
+  std::string why, path;
+  LineUrl url;
+  const bool local_files = opt_.allow_local && !opt_.block_private;
+  if (!line_.error.empty()) {
+    hand_on_now(Status::kInvalidInput, line_.error);
+  } else if (line_.too_long) {
+    hand_on_now(Status::kInvalidUrl, "line longer than 64 KiB");
+  } else if (local_input_path(line_.text, &path, &why)) {
+    // A local file: a processing worker reads it, so the disk never stalls this thread.
+    if (why.empty() && !local_files)
+      why = opt_.allow_local ? "local files are not read with --block-private"
+                             : "local files are not read with --no-local";
+    hand_on_now(why.empty() ? Status::kOk : Status::kInvalidUrl, why, std::move(path));
+  } else if (!split_http_url(line_.text, &url, &why)) {
+    hand_on_now(Status::kInvalidUrl, why);
+  } else {
+    enqueue(url);
   }
 }
 
-void Downloader::Impl::start(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb) {
-  if (idle_easy_.empty()) idle_easy_.push_back(curl_easy_init());
+// An item that needs no transfer (a failed line, or a local file) waits in handoff_ for an
+// in-flight slot.
+void Downloader::Impl::hand_on_now(Status status, const std::string& why, std::string local_path) {
+  std::string url = without_userinfo(line_.text);
+  std::string error = why;
+  handoff_.emplace_back();  // first, so that nothing below can fail with the line half moved
+  auto item = std::make_shared<Item>();
+  item->line = line_.number;
+  item->url = std::move(url);
+  item->input_fields = std::move(line_.extra);
+  item->local_path = std::move(local_path);
+  item->status = status;
+  item->error = std::move(error);
+  handoff_.back() = std::move(item);
+  line_taken_ = false;
+  window_bytes_ += sizeof(Item) + heap_bytes(handoff_.back()->url);
+}
+
+void Downloader::Impl::enqueue(const LineUrl& url) {
+  auto q = std::make_unique<QueuedLine>();
+  q->url = without_userinfo(line_.text);
+  if (url.credentials) q->credentials.reset(new Credentials{url.user, url.password});
+  q->bytes = sizeof(QueuedLine) + heap_bytes(q->url) + json_bytes(line_.extra) +
+             (url.credentials ? sizeof(Credentials) + url.user.size() + url.password.size() : 0);
+  auto [it, added] = hosts_.try_emplace(url.host);
+  Host& h = it->second;
+  if (added) h.name = &it->first;
+  // Nothing below throws: the line moves into the queue whole.
+  q->number = line_.number;
+  q->extra = std::move(line_.extra);
+  if (added) q->bytes += sizeof(Host) + 64 + heap_bytes(it->first);
+  window_bytes_ += q->bytes;
+  ++queued_;
+  QueuedLine* raw = q.get();
+  if (h.tail)
+    h.tail->next = std::move(q);
+  else
+    h.head = std::move(q);
+  h.tail = raw;
+  line_taken_ = false;
+  consider(&h, Clock::now());
+}
+
+// Puts a host on the ready lists it now belongs to, sets its rate timer, or forgets it when it
+// has nothing left. Called whenever something about the host changed.
+void Downloader::Impl::consider(Host* h, Clock::time_point now) {
+  if (h->next_start > now) {  // --rate-per-host: come back when the wait is over
+    if (!h->timer_set) {
+      rate_timers_.emplace_back(h->next_start, h);
+      std::push_heap(rate_timers_.begin(), rate_timers_.end(), later_timer);
+      h->timer_set = true;
+    }
+    return;
+  }
+  if (!h->due.empty() && !h->retry_listed) {
+    retry_ready_.push_back(h);
+    h->retry_listed = true;
+  }
+  // Parked retries count against the host's share, so a failing host cannot hold more than
+  // --per-host items between running and waiting to retry.
+  if (h->head && h->running + h->parked < opt_.per_host && !h->line_listed) {
+    line_ready_.push_back(h);
+    h->line_listed = true;
+  }
+  const bool idle = !h->head && h->due.empty() && h->running == 0 && h->parked == 0;
+  if (idle && !h->line_listed && !h->retry_listed && !h->timer_set)
+    hosts_.erase(hosts_.find(*h->name));
+}
+
+// Hands on what waits for an in-flight slot, then starts transfers while there is room: retries
+// first (they already hold a slot), then queued lines, one host after another.
+void Downloader::Impl::start_ready(const DownloadCallbacks& cb) {
+  while (!handoff_.empty() && in_flight_.load() < max_in_flight_) {
+    std::shared_ptr<Item> item = std::move(handoff_.front());
+    handoff_.pop_front();
+    if (!item) continue;  // a line that failed to arrive whole (out of memory while reading)
+    window_bytes_ -= sizeof(Item) + heap_bytes(item->url);
+    in_flight_.fetch_add(1);
+    cb.done(std::move(item));
+  }
+  const auto now = Clock::now();
+  while (!free_slots_.empty()) {
+    const bool retry = !retry_ready_.empty();
+    if (!retry && (line_ready_.empty() || in_flight_.load() >= max_in_flight_)) break;
+    std::deque<Host*>& list = retry ? retry_ready_ : line_ready_;
+    Host* h = list.front();
+    list.pop_front();
+    (retry ? h->retry_listed : h->line_listed) = false;
+    if (h->next_start <= now) {
+      if (retry && !h->due.empty())
+        start_retry(h, cb);
+      else if (!retry && h->head && h->running + h->parked < opt_.per_host)
+        start_line(h, cb);
+    }
+    consider(h, now);
+  }
+}
+
+// Handles are made as the transfers running at once grow, never more than `concurrency`.
+void Downloader::Impl::ensure_idle_easy() {
+  if (!idle_easy_.empty()) return;
+  CURL* easy = curl_easy_init();
+  if (!easy) throw std::bad_alloc();
+  idle_easy_.push_back(easy);  // reserved: at most `concurrency` handles exist
+}
+
+void Downloader::Impl::start_line(Host* h, const DownloadCallbacks& cb) {
+  ensure_idle_easy();  // what can fail comes first, while the line is still in its queue
+  auto t = std::make_unique<Transfer>();
+  t->item = std::make_shared<Item>();
+  std::unique_ptr<QueuedLine> q = std::move(h->head);
+  h->head = std::move(q->next);
+  if (!h->head) h->tail = nullptr;
+  window_bytes_ -= q->bytes;
+  --queued_;
+  Item& item = *t->item;
+  item.line = q->number;
+  item.url = std::move(q->url);
+  item.input_fields = std::move(q->extra);
+  t->credentials = std::move(q->credentials);
+  t->host = h;
+  t->max_bytes = opt_.max_bytes;
+  in_flight_.fetch_add(1);
+  launch(std::move(t), cb);
+}
+
+void Downloader::Impl::start_retry(Host* h, const DownloadCallbacks& cb) {
+  ensure_idle_easy();
+  std::unique_ptr<Transfer> t = std::move(h->due.back());
+  h->due.pop_back();
+  --h->parked;
+  --parked_;
+  launch(std::move(t), cb);
+}
+
+// Starts one attempt. An easy handle is idle (ensure_idle_easy() made sure), so nothing here
+// allocates before the transfer is in its slot.
+void Downloader::Impl::launch(std::unique_ptr<Transfer> t, const DownloadCallbacks& cb) {
   t->easy = idle_easy_.back();
   idle_easy_.pop_back();
-  configure(t.get());
+  t->slot = free_slots_.back();
+  free_slots_.pop_back();
   t->item->body.clear();
-  t->over_limit = false;
+  t->over_limit = t->out_of_memory = t->socket_failed = false;
   t->blocked.clear();
+  t->hop_url.clear();
+  t->redirects = 0;
   t->error[0] = 0;
   t->attempt_start = Clock::now();
   if (t->item->attempts++ == 0) t->item->started = t->attempt_start;
-  Host& host = hosts_[t->host];
+  Host& host = *t->host;
   ++host.running;
   if (opt_.rate_per_host > 0)
     host.next_start = t->attempt_start + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(1 / opt_.rate_per_host));
-  t->slot = free_slots_.empty() ? static_cast<int>(running_.size()) : free_slots_.back();
-  if (!free_slots_.empty()) free_slots_.pop_back();
+  Transfer* raw = t.get();
+  slots_[raw->slot] = std::move(t);
   ++running_count_;
+  configure(raw);
+  add_to_multi(raw);
   if (cb.attempt_started) cb.attempt_started();
-  curl_multi_add_handle(multi_, t->easy);
-  running_.insert(t.release());  // back to a unique_ptr in finish()
 }
 
 void Downloader::Impl::configure(Transfer* t) {
   CURL* e = t->easy;
   curl_easy_reset(e);  // keeps the connection cache, which lives in the multi handle
-  curl_easy_setopt(e, CURLOPT_URL, t->item->url.c_str());
+  curl_easy_setopt(e, CURLOPT_URL, t->url().c_str());
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
@@ -355,11 +767,12 @@ void Downloader::Impl::configure(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kReceiveBuffer);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(opt_.max_redirects));
+  // Redirects are followed by finish(), not by libcurl: libcurl 7.88 sends custom headers to
+  // whatever host a redirect names, and --header must reach only the line's own origin.
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opt_.timeout_s * 1000));
+  // The attempt's time limit spans its redirects: each hop gets what is left.
+  const double left_ms = opt_.timeout_s * 1000 - ms_since(t->attempt_start);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max(1.0, left_ms)));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt_.connect_timeout_s * 1000));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, opt_.low_speed_bytes);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, opt_.low_speed_s);
@@ -371,7 +784,14 @@ void Downloader::Impl::configure(Transfer* t) {
   // CURLOPT_TIMEOUT: an origin that resets connections hung imgpipe for good
   // (E2eTest.ThousandsOfLinesToAResettingOriginEachGetOneNetworkErrorRow; curl issue #13227).
   // Without it, HTTP/2 transfers still multiplex once a connection is known to allow it.
-  if (headers_) curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
+  const bool home = t->redirects == 0 || origin_of(t->hop_url) == t->origin;
+  if (home && headers_) curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
+  if (home && t->credentials) {
+    curl_easy_setopt(e, CURLOPT_USERNAME, t->credentials->user.c_str());
+    curl_easy_setopt(e, CURLOPT_PASSWORD, t->credentials->password.c_str());
+  }
+  if (opt_.no_proxy) curl_easy_setopt(e, CURLOPT_PROXY, "");  // "" overrides the environment
+  if (!opt_.proxy.empty()) curl_easy_setopt(e, CURLOPT_PROXY, opt_.proxy.c_str());
   if (opt_.block_private) {
     t->allowed = &allowed_;
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
@@ -379,38 +799,122 @@ void Downloader::Impl::configure(Transfer* t) {
   }
 }
 
+// A handle the multi refuses would never finish: fail the loop instead (the transfer is in its
+// slot, so fail_all() still gives its item a row).
+void Downloader::Impl::add_to_multi(Transfer* t) {
+  if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK)
+    throw std::runtime_error("libcurl refused a transfer (curl_multi_add_handle)");
+}
+
+// Retries whose backoff is over join their host's `due`; hosts whose rate wait is over are
+// looked at again.
+void Downloader::Impl::fire_timers(Clock::time_point now) {
+  while (!backoff_.empty() && backoff_.front()->retry_at <= now) {
+    Host* h = backoff_.front()->host;
+    h->due.emplace_back();  // may throw: done before the transfer leaves backoff_
+    std::pop_heap(backoff_.begin(), backoff_.end(), later_retry);
+    h->due.back() = std::move(backoff_.back());
+    backoff_.pop_back();
+    consider(h, now);
+  }
+  while (!rate_timers_.empty() && rate_timers_.front().first <= now) {
+    Host* h = rate_timers_.front().second;
+    std::pop_heap(rate_timers_.begin(), rate_timers_.end(), later_timer);
+    rate_timers_.pop_back();
+    h->timer_set = false;
+    consider(h, now);
+  }
+}
+
 void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   CURL* easy = msg->easy_handle;
-  CURLcode rc = msg->data.result;
+  const CURLcode rc = msg->data.result;
   Transfer* raw = nullptr;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&raw));
-  std::unique_ptr<Transfer> t(raw);
-  running_.erase(raw);
   curl_multi_remove_handle(multi_, easy);
-  auto host = hosts_.find(t->host);
-  if (--host->second.running == 0 && host->second.next_start <= Clock::now()) hosts_.erase(host);
-  free_slots_.push_back(t->slot);
-  --running_count_;
-  t->busy_ms += ms_since(t->attempt_start);
-  if (cb.attempt_done) cb.attempt_done(t->slot, *t->item, t->attempt_start, Clock::now());
+  Verdict v;
+  const Hop hop = rc == CURLE_OK ? next_hop(raw, &v) : Hop::kNone;
+  if (hop == Hop::kFollowed) return;  // the same attempt goes on, in the same slot
 
-  Item& item = *t->item;
+  // The verdict first, while the transfer is still in its slot: should anything here fail, the
+  // item is still where fail_all() finds it.
+  Item& item = *raw->item;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &item.http_status);
   item.timings = read_timings(easy);
-  Verdict v = classify(rc, *t, item.http_status);
-  bool retry = v.transient && item.attempts <= opt_.retries;
-  if (retry) {
-    auto wait = std::chrono::duration<double, std::milli>(backoff_ms(item.attempts, easy));
-    t->retry_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
-  }
+  if (hop == Hop::kNone) v = classify(rc, *raw, item.http_status);
+  const bool retry = v.transient && item.attempts <= opt_.retries;
+  if (!retry && v.status == Status::kOk && item.body.empty())
+    v = {Status::kNotAnImage, "empty body"};
+  const auto end = Clock::now();
+  if (retry)
+    raw->retry_at =
+        end + std::chrono::duration_cast<Clock::duration>(
+                  std::chrono::duration<double, std::milli>(backoff_ms(item.attempts, easy)));
+  if (cb.attempt_done) cb.attempt_done(raw->slot, item, v.status, raw->attempt_start, end);
+  if (!retry && v.status != Status::kOk) item.fail(v.status, std::move(v.error));
+
+  // Out of its slot; nothing below allocates (the vectors are reserved) until it is parked or
+  // handed on.
+  std::unique_ptr<Transfer> t = std::move(slots_[raw->slot]);
+  free_slots_.push_back(t->slot);
+  --running_count_;
+  Host* host = t->host;
+  --host->running;
+  t->busy_ms += std::chrono::duration<double, std::milli>(end - t->attempt_start).count();
   idle_easy_.push_back(easy);
-  if (retry) {
-    waiting_.push_back(std::move(t));  // keeps its in-flight slot while it waits
-    return;
+  t->easy = nullptr;
+  if (retry)
+    park(std::move(t));
+  else
+    hand_on(std::move(t), cb);
+  consider(host, Clock::now());
+}
+
+// A 3xx with a Location: follow it in the same attempt, if it is allowed. The line's headers and
+// credentials go only to the line's origin (configure()); --block-private still judges every
+// connection as it opens.
+Hop Downloader::Impl::next_hop(Transfer* t, Verdict* v) {
+  long code = 0;
+  char* location = nullptr;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location);
+  if (code < 300 || code > 399 || !location) return Hop::kNone;
+  if (t->redirects >= opt_.max_redirects) {
+    *v = {Status::kTooManyRedirects,
+          "more than " + std::to_string(opt_.max_redirects) + " redirects"};
+    return Hop::kRefused;
   }
-  if (v.status != Status::kOk) item.fail(v.status, v.error);
-  if (item.ok() && item.body.empty()) item.fail(Status::kNotAnImage, "empty body");
-  hand_on(std::move(t), cb);
+  ParsedUrl target;
+  if (!target.set(location, CURLU_NON_SUPPORT_SCHEME)) {
+    *v = {Status::kNetworkError, "redirect to a URL that cannot be parsed"};
+    return Hop::kRefused;
+  }
+  const std::string scheme = lower(target.get(CURLUPART_SCHEME));
+  if (scheme != "http" && scheme != "https") {
+    *v = {Status::kBlockedProtocol,
+          "redirect to a " + scheme + ": URL refused: only http and https"};
+    return Hop::kRefused;
+  }
+  if (t->origin.empty()) t->origin = origin_of(t->item->url);
+  t->hop_url = location;
+  ++t->redirects;
+  t->item->body.clear();  // the 3xx response's own body
+  t->over_limit = false;
+  t->blocked.clear();
+  t->error[0] = 0;
+  configure(t);
+  add_to_multi(t);
+  return Hop::kFollowed;
+}
+
+// A transient failure: the transfer waits in backoff_, holding its in-flight slot and its share
+// of the host, with no body.
+void Downloader::Impl::park(std::unique_ptr<Transfer> t) {
+  std::vector<uint8_t>().swap(t->item->body);
+  ++t->host->parked;
+  ++parked_;
+  backoff_.push_back(std::move(t));  // reserved for max_in_flight: never reallocates
+  std::push_heap(backoff_.begin(), backoff_.end(), later_retry);
 }
 
 // Exponential backoff with ±50% jitter, or the server's Retry-After if longer (capped).
@@ -432,33 +936,75 @@ void Downloader::Impl::hand_on(std::unique_ptr<Transfer> t, const DownloadCallba
 }
 
 int Downloader::Impl::poll_timeout_ms() const {
-  // Wake for the earliest retry still in the future. Items whose time has come but whose host (or
-  // the transfer budget) is full wait for a transfer to end, which wakes the poll anyway: counting
-  // them here would make the timeout 0 and spin a core. release_slot() and new list lines wake us
-  // too. The 1 s ceiling bounds how late we notice cancellation.
+  // Wake for the earliest retry or rate wait still in the future. Work that waits for a transfer
+  // slot or an in-flight slot is woken by a transfer ending or by release_slot(), and new list
+  // lines wake us too. The 1 s ceiling bounds how late we notice cancellation.
+  if (lines_pending_) return 0;
   const auto now = Clock::now();
   auto next = now + std::chrono::seconds(1);
-  for (const auto& t : waiting_)
-    if (t->retry_at > now) next = std::min(next, t->retry_at);
-  for (const auto& [name, host] : hosts_)  // --rate-per-host: the next allowed start
-    if (host.next_start > now) next = std::min(next, host.next_start);
+  if (!backoff_.empty()) next = std::min(next, backoff_.front()->retry_at);
+  if (!rate_timers_.empty()) next = std::min(next, rate_timers_.front().first);
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
   return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
+}
+
+// The loop failed: every item still held becomes a failed row rather than vanishing. Best effort
+// (memory may be short): an item that cannot even be made is skipped.
+void Downloader::Impl::fail_all(const std::string& why, const DownloadCallbacks& cb) {
+  auto give = [&](std::shared_ptr<Item> item, const std::string* url = nullptr, uint64_t line = 0) {
+    try {
+      if (!item) {
+        item = std::make_shared<Item>();
+        item->line = line;
+        item->url = *url;
+      }
+      item->fail(Status::kProcessError, why);
+      in_flight_.fetch_add(1);
+      cb.done(std::move(item));
+    } catch (...) {
+    }
+  };
+  if (line_taken_) {
+    std::string url = without_userinfo(line_.text);
+    give(nullptr, &url, line_.number);
+  }
+  for (auto& item : handoff_)
+    if (item) give(std::move(item));
+  for (auto& t : slots_) {
+    if (!t) continue;
+    curl_multi_remove_handle(multi_, t->easy);
+    try {
+      if (cb.attempt_done)
+        cb.attempt_done(t->slot, *t->item, Status::kProcessError, t->attempt_start, Clock::now());
+    } catch (...) {
+    }
+    give(std::move(t->item));
+  }
+  for (auto& t : backoff_) give(std::move(t->item));
+  for (auto& [name, host] : hosts_) {
+    for (auto& t : host.due)
+      if (t) give(std::move(t->item));
+    for (QueuedLine* q = host.head.get(); q; q = q->next.get()) give(nullptr, &q->url, q->number);
+  }
 }
 
 // Tears everything down; items still here are abandoned (only on cancellation).
 void Downloader::Impl::drop_all() {
   std::lock_guard<std::mutex> lock(wake_mu_);
-  for (Transfer* t : running_) {
-    curl_multi_remove_handle(multi_, t->easy);
+  for (auto& t : slots_) {
+    if (!t) continue;
+    if (multi_) curl_multi_remove_handle(multi_, t->easy);
     curl_easy_cleanup(t->easy);
-    delete t;
+    t.reset();
   }
-  running_.clear();
   for (CURL* e : idle_easy_) curl_easy_cleanup(e);
   idle_easy_.clear();
-  waiting_.clear();
-  curl_multi_cleanup(multi_);
+  handoff_.clear();
+  backoff_.clear();
+  line_ready_.clear();
+  retry_ready_.clear();
+  hosts_.clear();
+  if (multi_) curl_multi_cleanup(multi_);
   multi_ = nullptr;
   curl_slist_free_all(headers_);
   headers_ = nullptr;

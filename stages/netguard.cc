@@ -46,15 +46,31 @@ bool private_v4(const unsigned char* a) {
   return false;
 }
 
+// Teredo (2001::/32, RFC 4380): the server's IPv4 address in bytes 4-7, the client's stored
+// inverted in bytes 12-15; either one private makes the address a way into a private network.
+bool private_teredo(const unsigned char* a) {
+  unsigned char client[4];
+  for (int i = 0; i < 4; ++i) client[i] = static_cast<unsigned char>(~a[12 + i]);
+  return private_v4(a + 4) || private_v4(client);
+}
+
 bool private_v6(const unsigned char* a) {
   static const unsigned char kZero[16] = {};
   static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  static const unsigned char kTranslated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};  // RFC 2765
   static const unsigned char kNat64[12] = {0, 0x64, 0xFF, 0x9B};
+  static const unsigned char kLocalNat64[6] = {0, 0x64, 0xFF, 0x9B, 0, 1};  // RFC 8215
   static const unsigned char k6to4[2] = {0x20, 0x02};
+  static const unsigned char kTeredo[4] = {0x20, 0x01, 0, 0};
   // IPv4 inside IPv6: judge the IPv4 address (::ffff:127.0.0.1 is loopback all the same).
-  if (in_prefix(a, kMapped, 96) || in_prefix(a, kNat64, 96)) return private_v4(a + 12);
+  if (in_prefix(a, kMapped, 96) || in_prefix(a, kTranslated, 96) || in_prefix(a, kNat64, 96))
+    return private_v4(a + 12);
+  // Local-use NAT64 reaches whatever IPv4 network the local translator serves, and where the
+  // IPv4 address sits depends on a prefix length only that network knows: refuse all of it.
+  if (in_prefix(a, kLocalNat64, 48)) return true;
   if (in_prefix(a, kZero, 96)) return true;  // ::, ::1 and the deprecated IPv4-compatible form
   if (in_prefix(a, k6to4, 16)) return private_v4(a + 2);
+  if (in_prefix(a, kTeredo, 32)) return private_teredo(a);
   static const Range kRanges[] = {
       {{0xFC}, 7},                     // unique local
       {{0xFE, 0x80}, 10},              // link-local

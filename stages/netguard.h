@@ -24,7 +24,8 @@ std::string ip_text(const IpAddress& ip);
 
 // True for addresses no public image host has: loopback, private (RFC 1918, ULA), carrier-grade
 // NAT, link-local, multicast, unspecified, broadcast, reserved and documentation ranges, and
-// IPv6 forms that embed one of those IPv4 addresses (mapped, compatible, NAT64, 6to4).
+// IPv6 forms that embed one of those IPv4 addresses (mapped, translated, compatible, NAT64,
+// 6to4, Teredo), and all of local-use NAT64 (64:ff9b:1::/48).
 bool is_private(const IpAddress& ip);
 
 }  // namespace imgpipe

@@ -216,6 +216,21 @@ TEST(CommandLine, BatchFlagsReachTheOptionsTree) {
   EXPECT_FALSE(cl.compare);
 }
 
+TEST(CommandLine, ProxyFlags) {
+  CommandLine def = parse({"-i", "l", "-o", "o"});
+  EXPECT_EQ(def.options.download.proxy, "");
+  EXPECT_FALSE(def.options.download.no_proxy);
+  CommandLine with = parse({"-i", "l", "-o", "o", "--proxy", "http://127.0.0.1:3128"});
+  ASSERT_FALSE(with.exit_code);
+  EXPECT_EQ(with.options.download.proxy, "http://127.0.0.1:3128");
+  CommandLine direct = parse({"-i", "l", "-o", "o", "--no-proxy"});
+  ASSERT_FALSE(direct.exit_code);
+  EXPECT_TRUE(direct.options.download.no_proxy);
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--proxy", "http://p:1", "--no-proxy"}).exit_code,
+            kExitUsage);
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--proxy", ""}).exit_code, kExitUsage);
+}
+
 TEST(CommandLine, CompareIsAWordBeforeTheOptions) {
   CommandLine cl = parse({"compare", "-i", "l", "-o", "o", "-j", "8"});
   ASSERT_FALSE(cl.exit_code);

@@ -2,10 +2,16 @@
 // redirects, and the in-flight bound.
 #include "stages/download.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "fixtures/fixture_server.h"
@@ -65,6 +71,37 @@ TEST(ParseHttpUrl, AcceptsHttpAndHttpsOnly) {
   for (const char* bad : {"", "not a url", "ftp://host/x", "file:///etc/passwd", "gopher://h/",
                           "http://", "//host/x", "javascript:alert(1)"})
     EXPECT_FALSE(parse_http_url(bad, &host, &why)) << bad;
+}
+
+// What libcurl's parser accepts but its transfer refuses is an invalid URL, with the reason:
+// any byte above 0x7F in the host name (libcurl converts names in the C locale), and port 0.
+TEST(ParseHttpUrl, RefusesWhatTheTransferWouldRefuse) {
+  std::string host, why;
+  EXPECT_FALSE(parse_http_url("http://\xff\xfe.example/x.jpg", &host, &why));
+  EXPECT_NE(why.find("UTF-8"), std::string::npos) << why;
+  EXPECT_FALSE(
+      parse_http_url("http://b\xc3\xbc"
+                     "cher.example/x.jpg",
+                     &host, &why));
+  EXPECT_NE(why.find("xn--"), std::string::npos) << why;
+  EXPECT_FALSE(parse_http_url("http://127.0.0.1:0/x.jpg", &host, &why));
+  EXPECT_TRUE(parse_http_url("http://xn--bcher-kva.example/x.jpg", &host, &why));
+  EXPECT_TRUE(
+      parse_http_url("http://h.example/caf\xc3\xa9.jpg", &host, &why));  // path bytes go as sent
+}
+
+TEST_F(DownloadTest, IllegalHostBytesAreAnInvalidUrlNotANetworkError) {
+  const std::string port = std::to_string(server_.port());
+  Items items = fetch({"http://\xff.localhost:" + port + "/image/8x8.jpg",
+                       "http://b\xc3\xbc"
+                       "cher.localhost:" +
+                           port + "/image/8x8.jpg"},
+                      fast_options());
+  ASSERT_EQ(items.size(), 2u);
+  for (const auto& item : items) {
+    EXPECT_EQ(item->status, Status::kInvalidUrl) << item->error;
+    EXPECT_EQ(item->attempts, 0);
+  }
 }
 
 TEST_F(DownloadTest, ImageArrivesWithBodyAndTimings) {
@@ -209,13 +246,15 @@ TEST_F(DownloadTest, LocalFilesAreHandedOnWithTheirPath) {
   EXPECT_TRUE(items[0]->ok() && items[1]->ok());
 }
 
-// A consumer that holds items: the downloader must stop reading once max_in_flight are out.
+// A consumer that holds items: the downloader must start or hand on nothing more once
+// max_in_flight are out, invalid lines and local files (which need no transfer) included.
 TEST_F(DownloadTest, NeverMoreThanMaxInFlightOutstanding) {
   DownloadOptions o = fast_options();
   o.concurrency = 8;
   const int max_in_flight = 5;
   Downloader d(o, max_in_flight);
   std::vector<std::string> urls(40, server_.url("/image/16x16.jpg"));
+  for (size_t i = 0; i < urls.size(); i += 3) urls[i] = i % 2 ? "not a url" : "photos/a.jpg";
   size_t next = 0;
   std::atomic<int> held{0}, max_held{0}, delivered{0};
   std::atomic<bool> finished{false};
@@ -247,6 +286,261 @@ TEST_F(DownloadTest, NeverMoreThanMaxInFlightOutstanding) {
   EXPECT_EQ(delivered, 40);
   EXPECT_LE(max_held, max_in_flight);
   EXPECT_GE(max_held, 2) << "the consumer was never behind: the test did not exercise the bound";
+}
+
+// A host that accepts connections and never answers: a dead origin, as seen from here. It
+// counts the connections open at once (one closes when the client gives up on it).
+class SilentServer {
+ public:
+  SilentServer() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+        ::listen(listen_fd_, 1024) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("SilentServer: cannot listen");
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~SilentServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  int port() const { return port_; }
+  int peak() const { return peak_; }
+
+ private:
+  void serve() {
+    std::vector<pollfd> fds = {{listen_fd_, POLLIN, 0}};
+    while (!stop_) {
+      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      for (size_t i = fds.size(); i-- > 1;) {  // closes first: a client hangs up, then reconnects
+        char buf[4096];
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        if (::recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT) > 0) continue;  // a request: ignored
+        ::close(fds[i].fd);
+        fds.erase(fds.begin() + i);
+      }
+      if (fds[0].revents & POLLIN) {
+        int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) fds.push_back({c, POLLIN, 0});
+      }
+      peak_ = std::max<int>(peak_, static_cast<int>(fds.size()) - 1);
+    }
+    for (size_t i = 1; i < fds.size(); ++i) ::close(fds[i].fd);
+  }
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> peak_{0};
+  std::thread thread_;
+};
+
+// Lines to a dead host wait in their host's queue, not in the global budget: the healthy lines
+// after a thousand dead ones all finish long before the dead host's timeouts, and the dead host
+// never gets more than its --per-host connections.
+TEST(Download, ADeadHostUsesOnlyItsShareAndStallsNoOtherHost) {
+  SilentServer dead;
+  fixtures::FixtureServer healthy;
+  DownloadOptions o = fast_options();
+  o.timeout_s = o.connect_timeout_s = 30;
+  o.per_host = 4;
+  o.concurrency = 16;
+  o.retries = 0;
+  std::vector<std::string> urls;
+  const std::string dead_base = "http://localhost:" + std::to_string(dead.port()) + "/";
+  for (int i = 0; i < 1000; ++i) urls.push_back(dead_base + std::to_string(i) + ".jpg");
+  for (int i = 0; i < 50; ++i) {
+    urls.push_back(healthy.url("/image/" + std::to_string(10 + i) + "x10.jpg"));
+    urls.push_back(dead_base + "late" + std::to_string(i) + ".jpg");  // interleaved too
+  }
+  Downloader d(o, o.concurrency + 4);
+  size_t next = 0;
+  int healthy_ok = 0;
+  const auto start = Clock::now();
+  double last_healthy_s = -1;
+  DownloadCallbacks cb;
+  cb.next_line = [&](ListLine* line) {
+    if (next == urls.size()) return NextLine::kEnd;
+    line->number = next + 1;
+    line->text = urls[next++];
+    return NextLine::kLine;
+  };
+  cb.done = [&](std::shared_ptr<Item> item) {
+    if (item->url.find("/image/") != std::string::npos && item->ok() && ++healthy_ok == 50)
+      last_healthy_s = std::chrono::duration<double>(Clock::now() - start).count();
+    d.release_slot();
+  };
+  cb.cancelled = [&] {
+    return healthy_ok == 50 || Clock::now() - start > std::chrono::seconds(10);
+  };
+  d.run(cb);
+  EXPECT_EQ(healthy_ok, 50) << "the healthy host's lines waited behind the dead host's";
+  EXPECT_GE(last_healthy_s, 0);
+  EXPECT_LT(last_healthy_s, 5);
+  EXPECT_LE(dead.peak(), 4) << "the dead host got more than --per-host connections";
+  EXPECT_GE(dead.peak(), 1) << "the dead host was never tried: the test proved nothing";
+}
+
+// --rate-per-host spaces the starts to each host, and one host's wait holds up no other host:
+// two hosts at 5 starts/s each finish together, in about the time of one.
+TEST_F(DownloadTest, RatePerHostSpacesEachHostOnItsOwn) {
+  DownloadOptions o = fast_options();
+  o.rate_per_host = 5;
+  const std::string port = std::to_string(server_.port());
+  std::vector<std::string> urls;
+  for (int i = 0; i < 5; ++i) {
+    urls.push_back(server_.url("/image/" + std::to_string(10 + i) + "x10.jpg"));
+    urls.push_back("http://localhost:" + port + "/image/" + std::to_string(20 + i) + "x10.jpg");
+  }
+  const auto start = Clock::now();
+  Items items = fetch(urls, o);
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  ASSERT_EQ(items.size(), 10u);
+  std::map<bool, std::vector<Clock::time_point>> starts;  // by host: localhost or not
+  for (const auto& item : items) {
+    EXPECT_TRUE(item->ok()) << item->error;
+    starts[item->url.find("localhost") != std::string::npos].push_back(item->started);
+  }
+  for (auto& [local, times] : starts) {
+    std::sort(times.begin(), times.end());
+    for (size_t i = 1; i < times.size(); ++i)
+      EXPECT_GE(std::chrono::duration<double>(times[i] - times[i - 1]).count(), 0.19)
+          << (local ? "localhost" : "127.0.0.1") << " start " << i;
+  }
+  EXPECT_GE(wall, 0.79);
+  EXPECT_LT(wall, 1.5) << "the hosts waited for each other";
+}
+
+// The read-ahead window is bounded in bytes: a consumer that holds everything stops the reading
+// after about read_ahead_bytes of lines, however long the list.
+TEST_F(DownloadTest, ReadAheadStopsAtItsByteBound) {
+  DownloadOptions o = fast_options();
+  o.read_ahead_bytes = 64 * 1024;
+  Downloader d(o, 2);
+  std::atomic<uint64_t> taken{0};
+  std::atomic<int> delivered{0};
+  const std::string url = server_.url("/image/8x8.jpg");
+  DownloadCallbacks cb;
+  cb.next_line = [&](ListLine* line) {
+    line->number = ++taken;  // an endless list
+    line->text = url;
+    return NextLine::kLine;
+  };
+  cb.done = [&](std::shared_ptr<Item>) { ++delivered; };  // never released
+  const auto start = Clock::now();
+  cb.cancelled = [&] { return Clock::now() - start > std::chrono::milliseconds(500); };
+  d.run(cb);
+  EXPECT_EQ(delivered, 2) << "max_in_flight is 2";
+  EXPECT_GT(taken, 100u) << "lines should be read ahead";
+  EXPECT_LT(taken, 64u * 1024 / 50) << "each queued line costs more than 50 bytes";
+}
+
+// If the loop itself fails (here the list source runs out of memory at line 30), every line it
+// had taken still reaches `done` exactly once, failed, and run() rethrows.
+TEST_F(DownloadTest, AFailingLoopHandsEveryLineItTookOn) {
+  DownloadOptions o = fast_options();
+  o.per_host = 4;  // some transfers running, the rest queued behind them
+  Downloader d(o, o.concurrency + 4);
+  int next = 0;
+  std::map<uint64_t, int> seen;
+  DownloadCallbacks cb;
+  cb.next_line = [&](ListLine* line) {
+    if (++next == 30) throw std::bad_alloc();
+    line->number = next;
+    line->text = next % 10 == 0 ? "not a url" : server_.url("/stall");
+    return NextLine::kLine;
+  };
+  cb.done = [&](std::shared_ptr<Item> item) {
+    ++seen[item->line];
+    d.release_slot();
+  };
+  cb.cancelled = [] { return false; };
+  EXPECT_THROW(d.run(cb), std::bad_alloc);
+  ASSERT_EQ(seen.size(), 29u);
+  for (const auto& [line, times] : seen) EXPECT_EQ(times, 1) << "line " << line;
+}
+
+TEST(WithoutUserinfo, RemovesWhateverPrecedesTheHost) {
+  EXPECT_EQ(without_userinfo("http://u:p@h/x"), "http://h/x");
+  EXPECT_EQ(without_userinfo("https://u@h:1/x?y@z"), "https://h:1/x?y@z");
+  EXPECT_EQ(without_userinfo("http://a@b@h/x#f@g"), "http://h/x#f@g");
+  EXPECT_EQ(without_userinfo("http://u:p@"), "http://");
+  EXPECT_EQ(without_userinfo("http://h/x@y"), "http://h/x@y");
+  EXPECT_EQ(without_userinfo("photos/a@b.jpg"), "photos/a@b.jpg");
+}
+
+// The URL's user:password is used for the line's own host and kept out of Item::url, which every
+// output (manifest, trace, --name url) records.
+TEST_F(DownloadTest, UserinfoIsUsedButNotRecorded) {
+  const std::string rest = std::to_string(server_.port()) +
+                           "/need-header/Authorization/Basic%20aW1ncGlwZTpwQHNzIHcwcmQh/8x8.jpg";
+  Item item = fetch_one("http://imgpipe:p%40ss%20w0rd%21@127.0.0.1:" + rest);
+  EXPECT_TRUE(item.ok()) << item.error;
+  EXPECT_EQ(item.url, "http://127.0.0.1:" + rest);
+}
+
+// --header and the URL's credentials go to the line's origin only: a redirect to another port (or
+// host) gets neither, a redirect within the origin keeps them.
+TEST_F(DownloadTest, HeadersAndCredentialsStayWithTheLinesOrigin) {
+  fixtures::FixtureServer other;
+  DownloadOptions o = fast_options();
+  o.headers = {"X-Token: s3cret"};
+  const std::string need = "/need-header/X-Token/s3cret/8x8.jpg";
+  Item same = fetch_one(server_.url("/redirect-to?u=" + server_.url(need)), o);
+  EXPECT_TRUE(same.ok()) << same.error;
+  Item away = fetch_one(server_.url("/redirect-to?u=" + other.url(need)), o);
+  EXPECT_EQ(away.status, Status::kHttpError) << away.error;
+  EXPECT_EQ(away.http_status, 403);
+  ASSERT_EQ(other.hits(need), 1);
+  EXPECT_EQ(other.last_headers(need).count("x-token"), 0u) << "the token went to another origin";
+
+  // %2520: the query value decodes to %20, the space of "Basic ...".
+  const std::string auth = "/need-header/Authorization/Basic%2520aW1ncGlwZTpwQHNzIHcwcmQh/8x8.jpg";
+  const std::string creds = "http://imgpipe:p%40ss%20w0rd%21@127.0.0.1:";
+  Item creds_away =
+      fetch_one(creds + std::to_string(server_.port()) + "/redirect-to?u=" + other.url(auth), o);
+  EXPECT_EQ(creds_away.http_status, 403) << creds_away.error;
+  const auto sent =
+      other.last_headers("/need-header/Authorization/Basic aW1ncGlwZTpwQHNzIHcwcmQh/8x8.jpg");
+  EXPECT_FALSE(sent.empty()) << "the redirect never reached the other origin";
+  EXPECT_EQ(sent.count("authorization"), 0u) << "the password went to another origin";
+}
+
+// Redirects are followed by imgpipe itself: the limit, http/https only, and a loop all still hold.
+TEST_F(DownloadTest, RedirectLimitCountsHops) {
+  DownloadOptions o = fast_options();
+  o.max_redirects = 2;
+  EXPECT_TRUE(fetch_one(server_.url("/redirect/1"), o).ok());  // two hops
+  Item three = fetch_one(server_.url("/redirect/2"), o);
+  EXPECT_EQ(three.status, Status::kTooManyRedirects) << three.error;
+  EXPECT_EQ(three.attempts, 1);
+}
+
+TEST_F(DownloadTest, BlockPrivateRefusesLocalFilesToo) {
+  DownloadOptions o = fast_options();
+  o.block_private = true;
+  Items items = fetch({"photos/a.jpg", "file:///etc/passwd"}, o);
+  ASSERT_EQ(items.size(), 2u);
+  for (const auto& item : items) {
+    EXPECT_EQ(item->status, Status::kInvalidUrl) << item->url;
+    EXPECT_NE(item->error.find("--block-private"), std::string::npos) << item->error;
+    EXPECT_TRUE(item->body.empty());
+  }
+}
+
+// libcurl 7.88 reports a header line over its limit as "out of memory"; the row says what it was.
+TEST_F(DownloadTest, AnOverlongResponseHeaderIsReportedAsSuch) {
+  Item item = fetch_one(server_.url("/long-header/1048576"));
+  EXPECT_EQ(item.status, Status::kNetworkError);
+  EXPECT_NE(item.error.find("header"), std::string::npos) << item.error;
+  EXPECT_EQ(item.error.find("Out of memory"), std::string::npos) << item.error;
+  EXPECT_EQ(item.attempts, 1);
 }
 
 }  // namespace

@@ -356,5 +356,165 @@ TEST_F(E2eTest, BlockPrivateRefusesLoopbackOriginsAndRedirectsIntoThem) {
   EXPECT_EQ(rows[3]["status"], "network_error");
 }
 
+// Runs the real binary under an address-space limit (what `prlimit --as` sets), for tests of
+// what imgpipe allocates.
+class E2eLimitTest : public E2eTest {
+ protected:
+  Outcome run_limited(rlim_t address_space, std::vector<std::string> args) {
+    args.insert(args.begin(), IMGPIPE_BINARY);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
+    Outcome r;
+    pid_t pid = ::fork();
+    if (pid == 0) {  // only async-signal-safe calls until exec: the parent has threads
+      int in = ::open("/dev/null", O_RDONLY);
+      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(in, 0), ::dup2(o, 1), ::dup2(e, 2);
+      struct rlimit limit {
+        address_space, address_space
+      };
+      ::setrlimit(RLIMIT_AS, &limit);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    if (pid > 0) ::waitpid(pid, &status, 0);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+};
+
+// A Content-Length is a claim, not a size. 114 lines whose responses announce 40 MB each and
+// send 64 KiB, 64 transfers at once, under a 1 GiB address-space limit: a client that reserves
+// what is announced (64 × 40 MB) runs out of memory inside libcurl's write callback. Every line
+// must still get its row, with the truncated body reported as such.
+TEST_F(E2eLimitTest, AnnouncedContentLengthIsNeverAllocated) {
+  if (kSanitizedBuild) GTEST_SKIP() << "sanitizers reserve terabytes of address space";
+  fixtures::ServerOptions slow;
+  slow.rate_bytes_per_sec = 64 * 1024;  // each body takes ~1 s, so the transfers overlap
+  fixtures::FixtureServer origin(slow);
+  std::vector<std::string> lines(114, origin.url("/lying-length/40000000"));
+  fs::path out = dir_ / "out";
+  Outcome r = run_limited(rlim_t{1} << 30,
+                          {"-i", write_list(lines).string(), "-o", out.string(), "-j", "64",
+                           "--per-host", "64", "--retries", "0", "-t", "2", "--quiet"});
+  auto rows = manifest(out);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  ASSERT_EQ(rows.size(), 114u) << r.err;
+  for (const auto& [line, row] : rows) EXPECT_EQ(row["status"], "network_error") << row.dump();
+}
+
+// --trace shows every download attempt with its own outcome: a 404 is http_error, a 503 that is
+// retried is http_error and the retry that succeeds is ok.
+TEST_F(E2eTest, TraceShowsEachDownloadAttemptsOwnStatus) {
+  fs::path list = write_list({server_.url("/status/404"), server_.url("/flaky/trace/1")});
+  fs::path trace = dir_ / "t.json";
+  Outcome r = run({"-i", list.string(), "-o", (dir_ / "out").string(), "--quiet", "--trace",
+                   trace.string(), "--retry-backoff", "0.01"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  json t = json::parse(slurp(trace), nullptr, false);
+  ASSERT_FALSE(t.is_discarded()) << slurp(trace);
+  std::map<int, std::vector<std::string>> attempts;  // line → statuses, in the file's order
+  for (const json& e : t["traceEvents"])
+    if (e.value("name", "") == "download" && e.value("ph", "") == "X")
+      attempts[e["args"]["line"].get<int>()].push_back(e["args"]["status"]);
+  EXPECT_EQ(attempts[1], std::vector<std::string>{"http_error"});
+  EXPECT_EQ(attempts[2], (std::vector<std::string>{"http_error", "ok"}));
+}
+
+// user:password in a list URL is used for that host, and reaches no output: not the manifest,
+// not the trace, not a --name url file name; a line that is not a valid URL is recorded without
+// it too.
+TEST_F(E2eTest, CredentialsInAListUrlReachNoOutput) {
+  const std::string secret = "s3cr3tp";
+  const std::string rest = "@127.0.0.1:" + std::to_string(server_.port()) +
+                           "/need-header/Authorization/Basic%20aW1ncGlwZTpzM2NyM3Rw/40x30.jpg";
+  fs::path out = dir_ / "out", trace = dir_ / "t.json";
+  Outcome r =
+      run({"-i",
+           write_list({"http://imgpipe:" + secret + rest, "http://imgpipe:" + secret + "@/no-host"})
+               .string(),
+           "-o", out.string(), "--name", "url", "--trace", trace.string(), "--quiet"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1]["status"], "ok") << rows[1].dump();  // the credentials were sent
+  EXPECT_EQ(rows[1]["url"], "http://" + rest.substr(1));
+  EXPECT_EQ(rows[2]["status"], "invalid_url");
+  EXPECT_EQ(slurp(out / "manifest.jsonl").find(secret), std::string::npos);
+  EXPECT_EQ(slurp(trace).find(secret), std::string::npos);
+  for (const auto& f : fs::recursive_directory_iterator(out))
+    EXPECT_EQ(f.path().string().find(secret), std::string::npos) << f.path();
+  EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+}
+
+// Sets an environment variable for the imgpipe processes a test starts, and restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    if (value)
+      ::setenv(name, value->c_str(), 1);
+    else
+      ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      ::setenv(name_, old_.c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
+// libcurl honours http_proxy, and a proxy fetches whatever it is asked for: under
+// --block-private that would reach 169.254.169.254 through the proxy, the check seeing only the
+// proxy. The environment's proxy is refused at setup; --no-proxy connects directly (refused at
+// connect); --proxy is the explicit opt-in, with a warning. server_ plays the proxy: a request
+// for an absolute URL reaching it is a request it would forward.
+TEST_F(E2eTest, BlockPrivateRefusesAnEnvironmentProxy) {
+  const std::string target = "http://169.254.169.254/latest/x.jpg";
+  const std::string proxy = "http://127.0.0.1:" + std::to_string(server_.port());
+  ScopedEnv http_proxy("http_proxy", &proxy);
+  ScopedEnv no_proxy("no_proxy", nullptr), no_proxy_upper("NO_PROXY", nullptr);
+  fs::path list = write_list({target});
+  const std::vector<std::string> common = {
+      "-i",        list.string(), "--block-private", "--allow-address",
+      "127.0.0.1",  // the proxy itself
+      "--retries", "0",           "--timeout",       "5",
+      "--quiet"};
+  auto with = [&](std::vector<std::string> extra, const std::string& out) {
+    extra.insert(extra.end(), {"-o", (dir_ / out).string()});
+    extra.insert(extra.begin(), common.begin(), common.end());
+    return run(extra);
+  };
+  Outcome refused = with({}, "a");
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("http_proxy"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--no-proxy"), std::string::npos) << refused.err;
+  EXPECT_EQ(server_.hits(target), 0) << "the proxy was asked for a link-local address";
+
+  Outcome direct = with({"--no-proxy"}, "b");
+  EXPECT_EQ(direct.exit_code, 1) << direct.err;
+  EXPECT_EQ(manifest(dir_ / "b")[1]["status"], "blocked_address");
+  EXPECT_EQ(server_.hits(target), 0);
+
+  Outcome explicit_proxy = with({"--proxy", proxy}, "c");
+  EXPECT_EQ(explicit_proxy.exit_code, 1) << explicit_proxy.err;
+  EXPECT_NE(explicit_proxy.err.find("only the proxy's address"), std::string::npos);
+  EXPECT_EQ(server_.hits(target), 1) << "--proxy was not used";
+}
+
 }  // namespace
 }  // namespace imgpipe

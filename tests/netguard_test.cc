@@ -54,6 +54,19 @@ TEST(Netguard, PublicAddressesPass) {
     EXPECT_FALSE(priv(a)) << a;
 }
 
+// Every IPv6 form that carries an IPv4 address is judged by that address: IPv4-translated
+// (::ffff:0:a.b.c.d), NAT64, 6to4 and Teredo (server in bytes 4-7, client inverted in 12-15);
+// local-use NAT64 (64:ff9b:1::/48) is refused whole.
+TEST(Netguard, EmbeddedIpv4FormsAreJudgedByTheirIpv4) {
+  for (const char* a : {"::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe", "::ffff:0:a00:1",
+                        "64:ff9b::7f00:1", "64:ff9b:1::808:808", "64:ff9b:1:a9fe:a9:fe00::",
+                        "2002:a9fe:a9fe::1", "2002:a00:1::", "2001:0:4136:e378:8000:63bf:80ff:fffe",
+                        "2001:0:a9fe:a9fe::f7f7:f7f7", "2001:0:4136:e378::f5ff:fffe"})
+    EXPECT_TRUE(priv(a)) << a;
+  for (const char* a : {"::ffff:0:808:808", "2001:0:4136:e378:8000:63bf:f7f7:f7f7"})
+    EXPECT_FALSE(priv(a)) << a;
+}
+
 TEST(Netguard, ParsesOnlyNumericAddresses) {
   IpAddress ip;
   EXPECT_FALSE(parse_ip("localhost", &ip));
