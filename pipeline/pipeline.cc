@@ -154,11 +154,14 @@ void finish(Context* ctx, Msg item) {
 }
 
 // --resume: skips lines already done (same line, same URL), so the downloader never sees them.
+// Without --resume, or with nothing done, every line goes straight on.
 NextLine next_undone(Context* ctx, LineFeeder& feeder, ListLine* line) {
   for (;;) {
     NextLine next = feeder.try_next(line);
     if (next == NextLine::kEnd) ctx->resume.list_ended();
-    if (next != NextLine::kLine || !ctx->resume.skip(line->number, line->text)) return next;
+    if (next != NextLine::kLine || ctx->resume.done() == 0) return next;
+    // The manifest records URLs without their user:password@, so that is what must match.
+    if (!ctx->resume.skip(line->number, without_userinfo(line->text))) return next;
   }
 }
 

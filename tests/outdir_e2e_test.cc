@@ -91,6 +91,18 @@ TEST_F(OutdirE2eTest, ResumeNoticesAChangedListByUrl) {
   }
 }
 
+// The manifest records a URL without its user:password@; --resume must still know the line.
+TEST_F(OutdirE2eTest, ResumeKnowsLinesWhoseUrlsCarryCredentials) {
+  std::vector<std::string> lines = small_images(server_, 3);
+  lines[1].insert(lines[1].find("://") + 3, "user:secret@");
+  fs::path list = write_list(lines), out = dir_ / "out";
+  ASSERT_EQ(run(args(list, out)).exit_code, 0);
+  Outcome r = run(args(list, out, {"--resume"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("3 lines were already done"), std::string::npos) << r.err;
+  EXPECT_EQ(manifest(out).size(), 3u);
+}
+
 // A shorter list: rows of lines it no longer has go too.
 TEST_F(OutdirE2eTest, ResumeDropsRowsOfLinesTheListNoLongerHas) {
   std::vector<std::string> lines = small_images(server_, 4);
