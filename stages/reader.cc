@@ -83,12 +83,23 @@ std::string json_error(const char* what) {
 // sure each key is unique (or merge repeats afterwards).
 Json::object_t::Container& pairs_of(Json::object_t& object) { return object; }
 
+// Up to this many keys (the usual record), comparing every pair costs less than the sort's two
+// allocations: 120 string comparisons at most.
+constexpr size_t kPairwiseKeys = 16;
+
+bool repeats_pairwise(const Json::object_t::Container& pairs) {
+  for (size_t i = 1; i < pairs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (pairs[i].first == pairs[j].first) return true;
+  return false;
+}
+
 // Repeated keys in a JSON object: nlohmann keeps the key at its first position with its last value
 // (a later value overwrites, a lookup finds the first). Same result, in n log n: sort the
 // positions by key (stable, so each run of one key is in list order) and merge each run.
 void merge_repeated_keys(Json::object_t* object) {
   Json::object_t::Container& pairs = pairs_of(*object);
-  if (pairs.size() < 2) return;
+  if (pairs.size() < 2 || (pairs.size() <= kPairwiseKeys && !repeats_pairwise(pairs))) return;
   std::vector<size_t> order(pairs.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),

@@ -439,6 +439,21 @@ TEST(ListReaderJsonl, RepeatedKeysKeepTheFirstPlaceAndTheLastValue) {
   EXPECT_TRUE(lines[0].error.empty()) << lines[0].error;
   EXPECT_EQ(lines[0].text, "http://a/1");
   EXPECT_EQ(lines[0].extra.dump(), R"({"a":4,"b":{"k":[3],"j":2}})");  // as nlohmann::parse gives
+
+  // The same in an object too wide to compare its keys pairwise.
+  std::string wide = "{\"url\":\"http://a/1\"", expect = "{";
+  for (int k = 0; k < 40; ++k) {
+    wide += ",\"k" + std::to_string(k) + "\":" + std::to_string(k);
+    expect +=
+        (k ? ",\"k" : "\"k") + std::to_string(k) + "\":" + (k == 3 ? "-1" : std::to_string(k));
+  }
+  wide += ",\"k3\":-2,\"k3\":-1}";
+  lines = read_format(wide + "\n", ListFormat::kJsonl);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].extra.dump(), expect + "}");
+  auto dom = nlohmann::ordered_json::parse(wide);
+  dom.erase("url");
+  EXPECT_EQ(lines[0].extra, dom);
 }
 
 TEST(ListReader, NulByteInATextLineIsAnErrorRecord) {
