@@ -69,8 +69,9 @@ class ListReader {
   // JSONL: the deepest nesting a record may have, its own object being level 1; deeper is an
   // error record. nlohmann parses iteratively, but writing, copying, comparing and freeing a value
   // recurse once per level: a 64 KiB line of '[' is 65,536 levels, enough to overflow a worker's
-  // stack when its manifest row is written. Real metadata nests a handful of levels; 64 keeps
-  // every such walk within a few KiB of stack, also under the sanitizers' larger frames.
+  // stack when its manifest row is written. Real metadata nests a handful of levels. Measured on
+  // a manifest row holding 64 levels (dump, copy, compare): under 16 KiB of stack in a release
+  // build, ~256 KiB under ASan+UBSan; a oneTBB worker has 4 MiB.
   static constexpr size_t kMaxJsonDepth = 64;
 
   // url_column names the URL's column (CSV, TSV) or field (JSONL); text lists ignore it.
