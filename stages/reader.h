@@ -67,7 +67,7 @@ class ListReader {
   // hostile list from costing unbounded memory.
   static constexpr size_t kMaxLineBytes = 64 * 1024;
   // JSONL: the deepest nesting a record may have, its own object being level 1; deeper is an
-  // error record. nlohmann parses iteratively, but writing, copying, comparing and freeing a value
+  // error record. nlohmann parses and frees iteratively, but writing, copying and comparing a value
   // recurse once per level: a 64 KiB line of '[' is 65,536 levels, enough to overflow a worker's
   // stack when its manifest row is written. Real metadata nests a handful of levels. Measured on
   // a manifest row holding 64 levels (dump, copy, compare): under 16 KiB of stack in a release
