@@ -2,6 +2,8 @@
 // input runs in milliseconds.
 #include "fuzz/fuzz_targets.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 
@@ -34,6 +36,32 @@ void fuzz_image(const uint8_t* data, size_t size) {
   if (item.ok()) encode(item, o);
 }
 
+namespace {
+
+// How deep `v` nests (a scalar is 0), counted no further than `stop`: the walk recurses, and a
+// value deeper than the reader's bound is already the finding.
+size_t depth(const nlohmann::ordered_json& v, size_t stop) {
+  if (!v.is_structured() || stop == 0) return 0;
+  size_t deepest = 0;
+  for (const auto& child : v) deepest = std::max(deepest, depth(child, stop - 1));
+  return deepest + 1;
+}
+
+// What the reader promises of every record it returns, checked as the fuzzer runs: a crash (abort)
+// names the input that breaks a promise.
+void check(const ListLine& line) {
+  // A record the pipeline would fetch holds no NUL: C strings would cut its URL short there.
+  if (line.error.empty() && !line.too_long && line.text.find('\0') != std::string::npos)
+    std::abort();
+  // The record's object is level 1, so its fields nest at most kMaxJsonDepth - 1 below it.
+  if (depth(line.extra, ListReader::kMaxJsonDepth + 1) > ListReader::kMaxJsonDepth) std::abort();
+  // What the manifest writer does with the fields: copy them into the row and write it.
+  nlohmann::ordered_json row = {{"input", line.extra}};
+  (void)row.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
+
 void fuzz_list(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   for (ListFormat f : {ListFormat::kTxt, ListFormat::kCsv, ListFormat::kTsv, ListFormat::kJsonl}) {
@@ -42,8 +70,7 @@ void fuzz_list(const uint8_t* data, size_t size) {
     std::string why;
     if (!reader.read_header(&why)) continue;
     ListLine line;
-    while (reader.next(&line)) {
-    }
+    while (reader.next(&line)) check(line);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
+#include "stages/reader.h"
 
 namespace {
 
@@ -50,5 +51,20 @@ int main(int argc, char** argv) {
   put_text(list + "/list.tsv", "url\tid\nhttp://a/b.jpg\t1\n\nhttp://c/d\t2\n");
   put_text(list + "/list.jsonl",
            "{\"url\":\"http://a/b.jpg\",\"n\":1,\"t\":[1,2]}\n[1]\n{\"url\":3}\n{\"u\":\"x\"}\n");
+  // Issue 13's hostile records: nesting at the depth bound and one past it (mutations cross it
+  // both ways), NUL bytes raw in every format and escaped in a JSON URL, repeated JSON keys.
+  using namespace std::string_literals;
+  auto nest = [](size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  const size_t max = imgpipe::ListReader::kMaxJsonDepth;
+  put_text(list + "/deep.jsonl", "{\"url\":\"http://a/1\",\"x\":" + nest(max - 1) +
+                                     "}\n{\"url\":\"http://a/2\",\"x\":" + nest(max) +
+                                     "}\n{\"url\":\"u\",\"o\":{\"o\":{\"o\":{}}}}\n");
+  put_text(list + "/brackets.jsonl", std::string(4096, '[') + "\n");
+  put_text(list + "/nul.txt", "http://a/1\nhttp://a/2\0x\n# c\0\n\0\n"s);
+  put_text(list + "/nul.csv", "url,n\nhttp://a/2\0,1\n\"http://a/3\",\"q\0\nq\"\n"s);
+  put_text(list + "/nul.tsv", "url\tn\nhttp://a/2\0\t1\nhttp://a/3\t\0\n"s);
+  put_text(list + "/nul.jsonl",
+           "{\"url\":\"http://a/1\0\"}\n{\"url\":\"http://a/2\\u0000\"}\n"
+           "{\"url\":\"http://a/3\",\"n\":\"\\u0000\",\"n\":1,\"url\":\"v\"}\n"s);
   return 0;
 }

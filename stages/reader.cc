@@ -11,8 +11,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <numeric>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
+#include <unordered_set>
 #include <utility>
 
 namespace imgpipe {
@@ -23,6 +26,10 @@ using Json = nlohmann::ordered_json;
 constexpr size_t kChunkBytes = 4096;  // CSV is fed to libcsv in chunks of at most this
 constexpr const char* kBadQuoting =
     "malformed CSV quoting (a quote inside an unquoted field, or text after a closing quote)";
+// A NUL byte is in no URL, path or column anyone means: C strings (libcurl's URL, open(2)'s path)
+// end at it, so what would be fetched is not what the manifest records.
+constexpr const char* kNulInLine = "NUL byte in the line";
+constexpr const char* kNulInRecord = "NUL byte in the record";
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
@@ -70,6 +77,117 @@ std::string json_error(const char* what) {
   if (msg.size() > 200) msg = msg.substr(0, 200) + "...";
   return "invalid JSON: " + msg;
 }
+
+// ordered_json's object is a vector of pairs whose operator[] and emplace search the keys one by
+// one: O(n²) for a record of n columns. Appending to the vector itself is O(1); the callers make
+// sure each key is unique (or merge repeats afterwards).
+Json::object_t::Container& pairs_of(Json::object_t& object) { return object; }
+
+// Up to this many keys (the usual record), comparing every pair costs less than the sort's two
+// allocations: 120 string comparisons at most.
+constexpr size_t kPairwiseKeys = 16;
+
+bool repeats_pairwise(const Json::object_t::Container& pairs) {
+  for (size_t i = 1; i < pairs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (pairs[i].first == pairs[j].first) return true;
+  return false;
+}
+
+// Repeated keys in a JSON object: nlohmann keeps the key at its first position with its last value
+// (a later value overwrites, a lookup finds the first). Same result, in n log n: sort the
+// positions by key (stable, so each run of one key is in list order) and merge each run.
+void merge_repeated_keys(Json::object_t* object) {
+  Json::object_t::Container& pairs = pairs_of(*object);
+  if (pairs.size() < 2 || (pairs.size() <= kPairwiseKeys && !repeats_pairwise(pairs))) return;
+  std::vector<size_t> order(pairs.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&pairs](size_t a, size_t b) { return pairs[a].first < pairs[b].first; });
+  std::vector<bool> repeat(pairs.size(), false);
+  bool any = false;
+  for (size_t i = 0, j = 1; i < order.size(); i = j++) {
+    while (j < order.size() && pairs[order[j]].first == pairs[order[i]].first)
+      repeat[order[j++]] = true;
+    if (j - i == 1) continue;
+    pairs[order[i]].second = std::move(pairs[order[j - 1]].second);
+    any = true;
+  }
+  if (!any) return;
+  Json::object_t::Container kept;
+  kept.reserve(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i)
+    if (!repeat[i]) kept.emplace_back(pairs[i].first, std::move(pairs[i].second));
+  pairs.swap(kept);
+}
+
+// Builds a JSONL record from nlohmann's SAX events (its parser is iterative, its DOM builder is
+// not what we need): each key is appended in O(1) instead of searched for, and nesting is refused
+// past ListReader::kMaxJsonDepth before any deeper value exists.
+class RecordBuilder {
+ public:
+  explicit RecordBuilder(Json* root) : root_(root) {}
+
+  bool null() { return put(nullptr); }
+  bool boolean(bool v) { return put(v); }
+  bool number_integer(Json::number_integer_t v) { return put(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return put(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t&) { return put(v); }
+  bool string(Json::string_t& v) { return put(std::move(v)); }
+  bool binary(Json::binary_t& v) { return put(Json::binary(std::move(v))); }
+  bool start_object(std::size_t) { return open(Json::object()); }
+  bool key(Json::string_t& k) {
+    pairs_of(stack_.back()->get_ref<Json::object_t&>()).emplace_back(std::move(k), nullptr);
+    return true;
+  }
+  bool end_object() {
+    merge_repeated_keys(&stack_.back()->get_ref<Json::object_t&>());
+    stack_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) { return open(Json::array()); }
+  bool end_array() {
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const Json::exception& e) {
+    error_ = json_error(e.what());
+    return false;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  // Where the next value goes: the root, a new element at the end of the open array, or the value
+  // of the open object's last key. The open containers never move while a child is being built
+  // (only their last element grows), so the pointers on the stack stay valid.
+  Json* slot() {
+    if (stack_.empty()) return root_;
+    Json* top = stack_.back();
+    if (top->is_array()) {
+      top->get_ref<Json::array_t&>().emplace_back();
+      return &top->back();
+    }
+    return &pairs_of(top->get_ref<Json::object_t&>()).back().second;
+  }
+  bool put(Json v) {
+    *slot() = std::move(v);
+    return true;
+  }
+  bool open(Json container) {
+    if (stack_.size() >= ListReader::kMaxJsonDepth) {
+      error_ = "JSON nested deeper than " + std::to_string(ListReader::kMaxJsonDepth) + " levels";
+      return false;
+    }
+    Json* s = slot();
+    *s = std::move(container);
+    stack_.push_back(s);
+    return true;
+  }
+
+  Json* root_;
+  std::vector<Json*> stack_;  // the open objects and arrays, outermost first
+  std::string error_;
+};
 
 // A record that is nothing but empty fields (",,," — spreadsheet exports pad with them) is no more
 // an input than a blank line.
@@ -304,6 +422,7 @@ bool ListReader::read_raw(ListLine* out) {
   out->text.clear();
   out->too_long = false;
   out->number = lines_read_ + 1;
+  nul_ = false;
   bool any = false;
   for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
     any = true;
@@ -311,6 +430,7 @@ bool ListReader::read_raw(ListLine* out) {
       ++lines_read_;
       break;
     }
+    if (c == '\0') nul_ = true;  // past the cap too: the whole line is judged
     if (out->text.size() < kMaxLineBytes)
       out->text.push_back(static_cast<char>(c));
     else
@@ -325,6 +445,7 @@ bool ListReader::read_chunk(std::string* chunk) {
   chunk->clear();
   for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
     chunk->push_back(static_cast<char>(c));
+    if (c == '\0') nul_ = true;
     if (c == '\n') ++lines_read_;
     if (c == '\n' || c == '\r' || chunk->size() >= kChunkBytes) break;
   }
@@ -360,8 +481,10 @@ bool ListReader::read_header(std::string* why) {
 bool ListReader::set_columns(std::vector<std::string> names, std::string* why) {
   for (std::string& name : names) trim(&name);
   std::string list;
+  // A hash set, not a search of the names before each one: a 64 KiB header holds ~20,000 columns.
+  std::unordered_set<std::string_view> seen(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
-    if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i) {
+    if (!seen.insert(names[i]).second) {
       *why = "duplicate column " + in_quotes(names[i]) + " in the header";
       return false;
     }
@@ -391,6 +514,10 @@ bool ListReader::read_tsv_header(std::string* why) {
     *why = "the TSV header row is longer than 64 KiB";
     return false;
   }
+  if (nul_) {
+    *why = "the TSV header row holds a NUL byte";
+    return false;
+  }
   strip_cr(&line.text);
   return set_columns(split_tabs(line.text), why);
 }
@@ -408,6 +535,10 @@ bool ListReader::read_csv_header(std::string* why) {
   }
   if (!line.error.empty()) {
     *why = "the CSV header row is malformed: " + line.error;
+    return false;
+  }
+  if (nul_) {
+    *why = "the CSV header row holds a NUL byte";
     return false;
   }
   return set_columns(std::move(csv_->fields), why);
@@ -452,7 +583,9 @@ bool ListReader::next_record(ListLine* out) {
 bool ListReader::next_txt(ListLine* out) {
   while (read_raw(out)) {
     trim(&out->text);
-    if (!out->text.empty() && out->text[0] != '#') return true;
+    if (out->text.empty() || out->text[0] == '#') continue;
+    if (nul_ && !out->too_long) out->error = kNulInLine;  // too long says enough already
+    return true;
   }
   return false;
 }
@@ -466,12 +599,16 @@ void ListReader::fill_from_fields(std::vector<std::string>* fields, const char* 
                  std::to_string(columns_.size());
     return;
   }
+  Json::object_t extra;
+  Json::object_t::Container& pairs = pairs_of(extra);
+  pairs.reserve(fields->size() - 1);
   for (size_t i = 0; i < fields->size(); ++i) {
     if (i == url_index_)
       out->text = std::move((*fields)[i]);
     else
-      out->extra[columns_[i]] = std::move((*fields)[i]);
+      pairs.emplace_back(columns_[i], std::move((*fields)[i]));  // set_columns made keys unique
   }
+  out->extra = std::move(extra);
   trim(&out->text);
   if (out->text.empty()) out->error = "empty " + in_quotes(url_column_) + " column";
 }
@@ -484,6 +621,7 @@ bool ListReader::next_tsv(ListLine* out) {
     std::vector<std::string> fields = split_tabs(out->text);
     out->text.clear();
     fill_from_fields(&fields, "TSV", out);
+    if (nul_) out->error = kNulInLine;  // the URL and columns stay in the row, to show where
     return true;
   }
   return false;
@@ -494,11 +632,14 @@ bool ListReader::next_jsonl(ListLine* out) {
     if (out->too_long) return true;
     trim(&out->text);
     if (out->text.empty()) continue;
+    if (nul_) {  // not JSON either, but say what is wrong
+      out->error = kNulInLine;
+      return true;
+    }
     Json record;
-    try {
-      record = Json::parse(out->text);
-    } catch (const Json::parse_error& e) {
-      out->error = json_error(e.what());
+    RecordBuilder builder(&record);
+    if (!Json::sax_parse(out->text, &builder)) {
+      out->error = builder.error();
       return true;
     }
     out->text.clear();
@@ -527,6 +668,10 @@ void ListReader::fill_from_json(nlohmann::ordered_json* record, ListLine* out) c
   record->erase(url);
   out->extra = std::move(*record);
   if (out->text.empty()) out->error = "empty " + in_quotes(url_column_) + " field";
+  // "\u0000" is valid JSON, and fine in the other fields (the manifest escapes it again), but
+  // the URL would be cut there when fetched.
+  if (out->text.find('\0') != std::string::npos)
+    out->error = in_quotes(url_column_) + " field holds a NUL character (\\u0000)";
 }
 
 bool ListReader::next_csv(ListLine* out) {
@@ -534,6 +679,7 @@ bool ListReader::next_csv(ListLine* out) {
     if (out->too_long || !out->error.empty()) return true;
     if (all_empty(csv_->fields)) continue;
     fill_from_fields(&csv_->fields, "CSV", out);
+    if (nul_) out->error = kNulInRecord;  // in a quoted field too: libcsv keeps the byte
     return true;
   }
   return false;
@@ -545,6 +691,7 @@ bool ListReader::next_csv(ListLine* out) {
 bool ListReader::read_csv_record(ListLine* out) {
   CsvState& s = *csv_;
   s.begin_record();
+  nul_ = false;
   std::string chunk;
   for (;;) {
     uint64_t line = lines_read_ + 1;

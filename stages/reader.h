@@ -7,7 +7,8 @@
 // with a header row naming the URL column; JSONL, one object a line with the URL in a field.
 // Blank lines are skipped in every format, '#' comment lines only in text; neither is an input and
 // neither gets a manifest row. Every record is returned with the 1-based physical line number it
-// starts on (the header is line 1), so `sed -n Np` finds it.
+// starts on (the header is line 1), so `sed -n Np` finds it. A NUL byte anywhere in a record (or
+// a JSONL URL holding "\u0000") makes it an error record: C strings would end at it.
 #pragma once
 
 #include <condition_variable>
@@ -47,8 +48,9 @@ struct ListLine {
   // The record's other columns: strings keyed by header name (CSV, TSV), or every field but the
   // URL's with its JSON value (JSONL). Always an object; empty for text lists.
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
-  // Non-empty: the record is malformed (not JSON, no URL field, wrong field count, ...) and has no
-  // usable URL; the pipeline reports it as invalid input.
+  // Non-empty: the record is malformed (not JSON, nested deeper than kMaxJsonDepth, a NUL byte,
+  // no URL field, wrong field count, ...) and has no usable URL; the pipeline reports it as
+  // invalid input.
   std::string error;
   // The record exceeded kMaxLineBytes; text holds its first bytes (raw, not parsed, for CSV, TSV
   // and JSONL) and error is empty.
@@ -64,6 +66,13 @@ class ListReader {
   // A longer record is no URL anyone serves (browsers stop near 64 KiB too); capping it keeps a
   // hostile list from costing unbounded memory.
   static constexpr size_t kMaxLineBytes = 64 * 1024;
+  // JSONL: the deepest nesting a record may have, its own object being level 1; deeper is an
+  // error record. nlohmann parses and frees iteratively, but writing, copying and comparing a value
+  // recurse once per level: a 64 KiB line of '[' is 65,536 levels, enough to overflow a worker's
+  // stack when its manifest row is written. Real metadata nests a handful of levels. Measured on
+  // a manifest row holding 64 levels (dump, copy, compare): under 16 KiB of stack in a release
+  // build, ~256 KiB under ASan+UBSan; a oneTBB worker has 4 MiB.
+  static constexpr size_t kMaxJsonDepth = 64;
 
   // url_column names the URL's column (CSV, TSV) or field (JSONL); text lists ignore it.
   explicit ListReader(std::istream& in, ListFormat format = ListFormat::kTxt,
@@ -112,6 +121,7 @@ class ListReader {
   uint64_t lines_read_ = 0;   // newlines consumed so far
   bool at_start_ = true;      // nothing read yet: a UTF-8 byte-order mark may come
   bool ended_ = false;        // a read error ended the list
+  bool nul_ = false;          // the line (CSV: record) being read holds a NUL byte
 };
 
 enum class NextLine { kLine, kEnd, kNotYet };

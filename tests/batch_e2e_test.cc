@@ -579,5 +579,48 @@ TEST_F(BatchE2eTest, CompareRunsFourWaysAndRefusesStdin) {
   EXPECT_NE(r.err.find("stdin"), std::string::npos) << r.err;
 }
 
+// Hostile list lines (issue 13). A JSONL record nested ~32,000 levels deep inside a field once
+// overflowed a worker's stack when its manifest row was written (SIGSEGV, rows missing); a NUL
+// inside a text line had the part before it fetched. Every line gets exactly one row, the bad
+// ones invalid_input, and the run ends normally with exit 1.
+TEST_F(BatchE2eTest, DeepJsonAndNulBytesAreInvalidInputRows) {
+  using namespace std::string_literals;
+  const std::string a = server_.url("/image/40x20.jpg"), b = server_.url("/image/30x30.png");
+  fs::path txt = write_text("nul.txt", a + "\n" + b + "\0/../other.png\n"s + b + "\n");
+  fs::path out = dir_ / "txt";
+  Outcome r = run({"-i", txt.string(), "-o", out.string(), "--quiet"}, "/dev/null",
+                  std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 3u);
+  expect_thumb(out, rows[1], 40, 20);
+  EXPECT_EQ(rows[2]["status"], "invalid_input") << rows[2].dump();
+  EXPECT_EQ(rows[2]["error"], "NUL byte in the line");
+  EXPECT_EQ(rows[2]["url"], b + "\0/../other.png"s);  // the whole line, escaped, never fetched
+  EXPECT_EQ(rows[2]["bytes"], 0);
+  expect_thumb(out, rows[3], 30, 30);
+
+  const size_t levels = (64 * 1024 - 100) / 2;  // the line stays under the 64 KiB cap
+  const std::string deep = std::string(levels, '[') + std::string(levels, ']');
+  fs::path jsonl =
+      write_text("deep.jsonl", "{\"url\":\"" + a + "\",\"id\":1}\n" +                // 1
+                                   "{\"url\":\"" + b + "\",\"x\":" + deep + "}\n" +  // 2
+                                   std::string(64 * 1024, '[') + "\n" +              // 3
+                                   "{\"url\":\"" + b + "\",\"id\":4}\n");            // 4
+  out = dir_ / "jsonl";
+  r = run({"-i", jsonl.string(), "-o", out.string(), "--quiet"}, "/dev/null",
+          std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  rows = manifest(out);
+  ASSERT_EQ(rows.size(), 4u);
+  expect_thumb(out, rows[1], 40, 20);
+  expect_thumb(out, rows[4], 30, 30);
+  for (int line : {2, 3}) {
+    EXPECT_EQ(rows[line]["status"], "invalid_input") << line;
+    EXPECT_EQ(rows[line]["error"], "JSON nested deeper than 64 levels") << line;
+    EXPECT_EQ(rows[line]["output"], "");
+  }
+}
+
 }  // namespace
 }  // namespace imgpipe

@@ -2,6 +2,7 @@
 #include "stages/reader.h"
 
 #include <gtest/gtest.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -381,6 +383,267 @@ TEST(ListReaderJsonl, OtherUrlField) {
   EXPECT_EQ(lines[0].text, "http://a/1");
   EXPECT_EQ(lines[0].extra, nlohmann::ordered_json({{"url", "x"}}));
   EXPECT_EQ(lines[1].error, "no \"link\" field");
+}
+
+// ---- hostile records (issue 13) ----
+
+// What the manifest does with a record's other fields: copy them into the row and write it.
+std::string as_manifest_writes(const ListLine& line) {
+  nlohmann::ordered_json row = {{"input", line.extra}};
+  return row.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::string nested_arrays(size_t levels) {
+  return std::string(levels, '[') + std::string(levels, ']');
+}
+
+TEST(ListReaderJsonl, NestingIsBoundedAndADeeperRecordIsAnErrorRecord) {
+  const size_t kMax = ListReader::kMaxJsonDepth;
+  std::string deep_objects = "1";
+  for (size_t i = 0; i < kMax; ++i) deep_objects = "{\"k\":" + deep_objects + "}";
+  const std::string kLongestLine(ListReader::kMaxLineBytes, '[');  // not too long: exactly the cap
+  const std::string deep_in_a_field =
+      "{\"url\":\"http://a/5\",\"x\":" + nested_arrays((ListReader::kMaxLineBytes - 40) / 2) + "}";
+  auto lines =
+      read_format("{\"url\":\"http://a/1\",\"x\":" + nested_arrays(kMax - 1) +
+                      "}\n"  // the record + 63: ok
+                      "{\"url\":\"http://a/2\",\"x\":" +
+                      nested_arrays(kMax) +
+                      "}\n"  // 65 levels
+                      "{\"url\":\"http://a/3\",\"x\":" +
+                      deep_objects + "}\n"  // objects count too
+                      + kLongestLine + "\n" + deep_in_a_field + "\n" + "{\"url\":\"http://a/6\"}\n",
+                  ListFormat::kJsonl);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_TRUE(lines[0].error.empty()) << lines[0].error;
+  EXPECT_EQ(lines[0].text, "http://a/1");
+  EXPECT_EQ(as_manifest_writes(lines[0]), "{\"input\":{\"x\":" + nested_arrays(kMax - 1) + "}}");
+  const std::string kTooDeep = "JSON nested deeper than " + std::to_string(kMax) + " levels";
+  for (size_t i = 1; i < 5; ++i) {
+    EXPECT_EQ(lines[i].error, kTooDeep) << "line " << lines[i].number;
+    EXPECT_EQ(lines[i].number, i + 1);
+    EXPECT_FALSE(lines[i].too_long);
+    EXPECT_TRUE(lines[i].extra.empty());
+  }
+  EXPECT_EQ(lines[5].text, "http://a/6");
+  EXPECT_TRUE(lines[5].error.empty()) << lines[5].error;
+  for (const ListLine& l : lines) as_manifest_writes(l);  // without the bound: a stack overflow
+}
+
+TEST(ListReaderJsonl, RepeatedKeysKeepTheFirstPlaceAndTheLastValue) {
+  auto lines =
+      read_format(R"({"a":1,"url":"http://a/x","b":{"k":1,"j":2,"k":[3]},"a":4,"url":"http://a/1"})"
+                  "\n",
+                  ListFormat::kJsonl);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(lines[0].error.empty()) << lines[0].error;
+  EXPECT_EQ(lines[0].text, "http://a/1");
+  EXPECT_EQ(lines[0].extra.dump(), R"({"a":4,"b":{"k":[3],"j":2}})");  // as nlohmann::parse gives
+
+  // The same in an object too wide to compare its keys pairwise.
+  std::string wide = "{\"url\":\"http://a/1\"", expect = "{";
+  for (int k = 0; k < 40; ++k) {
+    wide += ",\"k" + std::to_string(k) + "\":" + std::to_string(k);
+    expect +=
+        (k ? ",\"k" : "\"k") + std::to_string(k) + "\":" + (k == 3 ? "-1" : std::to_string(k));
+  }
+  wide += ",\"k3\":-2,\"k3\":-1}";
+  lines = read_format(wide + "\n", ListFormat::kJsonl);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].extra.dump(), expect + "}");
+  auto dom = nlohmann::ordered_json::parse(wide);
+  dom.erase("url");
+  EXPECT_EQ(lines[0].extra, dom);
+}
+
+TEST(ListReader, NulByteInATextLineIsAnErrorRecord) {
+  using namespace std::string_literals;
+  auto lines = read_all("http://a/1\nhttp://a/2\0.evil\n# comment \0 skipped\n\0\nhttp://a/5\n"s);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_TRUE(lines[0].error.empty());
+  EXPECT_EQ(lines[1].number, 2u);
+  EXPECT_EQ(lines[1].error, "NUL byte in the line");
+  EXPECT_EQ(lines[1].text, "http://a/2\0.evil"s);  // recorded whole, to show what was there
+  EXPECT_EQ(lines[2].number, 4u);
+  EXPECT_EQ(lines[2].error, "NUL byte in the line");
+  EXPECT_EQ(lines[3].text, "http://a/5");
+  EXPECT_TRUE(lines[3].error.empty());
+}
+
+TEST(ListReaderCsv, NulByteAnywhereInARecordIsAnErrorRecord) {
+  using namespace std::string_literals;
+  auto lines = read_format(
+      "url,note\n"
+      "http://a/2\0x,n\n"                // 2: the URL field
+      "http://a/3,\"quoted \0 note\"\n"  // 3: inside a quoted field
+      "http://a/4,\"two\nlines \0\"\n"   // 4-5: on the record's second line
+      "http://a/6,n\n"s,
+      ListFormat::kCsv);
+  ASSERT_EQ(lines.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(lines[i].error, "NUL byte in the record") << i;
+  EXPECT_EQ(lines[1].number, 3u);
+  EXPECT_EQ(lines[2].number, 4u);
+  EXPECT_EQ(lines[3].number, 6u);
+  EXPECT_EQ(lines[3].text, "http://a/6");
+  EXPECT_TRUE(lines[3].error.empty()) << lines[3].error;
+}
+
+TEST(ListReaderTsv, NulByteInALineIsAnErrorRecord) {
+  using namespace std::string_literals;
+  auto lines =
+      read_format("url\tid\nhttp://a/2\0\t2\nhttp://a/3\t\0\nhttp://a/4\t4\n"s, ListFormat::kTsv);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].error, "NUL byte in the line");
+  EXPECT_EQ(lines[1].error, "NUL byte in the line");
+  EXPECT_EQ(lines[2].text, "http://a/4");
+  EXPECT_TRUE(lines[2].error.empty()) << lines[2].error;
+}
+
+TEST(ListReaderHeader, NulByteInTheHeaderIsABadHeader) {
+  using namespace std::string_literals;
+  EXPECT_EQ(header_error("url,i\0d\n"s, ListFormat::kCsv), "the CSV header row holds a NUL byte");
+  EXPECT_EQ(header_error("url\ti\0d\n"s, ListFormat::kTsv), "the TSV header row holds a NUL byte");
+}
+
+// A raw NUL is not JSON; an escaped one is, and only the URL must not hold it.
+TEST(ListReaderJsonl, NulInTheLineOrTheUrlIsAnErrorRecord) {
+  using namespace std::string_literals;
+  auto lines = read_format(
+      "{\"url\":\"http://a/1\0\"}\n"s
+      R"({"url":"http://a/2\u0000.evil"})"
+      "\n"
+      R"({"url":"http://a/3","note":"a\u0000b"})"
+      "\n",
+      ListFormat::kJsonl);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].error, "NUL byte in the line");
+  EXPECT_EQ(lines[1].error, "\"url\" field holds a NUL character (\\u0000)");
+  EXPECT_TRUE(lines[2].error.empty()) << lines[2].error;
+  EXPECT_EQ(lines[2].extra["note"], "a\0b"s);
+  EXPECT_EQ(as_manifest_writes(lines[2]), R"({"input":{"note":"a\u0000b"}})");
+}
+
+// ---- wide records: reading must cost what the bytes cost, not the square of the columns ----
+
+// CPU time of this thread: unlike the wall clock, not stretched by other load on the machine.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// Reads a whole list; the CPU seconds it took. Every record must be a good one.
+double seconds_to_read(const std::string& text, ListFormat format, size_t records) {
+  double start = thread_cpu_seconds();
+  std::istringstream in(text);
+  ListReader reader(in, format);
+  size_t n = 0, bad = 0;
+  ListLine line;
+  while (reader.next(&line)) {
+    ++n;
+    if (!line.error.empty() && bad++ == 0) ADD_FAILURE() << line.error.substr(0, 300);
+  }
+  double seconds = thread_cpu_seconds() - start;
+  EXPECT_EQ(n, records);
+  return seconds;
+}
+
+// make(columns, records) writes a list. The same number of fields as `records` records of kWide
+// columns, or 100 times more records of 100 columns, must cost about the same; a search of the
+// record's keys for each column (O(n²) a record) makes the wide one ~50 times slower. Tries are
+// repeated, best kept, to shed noise; a quadratic reader takes seconds per wide try.
+void expect_linear_in_columns(ListFormat format, int wide,
+                              const std::function<std::string(int, int)>& make) {
+  const int kRecords = 50, kNarrow = 100;
+  const std::string wide_list = make(wide, kRecords);
+  const std::string narrow_list = make(kNarrow, kRecords * wide / kNarrow);
+  double narrow_s = 1e9, wide_s = 1e9;
+  for (int i = 0; i < 3; ++i)
+    narrow_s = std::min(narrow_s, seconds_to_read(narrow_list, format, kRecords * wide / kNarrow));
+  const double kMaxRatio = 10;  // linear readers measure ~1-2 here, quadratic ones ~50 and more
+  for (int i = 0; i < 3 && wide_s > kMaxRatio * narrow_s; ++i)
+    wide_s = std::min(wide_s, seconds_to_read(wide_list, format, kRecords));
+  testing::Test::RecordProperty("wide_cpu_ms", std::to_string(wide_s * 1000));
+  testing::Test::RecordProperty("narrow_cpu_ms", std::to_string(narrow_s * 1000));
+  EXPECT_LT(wide_s, kMaxRatio * narrow_s)
+      << kRecords << " records of " << wide << " columns took " << wide_s << " s, "
+      << kRecords * wide / kNarrow << " of " << kNarrow << " took " << narrow_s << " s";
+}
+
+// Header names "url" and "0000".."9998" (10,000 columns in a 50 KB header), then rows of "x"s.
+std::string wide_table(int columns, int records, char sep) {
+  std::string text = "url";
+  char name[16];
+  for (int c = 1; c < columns; ++c) {
+    std::snprintf(name, sizeof name, "%c%04d", sep, c - 1);
+    text += name;
+  }
+  text += "\n";
+  std::string rest;
+  for (int c = 1; c < columns; ++c) rest += std::string(1, sep) + "x";
+  for (int r = 0; r < records; ++r) text += "http://a/" + std::to_string(r) + rest + "\n";
+  return text;
+}
+
+TEST(ListReaderWide, CsvRecordsOf10000ColumnsAreLinear) {
+  auto lines = read_format(wide_table(10000, 1, ','), ListFormat::kCsv);
+  ASSERT_EQ(lines.size(), 1u);
+  ASSERT_EQ(lines[0].extra.size(), 9999u);
+  EXPECT_EQ(lines[0].extra.begin().key(), "0000");  // header order kept
+  EXPECT_EQ((--lines[0].extra.end()).key(), "9998");
+  expect_linear_in_columns(ListFormat::kCsv, 10000,
+                           [](int c, int r) { return wide_table(c, r, ','); });
+}
+
+TEST(ListReaderWide, TsvRecordsOf10000ColumnsAreLinear) {
+  expect_linear_in_columns(ListFormat::kTsv, 10000,
+                           [](int c, int r) { return wide_table(c, r, '\t'); });
+}
+
+// The header's check for repeated names. 20,000 columns, about the most a 64 KiB header holds (a
+// two-byte name and a tab each), against 20,000 records of one column: a search of the names
+// before each one (O(n²)) takes ~100 times longer, a hash set about the same time.
+TEST(ListReaderWide, HeaderOf20000ColumnsIsLinear) {
+  const int kColumns = 20000;
+  std::string wide = "url", narrow = "url\n";
+  for (int c = 1; c < kColumns; ++c) {  // names of two bytes from 0x21-0xFF: no space, no tab
+    wide += {'\t', static_cast<char>(0x21 + c / 223), static_cast<char>(0x21 + c % 223)};
+    narrow += "x\n";
+  }
+  wide += "\n";
+  ASSERT_LT(wide.size(), ListReader::kMaxLineBytes);
+  double wide_s = 1e9, narrow_s = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    narrow_s = std::min(narrow_s, seconds_to_read(narrow, ListFormat::kTsv, kColumns - 1));
+    wide_s = std::min(wide_s, seconds_to_read(wide, ListFormat::kTsv, 0));
+  }
+  testing::Test::RecordProperty("wide_cpu_ms", std::to_string(wide_s * 1000));
+  testing::Test::RecordProperty("narrow_cpu_ms", std::to_string(narrow_s * 1000));
+  EXPECT_LT(wide_s, 10 * narrow_s) << "a header of " << kColumns << " columns took " << wide_s
+                                   << " s, as many records " << narrow_s << " s";
+}
+
+// Keys of two characters from 91 printable ones (no '"' or '\\'): 7,000 fit a 64 KiB line.
+std::string wide_jsonl(int keys, int records) {
+  std::string fields;
+  for (int k = 0; k < keys; ++k) {
+    char a = static_cast<char>('#' + k / 91), b = static_cast<char>('#' + k % 91);
+    if (a >= '\\') ++a;
+    if (b >= '\\') ++b;
+    fields += ",\"" + std::string{a, b} + "\":0";
+  }
+  std::string text;
+  for (int r = 0; r < records; ++r)
+    text += "{\"url\":\"http://a/" + std::to_string(r) + "\"" + fields + "}\n";
+  return text;
+}
+
+TEST(ListReaderWide, JsonlRecordsOf7000FieldsAreLinear) {
+  auto lines = read_format(wide_jsonl(7000, 1), ListFormat::kJsonl);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].extra.size(), 7000u);
+  EXPECT_EQ(lines[0].extra.begin().key(), "##");
+  expect_linear_in_columns(ListFormat::kJsonl, 7000, wide_jsonl);
 }
 
 TEST(ListReaderFormat, FromPath) {
