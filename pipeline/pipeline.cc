@@ -34,6 +34,7 @@
 #include "stages/hash.h"
 #include "stages/local.h"
 #include "stages/manifest.h"
+#include "stages/pixel_budget.h"
 #include "stages/reader.h"
 #include "stages/resize.h"
 #include "stages/resume.h"
@@ -48,7 +49,10 @@ using Gateway = flow::async_node<flow::continue_msg, Msg>::gateway_type;
 
 // What every node needs; outlives the graph (node bodies are copied, so state lives here).
 struct Context {
-  explicit Context(const Options& o) : options(o) {}
+  explicit Context(const Options& o)
+      : options(o),
+        budget(o.image.decode_memory > 0 ? uint64_t(o.image.decode_memory)
+                                         : default_decode_memory(o.image)) {}
   const Options& options;
   Metrics metrics;
   std::unique_ptr<OutputDir> outdir;  // locked for the run; outlives the manifest
@@ -64,6 +68,7 @@ struct Context {
   std::atomic<uint64_t> handed{0}, finished{0}, failed{0};
   std::atomic<uint64_t> total_lines{0};  // for the progress line; 0 while unknown
   Dedup dedup;                           // --dedup's table; unused without it
+  PixelBudget budget;                    // --decode-memory, shared by every item's decode
 };
 
 // Bytes an item holds right now, for a stage's MB in and out. A written thumbnail counts its
@@ -107,6 +112,23 @@ auto step(Stage stage, Context* ctx, Fn fn) {
     if (item->ok() && !item->duplicate_of) run_step(stage, ctx, *item, fn);
     return item;
   };
+}
+
+// Decode, resize and encode of one item, back to back on this worker, each timed and recorded
+// as its own stage. The --decode-memory reservation decode takes is held only inside this body and
+// released when it returns, once the pixels are gone. So every holder is running on a worker and
+// will release: were the stages separate nodes, items holding reservations could sit in a queue
+// while every worker waited for memory, and the run would deadlock.
+Msg pixels_node(Context* ctx, Msg item) {
+  if (!item->ok() || item->duplicate_of) return item;
+  const ImageOptions& io = ctx->options.image;
+  Reservation held;
+  run_step(Stage::kDecode, ctx, *item, [&](Item& it) { decode(it, io, &ctx->budget, &held); });
+  if (item->ok()) run_step(Stage::kResize, ctx, *item, [&io](Item& it) { resize(it, io); });
+  if (item->ok()) run_step(Stage::kEncode, ctx, *item, [&io](Item& it) { encode(it, io); });
+  item->image = {};  // a failed item's pixels go now, not with the item, as the budget assumes
+  for (Thumb& t : item->thumbs) t.image = {};
+  return item;
 }
 
 // Local files are read here, on a worker, timed as their download.
@@ -217,12 +239,8 @@ void run_graph(Context* ctx, List list, int threads) {
                                             hash(it);
                                             if (ctx->options.output.dedup) ctx->dedup.check(it);
                                           }));
-  flow::function_node<Msg, Msg> decode_node(
-      g, threads, step(Stage::kDecode, ctx, [&io](Item& it) { decode(it, io); }));
-  flow::function_node<Msg, Msg> resize_node(
-      g, threads, step(Stage::kResize, ctx, [&io](Item& it) { resize(it, io); }));
-  flow::function_node<Msg, Msg> encode_node(
-      g, threads, step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io); }));
+  flow::function_node<Msg, Msg> pixels(g, threads,
+                                       [ctx](Msg item) { return pixels_node(ctx, item); });
   flow::function_node<Msg, Msg> write_node(
       g, threads, step(Stage::kWrite, ctx, [&](Item& it) { write(it, dir, io, oo); }));
   flow::function_node<Msg, flow::continue_msg> finish_node(g, flow::serial, [ctx](Msg item) {
@@ -232,10 +250,8 @@ void run_graph(Context* ctx, List list, int threads) {
 
   flow::make_edge(gateway, read_node);
   flow::make_edge(read_node, hash_node);
-  flow::make_edge(hash_node, decode_node);
-  flow::make_edge(decode_node, resize_node);
-  flow::make_edge(resize_node, encode_node);
-  flow::make_edge(encode_node, write_node);
+  flow::make_edge(hash_node, pixels);
+  flow::make_edge(pixels, write_node);
   flow::make_edge(write_node, finish_node);
 
   std::thread curl_thread = start_curl_thread(g, gateway.gateway(), ctx, std::move(list));
