@@ -41,7 +41,10 @@ uint64_t PixelBudget::peak() const {
 
 bool Reservation::acquire(PixelBudget& budget, uint64_t bytes) {
   reset();
-  if (!budget.acquire(bytes)) return false;
+  const auto start = std::chrono::steady_clock::now();
+  const bool got = budget.acquire(bytes);
+  waited_ = std::chrono::steady_clock::now() - start;
+  if (!got) return false;
   budget_ = &budget;
   bytes_ = bytes;
   return true;

@@ -14,6 +14,7 @@
 // no TBB: stages/ stays free of it.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -57,10 +58,13 @@ class Reservation {
   bool acquire(PixelBudget& budget, uint64_t bytes);
   void reset();
   uint64_t bytes() const { return bytes_; }
+  // How long the last acquire waited: idle time, which the caller keeps out of its stage timings.
+  std::chrono::steady_clock::duration waited() const { return waited_; }
 
  private:
   PixelBudget* budget_ = nullptr;
   uint64_t bytes_ = 0;
+  std::chrono::steady_clock::duration waited_{};
 };
 
 // Physical memory, or the cgroup's memory limit when that is lower (a container): what the
