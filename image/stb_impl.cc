@@ -68,12 +68,8 @@ struct Reader {
   explicit Reader(const std::vector<uint8_t>& data) {
     stbi__start_mem(&s, data.data(), static_cast<int>(data.size()));
   }
+  // Where stb has read to (stbi__skip may move past the end; stb then reads zeros).
   uint64_t offset() const { return static_cast<uint64_t>(s.img_buffer - s.img_buffer_original); }
-  // stbi__skip may move past the end; stb then reads zeros.
-  uint64_t left() const {
-    return s.img_buffer < s.img_buffer_end ? static_cast<uint64_t>(s.img_buffer_end - s.img_buffer)
-                                           : 0;
-  }
   stbi__context s;
 };
 
@@ -271,13 +267,12 @@ bool to_first_frame(stbi__context& s, int canvas_w, int canvas_h, uint64_t* fram
   }
 }
 
-// The steps stbi__process_gif_raster takes: it writes each code's string by walking it to its
-// root (up to 4096 steps), whether or not the frame still has room. Mirrors stb's reading,
-// dictionary and code-size rules, counting instead of writing; stops once past `cap`. Each code
-// adds at least one step, so this costs at most `cap` codes plus the bytes read.
-uint64_t gif_lzw_steps(stbi__context& s, uint64_t cap) {
-  const int min_size = stbi__get8(&s);
-  if (min_size > 12) return 0;  // stb fails at once
+// The steps stbi__process_gif_raster takes for codes of min_size + 1 bits and up: it writes each
+// code's string by walking it to its root (up to 4096 steps), whether or not the frame still has
+// room. Mirrors stb's reading, dictionary and code-size rules, counting instead of writing; stops
+// once past `cap`. Each code adds at least one step, so this costs at most `cap` codes plus the
+// bytes read.
+uint64_t gif_lzw_steps(stbi__context& s, int min_size, uint64_t cap) {
   static thread_local uint16_t length[8192];
   const int clear = 1 << min_size;
   // Entries stb never set have prefix 0 (its state is zeroed): two steps.
@@ -339,10 +334,12 @@ bool probe_gif(Reader& r, StbHeader* h) {
     return true;
   }
   h->min_bytes = r.offset() + 1 + ceil_div(frame * 3, 8192);
+  const int min_size = stbi__get8(&s);
+  if (min_size > 12) h->unsafe = "GIF LZW code size is over 12 bits";
   // A fair encoder's codes spell out the frame once; twice that, plus a fixed allowance for
   // stray codes after the last pixel, is far beyond any real GIF and still linear in the frame.
   h->work_limit = 2 * frame + (1 << 20);
-  h->work = gif_lzw_steps(s, h->work_limit);
+  h->work = min_size > 12 ? 0 : gif_lzw_steps(s, min_size, h->work_limit);
   return true;
 }
 

@@ -115,8 +115,9 @@ bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::st
     h->min_bytes = png_min_bytes(h->png), h->bound = "deflate's best ratio, 1032:1";
     return true;
   }
-  if (kind ==
-      Kind::kWebp) {  // lossless data and animations can be tiny: --decode-memory bounds them
+  if (kind == Kind::kWebp) {
+    // No bound: lossless data and animations can be tiny for a huge canvas. --decode-memory is
+    // their defence.
     if (!webp_header(data, &h->webp, why)) return false;
     h->width = h->webp.width, h->height = h->webp.height, h->format = "WebP";
     return true;
