@@ -408,12 +408,15 @@ TEST_F(E2eTest, HostileHeadersAreRefusedBeforeTheyCostMemory) {
     const bool webp = (line - 1) % files.size() == files.size() - 1;
     EXPECT_EQ(row["status"], webp ? "ok" : "decode_error") << row.dump();
     EXPECT_GT(row["width"].get<int>(), 0) << row.dump();
-    if (!webp)
+    if (!webp) {
       EXPECT_NE(row["error"].get<std::string>().find("shorter than the header claims"),
                 std::string::npos)
           << row.dump();
+    }
   }
-  if (!kSanitizedBuild) EXPECT_LT(r.max_rss_kb, 100 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  if (!kSanitizedBuild) {
+    EXPECT_LT(r.max_rss_kb, 100 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  }
 }
 
 // --decode-memory bounds the decoded pixels of all threads together. Each GIF is legal (a 1x1
@@ -452,7 +455,9 @@ TEST_F(E2eTest, DecodeMemoryBoundsAllThreadsTogetherWithoutDeadlock) {
     EXPECT_LE(spans[i - 1].second, spans[i].first) << "two GIFs held memory at once";
   // One screen at a time: ~20 MB of imgpipe and ~75 MB of pages the JPEG flattening writes, and
   // their thumbnails' work. Unbounded, four threads on two cores reached 216 MB.
-  if (!kSanitizedBuild) EXPECT_LT(r.max_rss_kb, 180 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  if (!kSanitizedBuild) {
+    EXPECT_LT(r.max_rss_kb, 180 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  }
 }
 
 // An image whose estimated peak exceeds the whole budget fails at once, naming the flag, with the
