@@ -111,6 +111,12 @@ struct ImageOptions {
   // Largest source image accepted, width × height, checked from the header before any pixel buffer
   // is allocated: 100 MP decoded as RGBA is 400 MB, the most one item may cost.
   int64_t max_pixels = 100'000'000;
+  // Most bytes of decoded images alive at once, over all threads (--decode-memory); 0 = the
+  // default, a quarter of the machine's memory but never below the largest item the options allow
+  // (stages/decode.h: default_decode_memory). Each item reserves its estimated peak before
+  // decoding and waits while the budget is taken; without it, every thread could hold a
+  // max_pixels image at once, so memory grew with the core count.
+  int64_t decode_memory = 0;
   // Filters, judged from the header before decoding: a shorter side below min_size is too_small;
   // a long/short side ratio above max_aspect is bad_aspect. 0 = no filter.
   int min_size = 0;

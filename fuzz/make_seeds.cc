@@ -1,6 +1,7 @@
 // Writes the fuzzers' seed corpora with the tests' own image generators: every format and
 // variant the tests use (progressive/CMYK/EXIF JPEG, 16-bit/palette PNG, WebP, animated GIF and
-// WebP, BMP, a header-only bomb), plus small lists in every format.
+// WebP, BMP, PNM, TGA, PSD, and the hostile files of the decoders' safety checks: header-only
+// files, a JPEG with many scans, a GIF LZW bomb, huge canvases), plus small lists in every format.
 // Usage: make_seeds IMAGE_DIR LIST_DIR
 #include <fstream>
 #include <string>
@@ -42,6 +43,21 @@ int main(int argc, char** argv) {
       {"rgb.bmp", fixtures::make_bmp(17, 13)},
       {"alpha.webp", fixtures::make_webp(40, 30, true)},
       {"anim.webp", fixtures::make_animated_webp(24, 16)},
+      {"rgb.ppm", fixtures::make_pnm(20, 10, 3, 20 * 10 * 3)},
+      {"gray.pgm", fixtures::make_pnm(20, 10, 1, 20 * 10)},
+      {"short.ppm", fixtures::make_pnm(64, 64, 3, 0)},
+      {"raw.tga", fixtures::make_tga(30, 20, false, true)},
+      {"rle.tga", fixtures::make_tga(300, 4, true, true)},
+      {"raw.psd", fixtures::make_psd(30, 20, false, true)},
+      {"rle.psd", fixtures::make_psd(300, 4, true, true)},
+      {"palette.bmp", fixtures::make_palette_bmp(30, 20, 4, 3)},
+      {"past-palette.bmp", fixtures::make_palette_bmp(30, 20, 2, 200)},
+      {"header.bmp", fixtures::make_bmp_header_only(3000, 3000)},
+      {"scans.jpg", fixtures::make_jpeg_with_scans(40, 30, 70)},
+      {"cut-progressive.jpg", fixtures::make_truncated_progressive_jpeg(900, 900)},
+      {"screen.gif", fixtures::make_gif_on_screen(900, 900)},
+      {"lzw-bomb.gif", fixtures::make_gif_lzw_bomb(16, 16, 1)},
+      {"canvas.webp", fixtures::make_animated_webp_on_canvas(900, 900, 2, 4)},
   };
   uint8_t knobs = 0;
   for (const auto& [name, bytes] : images) put(img + "/" + name, knobs += 37, bytes);

@@ -3,6 +3,9 @@
 
 #include <turbojpeg.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace imgpipe {
 namespace {
 
@@ -55,9 +58,7 @@ void cmyk_to_rgb(const uint8_t* in, uint8_t* out, size_t pixels) {
   }
 }
 
-}  // namespace
-
-bool jpeg_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string* why) {
+bool tj_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string* why) {
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(decompressor(), data.data(), data.size(), &w, &h, &subsamp,
                           &colorspace) != 0) {
@@ -71,9 +72,103 @@ bool jpeg_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string*
   return true;
 }
 
+bool is_frame_marker(uint8_t m) {  // SOF0..15 but DHT (C4), JPG (C8) and DAC (CC)
+  return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+}
+
+// Finds the frame header (SOFn) as libjpeg-turbo's marker reader does: bytes before an 0xFF are
+// skipped, as are fill 0xFFs and 0xFF00, and every segment but SOI, TEM and RSTn has a length.
+// Returns the offset of the segment's length field, or 0 if a scan or the end comes first.
+size_t find_frame(const std::vector<uint8_t>& d, uint8_t* marker) {
+  size_t i = 2;  // after SOI
+  while (i < d.size()) {
+    while (i < d.size() && d[i] != 0xFF) ++i;
+    while (i < d.size() && d[i] == 0xFF) ++i;
+    if (i >= d.size()) break;
+    const uint8_t m = d[i++];
+    if (m == 0 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) continue;
+    if (m == 0xD9 || m == 0xDA || i + 2 > d.size()) break;
+    if (is_frame_marker(m)) {
+      *marker = m;
+      return i;
+    }
+    i += size_t(d[i]) << 8 | d[i + 1];
+  }
+  return 0;
+}
+
+uint64_t round_up(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
+
+// Blocks and coefficient buffer from the frame header's sampling factors, as libjpeg-turbo sizes
+// them (jdinput.c, jdcoefct.c). False if the header is not one libjpeg-turbo would accept.
+bool read_frame(const std::vector<uint8_t>& d, JpegHeader* h) {
+  uint8_t marker = 0;
+  const size_t at = find_frame(d, &marker);
+  if (at == 0 || at + 8 > d.size()) return false;
+  const int n = d[at + 7];
+  if (n < 1 || n > 10 || at + 8 + 3 * size_t(n) > d.size()) return false;
+  int hs[10], vs[10], hmax = 1, vmax = 1;
+  for (int c = 0; c < n; ++c) {
+    hs[c] = d[at + 9 + 3 * c] >> 4, vs[c] = d[at + 9 + 3 * c] & 15;
+    if (hs[c] < 1 || hs[c] > 4 || vs[c] < 1 || vs[c] > 4) return false;
+    hmax = std::max(hmax, hs[c]), vmax = std::max(vmax, vs[c]);
+  }
+  h->blocks = h->coefficient_bytes = 0;
+  for (int c = 0; c < n; ++c) {
+    const uint64_t wb = (uint64_t(h->width) * hs[c] + 8 * hmax - 1) / (8 * hmax);
+    const uint64_t hb = (uint64_t(h->height) * vs[c] + 8 * vmax - 1) / (8 * vmax);
+    h->blocks += wb * hb;
+    h->coefficient_bytes += round_up(wb, hs[c]) * round_up(hb, vs[c]) * 64 * sizeof(short);
+  }
+  h->progressive = marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE;
+  h->arithmetic = marker >= 0xC9;
+  return true;
+}
+
+int count_sos(const std::vector<uint8_t>& d) {
+  int n = 0;
+  const uint8_t* p = d.data();
+  const uint8_t* const end = p + d.size();
+  while (p + 1 < end && (p = static_cast<const uint8_t*>(std::memchr(p, 0xFF, end - p - 1)))) {
+    n += p[1] == 0xDA;
+    ++p;
+  }
+  return n;
+}
+
+}  // namespace
+
+bool jpeg_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string* why) {
+  if (!tj_header(data, out, why)) return false;
+  out->sos_markers = count_sos(data);
+  if (!read_frame(data, out)) {
+    // libjpeg-turbo read a header we could not: assume the costliest layout (full-resolution
+    // components, several scans) and no lower bound on the data.
+    const int n = out->gray ? 1 : out->cmyk ? 4 : 3;
+    const uint64_t blocks = uint64_t((out->width + 7) / 8) * ((out->height + 7) / 8) * n;
+    out->progressive = out->arithmetic = true;
+    out->blocks = blocks;
+    out->coefficient_bytes = blocks * 64 * sizeof(short);
+  }
+  return true;
+}
+
+uint64_t jpeg_min_bytes(const JpegHeader& h) { return h.arithmetic ? 0 : (h.blocks + 7) / 8; }
+
+uint64_t jpeg_peak_bytes(const JpegHeader& h, int denominator) {
+  const tjscalingfactor scale{1, denominator};
+  const uint64_t channels = h.gray ? 1 : h.cmyk ? 4 : 3;
+  const uint64_t out = uint64_t(TJSCALED(h.width, scale)) * TJSCALED(h.height, scale) * channels;
+  const bool buffered = h.progressive || h.sos_markers > 1;
+  // Row buffers: an MCU row of every component (up to 4 × 8 rows at 4× sampling), twice over for
+  // the upsampler's context, plus the Huffman tables and the like.
+  const uint64_t rows = uint64_t(h.width) * 64 * channels + (1 << 20);
+  return out + (buffered ? h.coefficient_bytes : 0) + rows;
+}
+
 bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, std::string* why) {
   JpegHeader hdr;
-  if (!jpeg_header(data, &hdr, why)) return false;
+  if (!tj_header(data, &hdr, why)) return false;
   const tjscalingfactor scale{1, denominator};
   const int w = TJSCALED(hdr.width, scale), h = TJSCALED(hdr.height, scale);
   const int channels = hdr.gray ? 1 : 3;

@@ -16,9 +16,33 @@ struct JpegHeader {
   int width = 0, height = 0;
   bool gray = false;  // one component
   bool cmyk = false;  // four components (CMYK or YCCK), converted to RGB on decode
+  // From our own walk of the markers to the frame header (TurboJPEG 2.x reports none of this).
+  bool progressive = false;  // SOF2/6/10/14
+  bool arithmetic = false;   // SOF9..15: arithmetic coding, not Huffman
+  uint64_t blocks = 0;       // 8×8 blocks over all components, edge blocks included
+  // The full-resolution coefficient buffer libjpeg-turbo keeps when the image is decoded over
+  // several scans (progressive, or one component per scan): 64 two-byte coefficients a block,
+  // each component rounded up to whole MCUs. It is kept whatever the DCT scale of the output.
+  uint64_t coefficient_bytes = 0;
+  // 0xFF 0xDA pairs anywhere in the bytes: every scan libjpeg-turbo decodes starts with one, and
+  // entropy-coded data never contains one (0xFF is stuffed there), so this is an upper bound on
+  // the scans, one that no arrangement of markers can hide from. Metadata (an EXIF thumbnail,
+  // binary ICC or XMP data) may add a few.
+  int sos_markers = 0;
 };
 
 bool jpeg_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string* why);
+
+// The fewest bytes a JPEG with this header can have. A Huffman code is at least one bit, and every
+// block of every component starts with one (its DC coefficient, also in a progressive file's
+// first scan, which must precede the rest), so the entropy-coded data holds at least one bit per
+// block. Arithmetic coding can spend far less than a bit on a predictable decision, so it gets
+// no bound (0): its defence is --decode-memory.
+uint64_t jpeg_min_bytes(const JpegHeader& header);
+
+// What decoding at 1/denominator holds at its peak: the output, the coefficient buffer when the
+// file has several scans, and libjpeg-turbo's row buffers. An estimate, on the high side.
+uint64_t jpeg_peak_bytes(const JpegHeader& header, int denominator);
 
 // Decodes at 1/denominator of full size (denominator 1, 2, 4 or 8: libjpeg-turbo's fast DCT
 // scales). Corrupt-data warnings are tolerated (the undecodable part comes out gray, as in

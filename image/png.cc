@@ -6,6 +6,7 @@
 #include <lodepng.h>
 #include <spng.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -45,15 +46,71 @@ bool read_ihdr(spng_ctx* ctx, spng_ihdr* ihdr, std::string* why) {
   return rc == 0;
 }
 
+// Inflated IDAT bytes for this header: a filter byte plus the packed samples per row, per
+// Adam7 pass when interlaced.
+size_t idat_bytes(const spng_ihdr& h) {
+  static constexpr size_t kChannels[] = {1, 0, 3, 1, 2, 0, 4};  // by color type
+  const size_t bits = kChannels[h.color_type] * h.bit_depth;
+  auto rows = [&](size_t w, size_t n) { return w && n ? n * (1 + (w * bits + 7) / 8) : 0; };
+  if (h.interlace_method == SPNG_INTERLACE_NONE) return rows(h.width, h.height);
+  static constexpr int kX0[] = {0, 4, 0, 2, 0, 1, 0}, kDx[] = {8, 8, 4, 4, 2, 2, 1};
+  static constexpr int kY0[] = {0, 0, 4, 0, 2, 0, 1}, kDy[] = {8, 8, 8, 4, 4, 2, 2};
+  size_t total = 0;
+  for (int p = 0; p < 7; ++p)
+    total +=
+        rows((h.width + kDx[p] - 1 - kX0[p]) / kDx[p], (h.height + kDy[p] - 1 - kY0[p]) / kDy[p]);
+  return total;
+}
+
+// The header and the decoded image's layout: 16-bit becomes 8-bit; palette and tRNS become
+// RGB(A); gray stays one channel unless it has transparency.
+bool read_header(spng_ctx* ctx, spng_ihdr* ihdr, PngHeader* out, std::string* why) {
+  if (!read_ihdr(ctx, ihdr, why)) return false;
+  spng_trns trns{};
+  const bool transparency = ihdr->color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
+                            ihdr->color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
+                            spng_get_trns(ctx, &trns) == 0;
+  const bool plain_gray = ihdr->color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr->bit_depth <= 8;
+  out->width = static_cast<int>(ihdr->width);
+  out->height = static_cast<int>(ihdr->height);
+  out->channels = transparency ? 4 : plain_gray ? 1 : 3;
+  out->interlaced = ihdr->interlace_method != SPNG_INTERLACE_NONE;
+  out->inflated_bytes = idat_bytes(*ihdr);
+  return true;
+}
+
+// Largest decoded image (output pixels) PngPath::kAuto takes whole. Whole decoding holds the
+// inflated rows and the converted image at once, so it is kept to ordinary web images: 16 MB is
+// 4 Mpx of RGBA, and with one image per processing thread that stays tens of MB. Larger PNGs
+// stream through libspng row by row instead.
+constexpr size_t kWholeDecodeMaxBytes = size_t{16} << 20;
+
+PngPath choose_path(const PngHeader& h, PngPath path) {
+  if (path != PngPath::kAuto) return path;
+  return size_t(h.width) * h.height * h.channels <= kWholeDecodeMaxBytes ? PngPath::kWhole
+                                                                         : PngPath::kRows;
+}
+
 }  // namespace
 
-bool png_header(const std::vector<uint8_t>& data, int* width, int* height, std::string* why) {
+bool png_header(const std::vector<uint8_t>& data, PngHeader* out, std::string* why) {
   Ctx ctx = open(data, why);
   spng_ihdr ihdr{};
-  if (!ctx || !read_ihdr(ctx.get(), &ihdr, why)) return false;
-  *width = static_cast<int>(ihdr.width);
-  *height = static_cast<int>(ihdr.height);
-  return true;
+  return ctx && read_header(ctx.get(), &ihdr, out, why);
+}
+
+uint64_t png_min_bytes(const PngHeader& h) { return (h.inflated_bytes + 1031) / 1032; }
+
+uint64_t png_peak_bytes(const PngHeader& h, int shrink, uint64_t file_bytes, PngPath path) {
+  const uint64_t out = uint64_t(h.width) * h.height * h.channels;
+  const uint64_t k = std::max(shrink, 1);
+  const uint64_t shrunk = out / (k * k) + out / k + 1;  // partial blocks at the edges
+  // libspng's rows: the current and previous row at up to 8 bytes a pixel, and zlib's window.
+  const uint64_t rows = uint64_t(h.width) * 16 + (1 << 20);
+  if (choose_path(h, path) == PngPath::kWhole)
+    return file_bytes + 2 * h.inflated_bytes + out + (k > 1 ? shrunk : 0) + rows;
+  if (k > 1 && !h.interlaced) return shrunk + uint64_t(h.width) * h.channels * 8 + rows;
+  return out + (k > 1 ? shrunk : 0) + rows;
 }
 
 namespace {
@@ -80,12 +137,6 @@ bool decode_shrunk(spng_ctx* ctx, int fmt, const Image& shape, int k, Image* out
   *out = box.finish();
   return true;
 }
-
-// Largest decoded image (output pixels) PngPath::kAuto takes whole. Whole decoding holds the
-// inflated rows and the converted image at once, so it is kept to ordinary web images: 16 MB is
-// 4 Mpx of RGBA, and with one image per processing thread that stays tens of MB. Larger PNGs
-// stream through libspng row by row instead.
-constexpr size_t kWholeDecodeMaxBytes = size_t{16} << 20;
 
 // lodepng's inflate hook, backed by libdeflate: whole-buffer inflate runs ~2.7x faster than
 // zlib's streaming inflate on this project's PNG corpus (0.42 s vs 1.11 s for 201 photos), and
@@ -115,22 +166,6 @@ unsigned inflate_with_libdeflate(unsigned char** out, size_t* out_size, const un
     if (rc != LIBDEFLATE_INSUFFICIENT_SPACE || size >= cap) return 1;
     size = std::min(cap, size * 2);
   }
-}
-
-// Inflated IDAT bytes for this header: a filter byte plus the packed samples per row, per
-// Adam7 pass when interlaced.
-size_t idat_bytes(const spng_ihdr& h) {
-  static constexpr size_t kChannels[] = {1, 0, 3, 1, 2, 0, 4};  // by color type
-  const size_t bits = kChannels[h.color_type] * h.bit_depth;
-  auto rows = [&](size_t w, size_t n) { return w && n ? n * (1 + (w * bits + 7) / 8) : 0; };
-  if (h.interlace_method == SPNG_INTERLACE_NONE) return rows(h.width, h.height);
-  static constexpr int kX0[] = {0, 4, 0, 2, 0, 1, 0}, kDx[] = {8, 8, 4, 4, 2, 2, 1};
-  static constexpr int kY0[] = {0, 0, 4, 0, 2, 0, 1}, kDy[] = {8, 8, 8, 4, 4, 2, 2};
-  size_t total = 0;
-  for (int p = 0; p < 7; ++p)
-    total +=
-        rows((h.width + kDx[p] - 1 - kX0[p]) / kDx[p], (h.height + kDy[p] - 1 - kY0[p]) / kDy[p]);
-  return total;
 }
 
 // The common PNG, whose stored samples are already the image we want: 8-bit, not interlaced, gray
@@ -198,21 +233,16 @@ bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::s
                 PngPath path, bool flatten) {
   Ctx ctx = open(data, why);
   spng_ihdr ihdr{};
-  if (!ctx || !read_ihdr(ctx.get(), &ihdr, why)) return false;
-  spng_trns trns{};
-  bool transparency = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
-                      ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
-                      spng_get_trns(ctx.get(), &trns) == 0;
-  bool plain_gray = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr.bit_depth <= 8;
-  int fmt = transparency ? SPNG_FMT_RGBA8 : plain_gray ? SPNG_FMT_G8 : SPNG_FMT_RGB8;
+  PngHeader header;
+  if (!ctx || !read_header(ctx.get(), &ihdr, &header, why)) return false;
+  const int fmt = header.channels == 4   ? SPNG_FMT_RGBA8
+                  : header.channels == 1 ? SPNG_FMT_G8
+                                         : SPNG_FMT_RGB8;
   Image shape;
-  shape.width = static_cast<int>(ihdr.width);
-  shape.height = static_cast<int>(ihdr.height);
-  shape.channels = transparency ? 4 : plain_gray ? 1 : 3;
-  if (path == PngPath::kAuto)
-    path = size_t(shape.width) * shape.height * shape.channels <= kWholeDecodeMaxBytes
-               ? PngPath::kWhole
-               : PngPath::kRows;
+  shape.width = header.width;
+  shape.height = header.height;
+  shape.channels = header.channels;
+  path = choose_path(header, path);
   if (path == PngPath::kWhole) {
     const bool stored = stored_as_wanted(ihdr, shape.channels);
     return (stored ? decode_stored(data, std::move(shape), out, why)

@@ -14,13 +14,34 @@
 
 namespace imgpipe {
 
-bool png_header(const std::vector<uint8_t>& data, int* width, int* height, std::string* why);
+struct PngHeader {
+  int width = 0, height = 0;
+  int channels = 0;  // of the decoded image: 1 plain gray, 3 RGB, 4 with any transparency
+  bool interlaced = false;
+  // The IDAT stream inflated, as IHDR sizes it: a filter byte and the packed samples of every row
+  // (of every Adam7 pass when interlaced).
+  uint64_t inflated_bytes = 0;
+};
+
+bool png_header(const std::vector<uint8_t>& data, PngHeader* out, std::string* why);
+
+// The fewest bytes a PNG with this header can have: deflate's best ratio is 1032:1, a 258-byte
+// match (length code 285, no extra bits) costing two bits when the block's Huffman codes give
+// both it and distance 1 one-bit codes.
+uint64_t png_min_bytes(const PngHeader& header);
 
 // Which decoder: kAuto takes kWhole up to 16 MB of output pixels (4 Mpx RGBA) and kRows above;
 // tests pin one to compare them. kWhole (png_stored or lodepng, inflating with libdeflate) is the
 // fast one: lodepng's path alone took about half libspng's time on the corpus. kRows (libspng)
 // holds one row instead of the image when it shrinks a non-interlaced PNG.
 enum class PngPath { kAuto, kWhole, kRows };
+
+// What png_decode holds at its peak for a file of `file_bytes` bytes with this header: for kWhole,
+// the joined IDATs, the inflated rows, lodepng's unfiltered copy and the output; for kRows, a few
+// rows and the shrunk output, or the whole output when it cannot shrink row by row. An estimate,
+// on the high side.
+uint64_t png_peak_bytes(const PngHeader& header, int shrink, uint64_t file_bytes,
+                        PngPath path = PngPath::kAuto);
 
 // 16-bit becomes 8-bit; palette and tRNS become RGB(A); gray stays one channel unless it has
 // transparency. With shrink k > 1 the result is box-averaged by k (as box_shrink does). With

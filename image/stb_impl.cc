@@ -1,7 +1,37 @@
 // The one translation unit holding the stb implementations, so we choose their build settings
-// (formats, limits, assertions) instead of linking Debian's prebuilt libstb.so.
+// (formats, limits, allocator) instead of linking Debian's prebuilt libstb.so; and the header
+// probe of image/stb.h, written with stb's own reading functions so it reads every header exactly
+// as the decoder will.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
-// Formats a web thumbnailer sees; HDR and PIC are left out (no web use, more attack surface).
+#include "image/stb.h"
+
+namespace {
+
+// stb_image 2.27 ignores short reads in several loaders: PNM's samples and TGA's raw rows come
+// from stbi__getn, whose failure is not checked, so a header-only file left the whole pixel
+// buffer as malloc gave it, and the thumbnail showed whatever the heap held before (another
+// file's text, pointers, pixels). Every stb allocation is therefore zeroed. stb_image grows
+// buffers only through STBI_REALLOC_SIZED, and only in its zlib (PNG) path, which is not built;
+// should that change, the grown tail is zeroed too, so no path can expose old bytes.
+[[maybe_unused]] void* stb_zeroed_realloc(void* p, size_t old_size, size_t new_size) {
+  void* q = std::realloc(p, new_size);
+  if (q && new_size > old_size)
+    std::memset(static_cast<char*>(q) + old_size, 0, new_size - old_size);
+  return q;
+}
+
+}  // namespace
+
+#define STBI_MALLOC(size) std::calloc(1, size)
+#define STBI_REALLOC_SIZED(p, old_size, new_size) stb_zeroed_realloc(p, old_size, new_size)
+#define STBI_FREE(p) std::free(p)
+
+// Formats a web thumbnailer sees; HDR and PIC are left out (no web use, more attack surface): any
+// STBI_ONLY_ leaves out every format not named, so stb_image cannot decode a Radiance HDR here.
 // No JPEG and no PNG, found by fuzz_image (inputs in fuzz/regressions/fuzz_image/stb-*): Debian's
 // stb_image 2.27 writes and reads out of bounds on hostile JPEG Huffman tables, and reallocates
 // whatever a PNG's IDAT length claims (a 1.2 GB allocation from a few hundred bytes). Every JPEG
@@ -28,3 +58,328 @@
 #define STBI_WRITE_NO_STDIO
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
+
+namespace imgpipe {
+namespace {
+
+// A memory context over `data`, as stbi_load_from_memory makes one. The body is at most
+// --max-bytes (≤ 1 GB), within stb's int lengths.
+struct Reader {
+  explicit Reader(const std::vector<uint8_t>& data) {
+    stbi__start_mem(&s, data.data(), static_cast<int>(data.size()));
+  }
+  // Where stb has read to (stbi__skip may move past the end; stb then reads zeros).
+  uint64_t offset() const { return static_cast<uint64_t>(s.img_buffer - s.img_buffer_original); }
+  stbi__context s;
+};
+
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// stbi__pnm_getinteger with the overflow check stb 2.28 added: 2.27's int overflows on a long
+// run of digits, which is undefined behaviour.
+int64_t pnm_integer(stbi__context* s, char* c) {
+  int64_t value = 0;
+  while (!stbi__at_eof(s) && stbi__pnm_isdigit(*c)) {
+    value = std::min<int64_t>(value * 10 + (*c - '0'), int64_t{1} << 40);
+    *c = static_cast<char>(stbi__get8(s));
+  }
+  return value;
+}
+
+// PNM (P5, P6): raw samples, no compression. Read as stbi__pnm_info reads it (stb's own
+// whitespace and comment rules), which stops right after the one whitespace byte that ends the
+// header; there stbi__getn copies width × height × channels samples (two bytes each above maxval
+// 255) in one go, and with fewer bytes left it copies none. The bound is exact.
+bool probe_pnm(Reader& r, StbHeader* h, std::string* why) {
+  stbi__context& s = r.s;
+  stbi__rewind(&s);  // stbi__pnm_test leaves the context after the magic when it matches
+  stbi__get8(&s);    // 'P'
+  h->channels = stbi__get8(&s) == '6' ? 3 : 1;
+  char c = static_cast<char>(stbi__get8(&s));
+  int64_t numbers[3];  // width, height, maxval
+  for (int64_t& n : numbers) {
+    stbi__pnm_skip_whitespace(&s, &c);
+    n = pnm_integer(&s, &c);
+  }
+  if (numbers[2] > 65535) {
+    *why = "PNM maxval is over 65535";
+    return false;
+  }
+  h->format = "PNM";
+  h->width = static_cast<int>(std::min<int64_t>(numbers[0], INT32_MAX));
+  h->height = static_cast<int>(std::min<int64_t>(numbers[1], INT32_MAX));
+  if (numbers[0] > INT32_MAX || numbers[1] > INT32_MAX) h->unsafe = "PNM side overflows an int";
+  const int bytes = numbers[2] > 255 ? 2 : 1;
+  const uint64_t samples = uint64_t(h->width) * h->height * h->channels;
+  h->min_bytes = r.offset() + samples * bytes;
+  // 16-bit samples are decoded as such, then narrowed into a second buffer.
+  h->peak_bytes = samples * bytes + (bytes == 2 ? samples : 0);
+  return true;
+}
+
+// Palette images: stb's palette is an uninitialised 256-entry array on its stack, filled only up
+// to the entries the file defines. A pixel naming an entry past those copies stack bytes into the
+// image, so such files are refused. Only bytes present are checked: past the end stb reads zeros,
+// and index 0 always exists.
+int64_t largest_bmp_index(const std::vector<uint8_t>& data, uint64_t start, int bpp, uint64_t width,
+                          uint64_t height, uint64_t stride) {
+  int64_t largest = 0;
+  const uint64_t per_byte = 8 / bpp, mask = (1u << bpp) - 1;
+  for (uint64_t y = 0; y < height && start + y * stride < data.size(); ++y) {
+    const uint8_t* row = data.data() + start + y * stride;
+    const uint64_t bytes = std::min(ceil_div(width, per_byte), data.size() - (row - data.data()));
+    for (uint64_t x = 0; x < bytes * per_byte && x < width; ++x) {
+      const int shift = static_cast<int>(8 - bpp * (x % per_byte + 1));
+      largest = std::max<int64_t>(largest, (row[x / per_byte] >> shift) & mask);
+    }
+  }
+  return largest;
+}
+
+// BMP: stb reads only uncompressed BMPs (RLE is refused), so the pixels need their full size:
+// height rows of stb's row bytes and padding (the last row's padding may be missing), from the
+// header's pixel-data offset, where every accepted file starts its rows.
+bool probe_bmp(Reader& r, const std::vector<uint8_t>& data, StbHeader* h, std::string* why) {
+  stbi__bmp_data info{};
+  info.all_a = 255;
+  if (!stbi__bmp_parse_header(&r.s, &info)) {
+    *why = stbi_failure_reason();
+    return false;
+  }
+  h->format = "BMP";
+  const int64_t width = r.s.img_x;
+  const int64_t height = std::abs(static_cast<int64_t>(static_cast<int32_t>(r.s.img_y)));
+  h->width = static_cast<int>(std::min<int64_t>(width, 1 << 30));
+  h->height = static_cast<int>(height);
+  const bool palette = info.bpp < 16;
+  // stb's palette size, as stbi__bmp_load works it out (its odd 24 for 12-byte headers included).
+  const int64_t entries = info.hsz == 12
+                              ? (info.bpp < 24 ? (info.offset - info.extra_read - 24) / 3 : 0)
+                              : (palette ? (info.offset - info.extra_read - info.hsz) >> 2 : 0);
+  h->channels = info.bpp == 24 && info.ma == 0xff000000 ? 3 : info.ma ? 4 : 3;
+  h->peak_bytes = uint64_t(width) * height * h->channels;
+  uint64_t row = 0;
+  if (info.bpp == 1 || info.bpp == 4 || info.bpp == 8)
+    row = ceil_div(uint64_t(width) * info.bpp, 8);
+  else if (info.bpp == 16 || info.bpp == 24)
+    row = uint64_t(width) * info.bpp / 8;
+  else if (info.bpp > 16)
+    row = uint64_t(width) * 4;  // stb reads 32 bits a pixel for any other depth
+  const uint64_t stride = row + ((0 - row) & 3);
+  h->min_bytes = info.offset + (height > 0 ? (height - 1) * stride + row : 0);
+  if (palette ? entries < 1 : info.offset < info.extra_read + info.hsz)
+    h->unsafe = "BMP pixel data offset " + std::to_string(info.offset) + " lies inside its header";
+  else if (palette && entries > 256)
+    h->unsafe = "BMP palette has " + std::to_string(entries) + " entries, over 256";
+  else if (palette && row > 0 && entries < (1 << info.bpp)) {
+    const int64_t index = largest_bmp_index(data, info.offset, info.bpp, width, height, stride);
+    if (index >= entries)
+      h->unsafe = "BMP pixel uses palette entry " + std::to_string(index) +
+                  ", but the palette has " + std::to_string(entries);
+  }
+  return true;
+}
+
+// TGA: uncompressed pixels need their full size. RLE's best case is a run packet: one header byte
+// and one pixel value for up to 128 pixels (stb lets runs cross rows).
+bool probe_tga(Reader& r, StbHeader* h, std::string* why) {
+  stbi__context& s = r.s;
+  const int id_length = stbi__get8(&s), indexed = stbi__get8(&s), type = stbi__get8(&s);
+  const int palette_start = stbi__get16le(&s), palette_len = stbi__get16le(&s);
+  const int palette_bits = stbi__get8(&s);
+  stbi__skip(&s, 4);  // x and y origin
+  h->width = stbi__get16le(&s);
+  h->height = stbi__get16le(&s);
+  const int bpp = stbi__get8(&s);
+  stbi__get8(&s);  // descriptor
+  const bool rle = type >= 8, gray = (rle ? type - 8 : type) == 3;
+  int rgb16 = 0;
+  h->channels =
+      indexed ? stbi__tga_get_comp(palette_bits, 0, &rgb16) : stbi__tga_get_comp(bpp, gray, &rgb16);
+  if (h->channels == 0 || (indexed && palette_len == 0)) {
+    *why = "TGA pixel format or palette is unsupported";
+    return false;
+  }
+  h->format = "TGA";
+  const uint64_t pixels = uint64_t(h->width) * h->height;
+  const uint64_t entry = rgb16 ? 2 : h->channels;  // a palette entry, or an RGB pixel
+  const uint64_t pixel = indexed ? (bpp == 8 ? 1 : 2) : entry;
+  const uint64_t start =
+      r.offset() + id_length + (indexed ? palette_start + palette_len * entry : 0);
+  h->min_bytes = start + (rle ? ceil_div(pixels, 128) * (1 + pixel) : pixels * pixel);
+  h->peak_bytes = pixels * h->channels + (indexed ? palette_len * h->channels : 0);
+  return true;
+}
+
+// PSD: stb decodes the first four channels. Raw, each needs width × height samples. RLE (PackBits)
+// is preceded by a 2-byte count per row and channel, and its best case is 2 bytes for a run of
+// 128. A file with no channels has nothing to fill its claim with.
+bool probe_psd(Reader& r, StbHeader* h, std::string* why) {
+  stbi__context& s = r.s;
+  stbi__get32be(&s);  // "8BPS", checked by stbi__psd_test
+  const int version = stbi__get16be(&s);
+  stbi__skip(&s, 6);
+  const int channels = stbi__get16be(&s);
+  h->height = static_cast<int>(std::min<uint32_t>(stbi__get32be(&s), 1u << 30));
+  h->width = static_cast<int>(std::min<uint32_t>(stbi__get32be(&s), 1u << 30));
+  const int depth = stbi__get16be(&s), mode = stbi__get16be(&s);
+  if (version != 1 || channels > 16 || (depth != 8 && depth != 16) || mode != 3) {
+    *why = "PSD is not an 8- or 16-bit RGB image of version 1";
+    return false;
+  }
+  for (int section = 0; section < 3; ++section)  // mode data, image resources, reserved
+    stbi__skip(&s, static_cast<int>(stbi__get32be(&s)));
+  const int compression = stbi__get16be(&s);
+  h->format = "PSD";
+  h->channels = 4;
+  const uint64_t pixels = uint64_t(h->width) * h->height;
+  const uint64_t planes = std::min(channels, 4);
+  h->min_bytes =
+      r.offset() + (compression ? 2ull * h->height * channels + planes * 2 * ceil_div(pixels, 128)
+                                : planes * pixels * (depth / 8));
+  h->peak_bytes = pixels * 4;
+  if (channels == 0) h->unsafe = "PSD has no channels";
+  return true;
+}
+
+// Walks the blocks before the first image as stbi__gif_load_next does; false if there is none.
+// Leaves `s` at the image's LZW code size and sets the frame's pixels.
+bool to_first_frame(stbi__context& s, int canvas_w, int canvas_h, uint64_t* frame_pixels) {
+  for (;;) {
+    const int tag = stbi__get8(&s);
+    if (tag == 0x2C) {
+      const int x = stbi__get16le(&s), y = stbi__get16le(&s);
+      const int w = stbi__get16le(&s), h = stbi__get16le(&s);
+      const int flags = stbi__get8(&s);
+      if (flags & 0x80) stbi__skip(&s, 3 * (2 << (flags & 7)));
+      *frame_pixels = uint64_t(w) * h;
+      // An empty frame (or one cut off mid-descriptor, read as zeros) draws nothing.
+      return w > 0 && h > 0 && x + w <= canvas_w && y + h <= canvas_h;
+    }
+    if (tag != 0x21) return false;  // the trailer, or an unknown block: stb fails
+    int len = 0;
+    if (stbi__get8(&s) == 0xF9 && (len = stbi__get8(&s)) != 4) {
+      stbi__skip(&s, len);  // stb skips an odd-sized control block, then reads the next tag
+      continue;
+    }
+    if (len == 4) stbi__skip(&s, 4);
+    while ((len = stbi__get8(&s)) != 0) stbi__skip(&s, len);
+  }
+}
+
+// The steps stbi__process_gif_raster takes for codes of min_size + 1 bits and up: it writes each
+// code's string by walking it to its root (up to 4096 steps), whether or not the frame still has
+// room. Mirrors stb's reading, dictionary and code-size rules, counting instead of writing; stops
+// once past `cap`. Each code adds at least one step, so this costs at most `cap` codes plus the
+// bytes read.
+uint64_t gif_lzw_steps(stbi__context& s, int min_size, uint64_t cap) {
+  static thread_local uint16_t length[8192];
+  const int clear = 1 << min_size;
+  // Entries stb never set have prefix 0 (its state is zeroed): two steps.
+  for (int i = 0; i < 8192; ++i) length[i] = i < clear ? 1 : 2;
+  int size = min_size + 1, mask = (1 << size) - 1, avail = clear + 2, old = -1, bits = 0, valid = 0;
+  int block = 0;
+  bool first = true;
+  uint64_t steps = 0;
+  while (steps <= cap) {
+    if (valid < size) {
+      if (block == 0 && (block = stbi__get8(&s)) == 0) break;
+      --block;
+      bits |= stbi__get8(&s) << valid;
+      valid += 8;
+      continue;
+    }
+    const int code = bits & mask;
+    bits >>= size;
+    valid -= size;
+    if (code == clear) {
+      size = min_size + 1, mask = (1 << size) - 1, avail = clear + 2, old = -1, first = false;
+      continue;
+    }
+    if (code == clear + 1 || code > avail || first) break;  // the end, or stb fails
+    if (old >= 0) {
+      if (avail >= 8192) break;
+      length[avail] = static_cast<uint16_t>(std::min(length[old] + 1, 0xFFFF));
+      ++avail;
+    } else if (code == avail) {
+      break;
+    }
+    steps += length[code];
+    if ((avail & mask) == 0 && avail <= 0x0FFF) mask = (1 << ++size) - 1;
+    old = code;
+  }
+  return steps;
+}
+
+// GIF: stb decodes the first frame onto the logical screen. It allocates and clears the screen
+// three times over (pixels, background, history) before reading a single block, so a file with
+// no frame inside the screen is refused first. A frame's LZW data can be tiny: a 12-bit code
+// stands for a string of at most 4096 pixels, so a byte brings at most 4096 × 8 / 12 ≈ 2731 of
+// them. The screen around a small frame is legitimately empty; --decode-memory bounds it.
+bool probe_gif(Reader& r, StbHeader* h) {
+  stbi__context& s = r.s;
+  stbi__skip(&s, 6);  // "GIF87a" or "GIF89a", checked by stbi__gif_test
+  h->width = stbi__get16le(&s);
+  h->height = stbi__get16le(&s);
+  const int flags = stbi__get8(&s);
+  stbi__skip(&s, 2);  // background index, aspect ratio
+  if (flags & 0x80) stbi__skip(&s, 3 * (2 << (flags & 7)));
+  h->format = "GIF";
+  h->channels = 4;
+  const uint64_t screen = uint64_t(h->width) * h->height;
+  h->peak_bytes = screen * 9;
+  uint64_t frame = 0;
+  if (!to_first_frame(s, h->width, h->height, &frame)) {
+    h->unsafe = "GIF has no image inside its logical screen";
+    return true;
+  }
+  h->min_bytes = r.offset() + 1 + ceil_div(frame * 3, 8192);
+  const int min_size = stbi__get8(&s);
+  if (min_size > 12) h->unsafe = "GIF LZW code size is over 12 bits";
+  // A fair encoder's codes spell out the frame once; twice that, plus a fixed allowance for
+  // stray codes after the last pixel, is far beyond any real GIF and still linear in the frame.
+  h->work_limit = 2 * frame + (1 << 20);
+  h->work = min_size > 12 ? 0 : gif_lzw_steps(s, min_size, h->work_limit);
+  return true;
+}
+
+}  // namespace
+
+bool stb_probe(const std::vector<uint8_t>& data, StbHeader* out, std::string* why) {
+  Reader r(data);
+  *out = StbHeader();
+  bool ok = false;
+  // stbi__load_main's order for the formats built here; its first match decodes or fails.
+  if (stbi__bmp_test(&r.s)) {
+    ok = probe_bmp(r, data, out, why);
+  } else if (stbi__gif_test(&r.s)) {
+    ok = probe_gif(r, out);
+  } else if (stbi__psd_test(&r.s)) {
+    ok = probe_psd(r, out, why);
+  } else if (stbi__pnm_test(&r.s)) {
+    ok = probe_pnm(r, out, why);
+  } else if (stbi__tga_test(&r.s)) {
+    ok = probe_tga(r, out, why);
+  } else {
+    *why = "unknown image type";
+  }
+  if (ok && out->work_limit == 0) out->work = out->work_limit = uint64_t(out->width) * out->height;
+  return ok;
+}
+
+bool stb_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) {
+  int w = 0, h = 0, channels = 0;
+  uint8_t* pixels =
+      stbi_load_from_memory(data.data(), static_cast<int>(data.size()), &w, &h, &channels, 0);
+  if (!pixels) {
+    *why = stbi_failure_reason();
+    return false;
+  }
+  out->pixels.reset(pixels);
+  out->width = w;
+  out->height = h;
+  out->channels = channels;
+  return true;
+}
+
+}  // namespace imgpipe

@@ -5,9 +5,38 @@
 #include <webp/demux.h>
 #include <webp/encode.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 namespace imgpipe {
+
+namespace {
+
+struct DemuxFree {
+  void operator()(WebPDemuxer* d) const { WebPDemuxDelete(d); }
+};
+using Demux = std::unique_ptr<WebPDemuxer, DemuxFree>;
+
+// An animation's first frame: where it sits on the canvas, and its bitstream (ALPH + VP8, or
+// VP8L), which points into `data`.
+struct FirstFrame {
+  int x = 0, y = 0, width = 0, height = 0;
+  WebPData bitstream{nullptr, 0};
+};
+
+bool first_frame(const std::vector<uint8_t>& data, int canvas_w, int canvas_h, FirstFrame* out) {
+  WebPData wd{data.data(), data.size()};
+  Demux demux(WebPDemux(&wd));
+  WebPIterator it;
+  if (!demux || !WebPDemuxGetFrame(demux.get(), 1, &it)) return false;
+  *out = {it.x_offset, it.y_offset, it.width, it.height, it.fragment};
+  WebPDemuxReleaseIterator(&it);
+  return out->width > 0 && out->height > 0 && out->x >= 0 && out->y >= 0 &&
+         out->x + out->width <= canvas_w && out->y + out->height <= canvas_h;
+}
+
+}  // namespace
 
 bool webp_header(const std::vector<uint8_t>& data, WebpHeader* out, std::string* why) {
   WebPBitstreamFeatures f;
@@ -19,35 +48,66 @@ bool webp_header(const std::vector<uint8_t>& data, WebpHeader* out, std::string*
   out->height = f.height;
   out->alpha = f.has_alpha;
   out->animated = f.has_animation;
+  out->frame_width = f.width;
+  out->frame_height = f.height;
+  out->lossless = f.format == 2;
+  out->frame_alpha = f.has_alpha && !out->lossless;
+  FirstFrame frame;
+  if (f.has_animation) {
+    if (!first_frame(data, f.width, f.height, &frame) ||
+        WebPGetFeatures(frame.bitstream.bytes, frame.bitstream.size, &f) != VP8_STATUS_OK) {
+      *why = "animated WebP has no first frame inside its canvas";
+      return false;
+    }
+    out->frame_width = frame.width;
+    out->frame_height = frame.height;
+    out->lossless = f.format == 2;
+    out->frame_alpha = f.has_alpha && !out->lossless;
+  }
   return true;
+}
+
+uint64_t webp_peak_bytes(const WebpHeader& h, Size scaled) {
+  const bool scale = !h.animated && scaled.width > 0 && scaled.height > 0;
+  const uint64_t channels = h.animated || h.alpha ? 4 : 3;
+  const uint64_t out = scale ? uint64_t(scaled.width) * scaled.height * channels
+                             : uint64_t(h.width) * h.height * channels;
+  const uint64_t frame = uint64_t(h.frame_width) * h.frame_height;
+  // VP8L: one 32-bit ARGB value a pixel. ALPH: the alpha plane, and its own lossless decode
+  // (ARGB again unless it takes the 8-bit path).
+  const uint64_t inner = h.lossless ? 4 * frame : h.frame_alpha ? 5 * frame : 0;
+  // Row caches (VP8L keeps 32 rows of ARGB, VP8 a macroblock row with its filter context) and
+  // the rescaler's rows.
+  const uint64_t rows = uint64_t(h.frame_width) * 256 + (1 << 20);
+  return out + inner + rows;
 }
 
 namespace {
 
-bool decode_first_frame(const std::vector<uint8_t>& data, Image* out, std::string* why) {
-  WebPData wd{data.data(), data.size()};
-  WebPAnimDecoderOptions opt;
-  WebPAnimDecoderOptionsInit(&opt);
-  opt.color_mode = MODE_RGBA;
-  opt.use_threads = 0;  // we are already one of N workers
-  WebPAnimDecoder* dec = WebPAnimDecoderNew(&wd, &opt);
-  WebPAnimInfo info;
-  uint8_t* frame = nullptr;
-  int timestamp = 0;
-  bool ok =
-      dec && WebPAnimDecoderGetInfo(dec, &info) && WebPAnimDecoderGetNext(dec, &frame, &timestamp);
-  if (ok) {
-    size_t bytes = size_t(info.canvas_width) * info.canvas_height * 4;
-    out->pixels.reset(static_cast<uint8_t*>(std::malloc(bytes)));
-    ok = out->pixels != nullptr;
-    if (ok) std::memcpy(out->pixels.get(), frame, bytes);  // the frame belongs to the decoder
-    out->width = static_cast<int>(info.canvas_width);
-    out->height = static_cast<int>(info.canvas_height);
-    out->channels = 4;
-  }
-  WebPAnimDecoderDelete(dec);
-  if (!ok) *why = "animated WebP is corrupt";
-  return ok;
+// The first frame, decoded straight onto a zeroed (transparent) canvas: what WebPAnimDecoder
+// gives for it (a key frame: canvas cleared, frame decoded in place, no blending).
+bool decode_first_frame(const std::vector<uint8_t>& data, const WebPBitstreamFeatures& f,
+                        Image* out, std::string* why) {
+  FirstFrame frame;
+  *why = "animated WebP is corrupt";
+  if (!first_frame(data, f.width, f.height, &frame)) return false;
+  const size_t stride = size_t(f.width) * 4;
+  PixelBuffer canvas(static_cast<uint8_t*>(std::calloc(stride, f.height)));
+  WebPDecoderConfig config;
+  if (!canvas || !WebPInitDecoderConfig(&config)) return false;
+  config.options.use_threads = 0;  // we are already one of N workers
+  config.output.colorspace = MODE_RGBA;
+  config.output.is_external_memory = 1;
+  config.output.u.RGBA.rgba = canvas.get() + frame.y * stride + size_t(frame.x) * 4;
+  config.output.u.RGBA.stride = static_cast<int>(stride);
+  config.output.u.RGBA.size = stride * (frame.height - 1) + size_t(frame.width) * 4;
+  if (WebPDecode(frame.bitstream.bytes, frame.bitstream.size, &config) != VP8_STATUS_OK)
+    return false;
+  out->pixels = std::move(canvas);
+  out->width = f.width;
+  out->height = f.height;
+  out->channels = 4;
+  return true;
 }
 
 }  // namespace
@@ -59,7 +119,7 @@ bool webp_decode(const std::vector<uint8_t>& data, Size scaled, Image* out, std:
     *why = "WebP header is corrupt";
     return false;
   }
-  if (config.input.has_animation) return decode_first_frame(data, out, why);
+  if (config.input.has_animation) return decode_first_frame(data, config.input, out, why);
   const bool scale = scaled.width > 0 && scaled.height > 0;
   const int w = scale ? scaled.width : config.input.width;
   const int h = scale ? scaled.height : config.input.height;

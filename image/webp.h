@@ -12,15 +12,26 @@
 namespace imgpipe {
 
 struct WebpHeader {
-  int width = 0, height = 0;
+  int width = 0, height = 0;  // the image, or an animation's canvas
   bool alpha = false;
   bool animated = false;
+  // The frame decoded (the image itself, or an animation's first frame) and its coding.
+  int frame_width = 0, frame_height = 0;
+  bool lossless = false;     // VP8L: decoded whole as ARGB, whatever the output size
+  bool frame_alpha = false;  // lossy with an ALPH chunk: a full-size alpha plane besides
 };
 
 bool webp_header(const std::vector<uint8_t>& data, WebpHeader* out, std::string* why);
 
+// What webp_decode holds at its peak: the output (or an animation's canvas), plus libwebp's
+// full-size ARGB buffer for lossless data or alpha plane for lossy data with alpha, plus row
+// caches. Lossless data and animations can be a few bytes for a huge canvas, so no size bound on
+// the data exists for them: this estimate, charged to --decode-memory, is their defence.
+uint64_t webp_peak_bytes(const WebpHeader& header, Size scaled);
+
 // Decodes at `scaled` size (libwebp resamples while decoding), or full size when scaled is 0×0
-// or the image is animated (then the first frame, composited on its canvas).
+// or the image is animated (then the first frame, on a transparent canvas, as WebPAnimDecoder
+// gives it, but decoded straight into our buffer: WebPAnimDecoder holds two more canvases).
 bool webp_decode(const std::vector<uint8_t>& data, Size scaled, Image* out, std::string* why);
 
 // Encodes gray, RGB or RGBA pixels (gray is widened to RGB: WebP has no gray mode).

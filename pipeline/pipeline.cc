@@ -34,6 +34,7 @@
 #include "stages/hash.h"
 #include "stages/local.h"
 #include "stages/manifest.h"
+#include "stages/pixel_budget.h"
 #include "stages/reader.h"
 #include "stages/resize.h"
 #include "stages/resume.h"
@@ -48,7 +49,10 @@ using Gateway = flow::async_node<flow::continue_msg, Msg>::gateway_type;
 
 // What every node needs; outlives the graph (node bodies are copied, so state lives here).
 struct Context {
-  explicit Context(const Options& o) : options(o) {}
+  explicit Context(const Options& o)
+      : options(o),
+        budget(o.image.decode_memory > 0 ? uint64_t(o.image.decode_memory)
+                                         : default_decode_memory(o.image)) {}
   const Options& options;
   Metrics metrics;
   std::unique_ptr<OutputDir> outdir;  // locked for the run; outlives the manifest
@@ -65,6 +69,7 @@ struct Context {
   std::atomic<uint64_t> total_lines{0};  // for the progress line; 0 while unknown
   std::string download_error;  // the download thread failed: written by it, read after its join
   Dedup dedup;                 // --dedup's table; unused without it
+  PixelBudget budget;          // --decode-memory, shared by every item's decode
 };
 
 // Bytes an item holds right now, for a stage's MB in and out. A written thumbnail counts its
@@ -77,8 +82,10 @@ uint64_t payload_bytes(const Item& item) {
 
 // Runs one stage function on an item: times it, records it (metrics, overlap, trace), and turns
 // any exception into a failed item (an exception escaping a node would cancel the whole graph).
+// With `held`, the time its reservation waited for --decode-memory inside fn is idle, not work:
+// the recorded interval starts that much later, so waiting never shows as a slow decode.
 template <typename Fn>
-void run_step(Stage stage, Context* ctx, Item& item, Fn fn) {
+void run_step(Stage stage, Context* ctx, Item& item, Fn fn, const Reservation* held = nullptr) {
   const Activity activity = stage == Stage::kDownload ? Activity::kDownload : Activity::kProcess;
   ctx->metrics.overlap().begin(activity);
   uint64_t in = payload_bytes(item);
@@ -92,6 +99,7 @@ void run_step(Stage stage, Context* ctx, Item& item, Fn fn) {
   }
   auto end = Clock::now();
   ctx->metrics.overlap().end(activity);
+  if (held) start = std::min(end, start + held->waited());
   double ms = std::chrono::duration<double, std::milli>(end - start).count();
   item.stage_ms[static_cast<int>(stage)] += ms;
   ctx->metrics.record_stage(stage, {start, end, ms, item.ok(), in, payload_bytes(item)});
@@ -108,6 +116,24 @@ auto step(Stage stage, Context* ctx, Fn fn) {
     if (item->ok() && !item->duplicate_of) run_step(stage, ctx, *item, fn);
     return item;
   };
+}
+
+// Decode, resize and encode of one item, back to back on this worker, each timed and recorded
+// as its own stage. The --decode-memory reservation decode takes is held only inside this body and
+// released when it returns, once the pixels are gone. So every holder is running on a worker and
+// will release: were the stages separate nodes, items holding reservations could sit in a queue
+// while every worker waited for memory, and the run would deadlock.
+Msg pixels_node(Context* ctx, Msg item) {
+  if (!item->ok() || item->duplicate_of) return item;
+  const ImageOptions& io = ctx->options.image;
+  Reservation held;
+  run_step(
+      Stage::kDecode, ctx, *item, [&](Item& it) { decode(it, io, &ctx->budget, &held); }, &held);
+  if (item->ok()) run_step(Stage::kResize, ctx, *item, [&io](Item& it) { resize(it, io); });
+  if (item->ok()) run_step(Stage::kEncode, ctx, *item, [&io](Item& it) { encode(it, io); });
+  item->image = {};  // a failed item's pixels go now, not with the item, as the budget assumes
+  for (Thumb& t : item->thumbs) t.image = {};
+  return item;
 }
 
 // Local files are read here, on a worker, timed as their download.
@@ -224,12 +250,8 @@ void run_graph(Context* ctx, List list, int threads) {
                                             hash(it);
                                             if (ctx->options.output.dedup) ctx->dedup.check(it);
                                           }));
-  flow::function_node<Msg, Msg> decode_node(
-      g, threads, step(Stage::kDecode, ctx, [&io](Item& it) { decode(it, io); }));
-  flow::function_node<Msg, Msg> resize_node(
-      g, threads, step(Stage::kResize, ctx, [&io](Item& it) { resize(it, io); }));
-  flow::function_node<Msg, Msg> encode_node(
-      g, threads, step(Stage::kEncode, ctx, [&io](Item& it) { encode(it, io); }));
+  flow::function_node<Msg, Msg> pixels(g, threads,
+                                       [ctx](Msg item) { return pixels_node(ctx, item); });
   flow::function_node<Msg, Msg> write_node(
       g, threads, step(Stage::kWrite, ctx, [&](Item& it) { write(it, dir, io, oo); }));
   flow::function_node<Msg, flow::continue_msg> finish_node(g, flow::serial, [ctx](Msg item) {
@@ -239,10 +261,8 @@ void run_graph(Context* ctx, List list, int threads) {
 
   flow::make_edge(gateway, read_node);
   flow::make_edge(read_node, hash_node);
-  flow::make_edge(hash_node, decode_node);
-  flow::make_edge(decode_node, resize_node);
-  flow::make_edge(resize_node, encode_node);
-  flow::make_edge(encode_node, write_node);
+  flow::make_edge(hash_node, pixels);
+  flow::make_edge(pixels, write_node);
   flow::make_edge(write_node, finish_node);
 
   std::thread curl_thread = start_curl_thread(g, gateway.gateway(), ctx, std::move(list));

@@ -1,17 +1,18 @@
 // Image decoding: header first, then the codec the options pick for the format.
 #include "stages/decode.h"
 
-#include <stb/stb_image.h>
-
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "image/fit.h"
 #include "image/jpeg.h"
 #include "image/orientation.h"
 #include "image/png.h"
+#include "image/stb.h"
 #include "image/webp.h"
 
 namespace imgpipe {
@@ -55,6 +56,10 @@ uint32_t big_endian32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
 
+std::string megabytes(uint64_t bytes) {
+  return std::to_string((bytes + 999'999) / 1'000'000) + " MB";
+}
+
 void fail_too_large(Item& item, int64_t w, int64_t h, int64_t max_pixels) {
   item.fail(Status::kTooLarge, "image is " + std::to_string(w) + "x" + std::to_string(h) +
                                    ", over --max-pixels " + std::to_string(max_pixels));
@@ -73,6 +78,10 @@ void fail_unreadable_header(Item& item, Kind kind, const std::string& why, int64
   if (kind == Kind::kPng && b.size() >= 24) {
     uint64_t w = big_endian32(&b[16]), h = big_endian32(&b[20]);
     if (w * h > static_cast<uint64_t>(max_pixels)) {
+      if (w <= INT32_MAX && h <= INT32_MAX) {  // the header was read: the row says what it claims
+        item.source_width = static_cast<int>(w);
+        item.source_height = static_cast<int>(h);
+      }
       fail_too_large(item, static_cast<int64_t>(w), static_cast<int64_t>(h), max_pixels);
       return;
     }
@@ -81,71 +90,157 @@ void fail_unreadable_header(Item& item, Kind kind, const std::string& why, int64
             std::string(kind_name(kind)) + " header is corrupt or unsupported: " + why);
 }
 
+// What the header says, per codec, and the facts the refusals and the memory estimate need.
 struct Header {
   int width = 0, height = 0;
+  const char* format = "image";
+  uint64_t min_bytes = 0;  // the fewest bytes a file with this header can have; 0: no bound
+  const char* bound = "";  // why min_bytes, for the message
+  JpegHeader jpeg;
+  PngHeader png;
+  WebpHeader webp;
+  StbHeader stb;
 };
 
 bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::string* why) {
   if (kind == Kind::kJpeg) {  // never stb: see stb_impl.cc
-    JpegHeader jh;
-    if (!jpeg_header(data, &jh, why)) return false;
-    *h = {jh.width, jh.height};
+    if (!jpeg_header(data, &h->jpeg, why)) return false;
+    h->width = h->jpeg.width, h->height = h->jpeg.height, h->format = "JPEG";
+    h->min_bytes = jpeg_min_bytes(h->jpeg), h->bound = "a bit for every 8x8 block";
     return true;
   }
-  if (kind == Kind::kPng) return png_header(data, &h->width, &h->height, why);  // never stb
+  if (kind == Kind::kPng) {  // never stb: see stb_impl.cc
+    if (!png_header(data, &h->png, why)) return false;
+    h->width = h->png.width, h->height = h->png.height, h->format = "PNG";
+    h->min_bytes = png_min_bytes(h->png), h->bound = "deflate's best ratio, 1032:1";
+    return true;
+  }
   if (kind == Kind::kWebp) {
-    WebpHeader wh;
-    if (!webp_header(data, &wh, why)) return false;
-    *h = {wh.width, wh.height};
+    // No bound: lossless data and animations can be tiny for a huge canvas. --decode-memory is
+    // their defence.
+    if (!webp_header(data, &h->webp, why)) return false;
+    h->width = h->webp.width, h->height = h->webp.height, h->format = "WebP";
     return true;
   }
-  int channels = 0;
-  if (stbi_info_from_memory(data.data(), static_cast<int>(data.size()), &h->width, &h->height,
-                            &channels))
-    return true;
-  *why = stbi_failure_reason();
-  return false;
-}
-
-bool stb_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) {
-  int w = 0, h = 0, channels = 0;
-  // Keep the source's channel count: palette images come out as RGB(A), 16-bit as 8-bit.
-  uint8_t* pixels =
-      stbi_load_from_memory(data.data(), static_cast<int>(data.size()), &w, &h, &channels, 0);
-  if (!pixels) {
-    *why = stbi_failure_reason();
-    return false;
-  }
-  out->pixels.reset(pixels);
-  out->width = w;
-  out->height = h;
-  out->channels = channels;
+  if (!stb_probe(data, &h->stb, why)) return false;
+  h->width = h->stb.width, h->height = h->stb.height, h->format = h->stb.format;
+  h->min_bytes = h->stb.min_bytes, h->bound = "its pixels at their best compression";
   return true;
 }
 
-// Decodes with the codec for `kind`, shrinking on load so the result still holds at least twice
-// `stored_target` (the thumbnail size before orientation) for the final filter.
-bool decode_pixels(const Item& item, Kind kind, const ImageOptions& options, Header h,
-                   Size stored_target, Image* out, std::string* why) {
-  const Codec codec = options.codec;
+// The refusals judged from the header and the body's size, before any pixel buffer exists.
+bool refuse_before_decoding(Item& item, const Header& h) {
+  const std::string what =
+      std::string(h.format) + " " + std::to_string(h.width) + "x" + std::to_string(h.height);
+  if (!h.stb.unsafe.empty()) {
+    item.fail(Status::kDecodeError, std::string(h.format) + " refused: " + h.stb.unsafe);
+    return true;
+  }
+  if (item.body.size() < h.min_bytes) {
+    item.fail(Status::kDecodeError, what + ": the data is shorter than the header claims (" +
+                                        std::to_string(item.body.size()) + " bytes; at least " +
+                                        std::to_string(h.min_bytes) + " needed, " + h.bound + ")");
+    return true;
+  }
+  if (h.jpeg.sos_markers > kMaxJpegScans) {
+    item.fail(Status::kTooLarge, what + " has " + std::to_string(h.jpeg.sos_markers) +
+                                     " scans, over the limit of " + std::to_string(kMaxJpegScans));
+    return true;
+  }
+  if (h.stb.work > h.stb.work_limit) {
+    item.fail(Status::kTooLarge, what + ": its LZW codes take over " +
+                                     std::to_string(h.stb.work_limit) +
+                                     " decoding steps, far more than its pixels need");
+    return true;
+  }
+  return false;
+}
+
+// How the codec shrinks on load: the JPEG DCT scale, the PNG box factor, the WebP scaled size.
+struct Plan {
+  int denominator = 1, shrink = 1;
+  Size scaled{0, 0};
+};
+
+Plan plan_for(Kind kind, const ImageOptions& options, const Header& h, Size stored_target) {
+  Plan p;
+  if (options.codec != Codec::kFast) return p;  // --codec stb: every format at full size
+  if (kind == Kind::kJpeg)
+    p.denominator = jpeg_shrink_denominator(h.width, h.height, stored_target);
+  // No smaller decode exists for PNG, but the box pre-shrink can run as the rows come out.
+  if (kind == Kind::kPng)
+    p.shrink =
+        std::max(1, std::min(h.width / stored_target.width, h.height / stored_target.height));
+  if (kind == Kind::kWebp) p.scaled = webp_scaled_size(h.width, h.height, stored_target);
+  return p;
+}
+
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// The decoded image's bytes, and the decoder's own peak (which includes them).
+std::pair<uint64_t, uint64_t> decode_bytes(Kind kind, const Header& h, const Plan& p,
+                                           uint64_t body_bytes) {
+  const uint64_t w = h.width, ht = h.height;
+  switch (kind) {
+    case Kind::kJpeg:
+      return {ceil_div(w, p.denominator) * ceil_div(ht, p.denominator) * (h.jpeg.gray ? 1 : 3),
+              jpeg_peak_bytes(h.jpeg, p.denominator)};
+    case Kind::kPng:
+      return {ceil_div(w, p.shrink) * ceil_div(ht, p.shrink) * h.png.channels,
+              png_peak_bytes(h.png, p.shrink, body_bytes)};
+    case Kind::kWebp: {
+      const uint64_t px = p.scaled.width > 0 && !h.webp.animated
+                              ? uint64_t(p.scaled.width) * p.scaled.height
+                              : w * ht;
+      return {px * (h.webp.animated || h.webp.alpha ? 4 : 3), webp_peak_bytes(h.webp, p.scaled)};
+    }
+    default:
+      return {w * ht * h.stb.channels, h.stb.peak_bytes};
+  }
+}
+
+// What resize and encode add for one box. Resampling (when the size changes) to `cropped`: the
+// Lanczos filter's two float buffers hold up to twice the output's width (its input is within 2x
+// of it after the box pre-shrink) in 4 channels of 4 bytes, 64 bytes an output pixel, plus its
+// output. Then the thumbnail, its padded canvas and the encoder's copy, 4 bytes a pixel each.
+uint64_t thumb_bytes(int src_width, int src_height, Size box, const ImageOptions& o) {
+  const Placement p = place(src_width, src_height, box, o.fit, o.upscale);
+  const bool resampled = p.scaled.width != src_width || p.scaled.height != src_height;
+  const uint64_t out = uint64_t(p.cropped.width) * p.cropped.height;
+  return (resampled ? 68 * out : 0) + 12 * uint64_t(p.canvas.width) * p.canvas.height;
+}
+
+// The item's peak while it holds its reservation: the decoder's, or resize's, whichever is more.
+// Resize holds the decoded image, one working copy of it (turned upright, cropped or box-shrunk)
+// and, with several --size boxes, the copy the other thumbnails start from.
+uint64_t item_peak_bytes(const Item& item, Kind kind, const Header& h, const Plan& p,
+                         const ImageOptions& o) {
+  const auto [decoded, decoder] = decode_bytes(kind, h, p, item.body.size());
+  uint64_t resize = decoded * (o.sizes.size() > 1 ? 3 : 2);
+  for (Size box : o.sizes) resize += thumb_bytes(item.source_width, item.source_height, box, o);
+  return std::max(decoder, resize);
+}
+
+// Waits for `need` bytes of the budget; fails the item if they could never fit.
+bool reserve(Item& item, uint64_t need, const Header& h, PixelBudget& budget, Reservation* held) {
+  if (held->acquire(budget, need)) return true;
+  item.fail(Status::kTooLarge, std::string(h.format) + " " + std::to_string(h.width) + "x" +
+                                   std::to_string(h.height) + " needs about " + megabytes(need) +
+                                   " to decode and resize, over --decode-memory " +
+                                   megabytes(budget.limit()));
+  return false;
+}
+
+// Decodes with the codec for `kind` as planned.
+bool decode_pixels(const Item& item, Kind kind, const ImageOptions& options, const Plan& p,
+                   Image* out, std::string* why) {
   const std::vector<uint8_t>& data = item.body;
-  if (kind == Kind::kJpeg) {  // --codec stb: libjpeg-turbo too, but at full size (stb_impl.cc)
-    int d = codec == Codec::kFast ? jpeg_shrink_denominator(h.width, h.height, stored_target) : 1;
-    return jpeg_decode(data, d, out, why);
-  }
-  if (kind == Kind::kPng) {  // never stb: see stb_impl.cc
-    // No smaller decode exists for PNG, but the box pre-shrink can run as the rows come out.
-    const int k = std::min(h.width / stored_target.width, h.height / stored_target.height);
-    // JPEG output flattens alpha anyway (the resize stage): before the box shrink, it averages 3
-    // channels instead of weighting 4 by alpha.
-    return png_decode(data, codec == Codec::kFast ? std::max(k, 1) : 1, out, why, PngPath::kAuto,
-                      options.format == Format::kJpeg);
-  }
-  if (kind == Kind::kWebp) {
-    Size scaled =
-        codec == Codec::kFast ? webp_scaled_size(h.width, h.height, stored_target) : Size{0, 0};
-    return webp_decode(data, scaled, out, why);
-  }
+  if (kind == Kind::kJpeg) return jpeg_decode(data, p.denominator, out, why);
+  // JPEG output flattens alpha anyway (the resize stage): before the box shrink, it averages 3
+  // channels instead of weighting 4 by alpha.
+  if (kind == Kind::kPng)
+    return png_decode(data, p.shrink, out, why, PngPath::kAuto, options.format == Format::kJpeg);
+  if (kind == Kind::kWebp) return webp_decode(data, p.scaled, out, why);
   return stb_decode(data, out, why);
 }
 
@@ -195,7 +290,25 @@ Size webp_scaled_size(int src_width, int src_height, Size target) {
   return {0, 0};
 }
 
-void decode(Item& item, const ImageOptions& options) {
+// The costliest decode per source pixel, over every path (a progressive CMYK JPEG at full scale:
+// 8 bytes of coefficients and 4 of output; GIF and 16-bit PNM take 9, WebP up to 9, the others
+// less), and resize's three 4-byte copies with several --size boxes (12 again).
+constexpr uint64_t kWorstBytesPerPixel = 12;
+
+uint64_t largest_item_bytes(const ImageOptions& o) {
+  uint64_t thumbs = 0;  // thumb_bytes at its largest: resampled, and the box filled
+  for (Size box : o.sizes) thumbs += 80 * uint64_t(box.width) * box.height;
+  const uint64_t rows = uint64_t{64} << 20;  // row buffers of a 65536-px-wide image, generously
+  return kWorstBytesPerPixel * uint64_t(o.max_pixels) + thumbs + rows;
+}
+
+uint64_t default_decode_memory(const ImageOptions& o) {
+  const uint64_t machine = available_memory_bytes();
+  // Unknown memory: 4 GiB, what the smallest machines imgpipe is built for have.
+  return std::max(machine > 0 ? machine / 4 : uint64_t{4} << 30, largest_item_bytes(o));
+}
+
+void decode(Item& item, const ImageOptions& options, PixelBudget* budget, Reservation* held) {
   // The body is at most --max-bytes (≤ 1 GB), within stb's int lengths.
   const Kind kind = magic_kind(item.body);
   Header h;
@@ -205,22 +318,25 @@ void decode(Item& item, const ImageOptions& options) {
     return;
   }
   if (h.width <= 0 || h.height <= 0) {
-    item.fail(Status::kDecodeError, std::string(kind_name(kind)) + " header has no size");
-    return;
-  }
-  if (static_cast<int64_t>(h.width) * h.height > options.max_pixels) {
-    fail_too_large(item, h.width, h.height, options.max_pixels);
+    item.fail(Status::kDecodeError, std::string(h.format) + " header has no size");
     return;
   }
   item.orientation = kind == Kind::kJpeg ? exif_orientation(item.body) : 1;
   const bool swap = swaps_axes(item.orientation);
   item.source_width = swap ? h.height : h.width;
   item.source_height = swap ? h.width : h.height;
-  if (!passes_filters(item, options)) return;
-  Size stored_target =
+  if (static_cast<int64_t>(h.width) * h.height > options.max_pixels) {
+    fail_too_large(item, h.width, h.height, options.max_pixels);
+    return;
+  }
+  if (refuse_before_decoding(item, h) || !passes_filters(item, options)) return;
+  const Size stored_target =
       decode_target(item.source_width, item.source_height, item.orientation, options);
-  if (!decode_pixels(item, kind, options, h, stored_target, &item.image, &why)) {
-    item.fail(Status::kDecodeError, std::string("corrupt ") + kind_name(kind) + ": " + why);
+  const Plan plan = plan_for(kind, options, h, stored_target);
+  if (budget && !reserve(item, item_peak_bytes(item, kind, h, plan, options), h, *budget, held))
+    return;
+  if (!decode_pixels(item, kind, options, plan, &item.image, &why)) {
+    item.fail(Status::kDecodeError, std::string("corrupt ") + h.format + ": " + why);
     return;
   }
   item.body = {};  // the compressed bytes are no longer needed: free them now, not at the end

@@ -273,5 +273,17 @@ TEST(CommandLine, ReadmeUsageNamesExactlyTheFlagsOfHelp) {
   for (const std::string& f : in_readme) EXPECT_TRUE(in_help.count(f)) << f << " not in --help";
 }
 
+// --decode-memory: sizes with suffixes, 0 (the machine's default) unless given, and at least 1 MB.
+TEST(CommandLine, DecodeMemoryTakesASizeOfAtLeastOneMegabyte) {
+  EXPECT_EQ(parse({"-i", "l", "-o", "o"}).options.image.decode_memory, 0);
+  CommandLine cl = parse({"-i", "l", "-o", "o", "--decode-memory", "2G"});
+  ASSERT_FALSE(cl.exit_code);
+  EXPECT_EQ(cl.options.image.decode_memory, 2'000'000'000);
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--decode-memory", "500M"}).options.image.decode_memory,
+            500'000'000);
+  for (const char* bad : {"0", "500k", "lots", "-1G"})
+    EXPECT_EQ(parse({"-i", "l", "-o", "o", "--decode-memory", bad}).exit_code, kExitUsage) << bad;
+}
+
 }  // namespace
 }  // namespace imgpipe

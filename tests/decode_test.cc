@@ -4,12 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
 #include "image/box.h"
 #include "image/fit.h"
+#include "image/stb.h"
 
 namespace imgpipe {
 namespace {
@@ -296,6 +301,217 @@ TEST(ShrinkOnLoad, WebpScaledSize) {
   EXPECT_EQ(webp_scaled_size(1600, 1200, {200, 150}).width, 400);
   EXPECT_EQ(webp_scaled_size(1600, 1200, {200, 150}).height, 300);
   EXPECT_EQ(webp_scaled_size(300, 200, {200, 133}).width, 0);  // not worth it: decode in full
+}
+
+// --- Trust (issue 13): no decoder leaks memory, pins memory for a few bytes, or spins. ---
+
+bool refused_as_short(const Item& item) {
+  return item.status == Status::kDecodeError &&
+         item.error.find("shorter than the header claims") != std::string::npos;
+}
+
+// A 13-byte PNM header claiming 64x64 decoded "ok" with whatever the heap held as its pixels.
+// Every stb format is now refused when its data cannot fill the claimed size; a file with all its
+// data still decodes, on both codec paths.
+TEST(DecodeTrust, HeaderOnlyStbFilesAreRefusedNotFilled) {
+  const std::pair<const char*, std::vector<unsigned char>> shorts[] = {
+      {"pnm 13 bytes", fixtures::make_pnm(64, 64, 3, 0)},
+      {"pnm one byte short", fixtures::make_pnm(64, 64, 3, 64 * 64 * 3 - 1)},
+      {"pgm", fixtures::make_pnm(300, 200, 1, 0)},
+      {"bmp", fixtures::make_bmp_header_only(2000, 1500)},
+      {"tga raw", fixtures::make_tga(2000, 1500, false, false)},
+      {"tga rle", fixtures::make_tga(2000, 1500, true, false)},
+      {"psd raw", fixtures::make_psd(2000, 1500, false, false)},
+      {"psd rle", fixtures::make_psd(2000, 1500, true, false)},
+  };
+  for (Codec codec : {Codec::kFast, Codec::kStb})
+    for (const auto& [name, bytes] : shorts) {
+      Item item = item_with(bytes);
+      decode(item, options(codec));
+      EXPECT_TRUE(refused_as_short(item))
+          << name << ": " << status_name(item.status) << " " << item.error;
+      EXPECT_FALSE(item.image.pixels) << name;
+      EXPECT_GT(item.source_width, 0) << name << ": the header was read";
+    }
+  const std::pair<const char*, std::vector<unsigned char>> whole[] = {
+      {"pnm", fixtures::make_pnm(64, 48, 3, 64 * 48 * 3)},
+      {"pgm", fixtures::make_pnm(64, 48, 1, 64 * 48)},
+      {"bmp", fixtures::make_bmp(64, 48)},
+      {"tga raw", fixtures::make_tga(64, 48, false, true)},
+      {"tga rle", fixtures::make_tga(300, 48, true, true)},  // runs of 128, 128 and 44 pixels
+      {"psd raw", fixtures::make_psd(64, 48, false, true)},
+      {"psd rle", fixtures::make_psd(300, 48, true, true)},
+  };
+  for (Codec codec : {Codec::kFast, Codec::kStb})
+    for (const auto& [name, bytes] : whole) {
+      Item item = item_with(bytes);
+      decode(item, options(codec));
+      EXPECT_TRUE(item.ok()) << name << ": " << item.error;
+      EXPECT_EQ(item.image.height, 48) << name;
+    }
+}
+
+// The root fix under the refusals: every buffer stb allocates is zeroed. The heap is first
+// filled with a marker, then freed, so a malloc'd buffer would come back holding it; stb is
+// called directly with a header-only PNM, which the decode stage would refuse.
+TEST(DecodeTrust, StbBuffersStartZeroed) {
+  const size_t bytes = 64 * 64 * 3;
+  for (int round = 0; round < 8; ++round) {
+    {
+      std::vector<uint8_t*> dirty;
+      for (int i = 0; i < 16; ++i) {
+        dirty.push_back(static_cast<uint8_t*>(std::malloc(bytes)));
+        std::memset(dirty.back(), 0xA5, bytes);
+      }
+      for (uint8_t* p : dirty) std::free(p);
+    }
+    Image image;
+    std::string why;
+    const auto pnm = fixtures::make_pnm(64, 64, 3, 0);
+    ASSERT_TRUE(stb_decode({pnm.begin(), pnm.end()}, &image, &why)) << why;
+    ASSERT_EQ(image.bytes(), bytes);
+    for (size_t i = 0; i < bytes; ++i) ASSERT_EQ(image.pixels[i], 0) << "byte " << i;
+  }
+}
+
+// stb keeps its BMP palette in an uninitialised stack array: a pixel naming an entry the file does
+// not define copied stack bytes into the thumbnail.
+TEST(DecodeTrust, BmpPixelPastItsPaletteIsRefused) {
+  Item bad = item_with(fixtures::make_palette_bmp(32, 16, 2, 200));
+  decode(bad, options(Codec::kFast));
+  EXPECT_EQ(bad.status, Status::kDecodeError) << bad.error;
+  EXPECT_NE(bad.error.find("palette entry 200"), std::string::npos) << bad.error;
+  Item good = item_with(fixtures::make_palette_bmp(32, 16, 201, 200));
+  decode(good, options(Codec::kFast));
+  ASSERT_TRUE(good.ok()) << good.error;
+  EXPECT_EQ(pixel(good, 5, 5), 200);  // palette entry i is gray i
+}
+
+// 153 bytes of progressive JPEG claiming 10000x10000 made libjpeg-turbo zero a 300 MB coefficient
+// buffer. At least one bit per 8x8 block is needed: refused before decoding.
+TEST(DecodeTrust, TruncatedProgressiveJpegClaimingAHugeSizeIsRefused) {
+  const auto jpeg = fixtures::make_truncated_progressive_jpeg(10000, 10000);
+  ASSERT_LT(jpeg.size(), 2000u);
+  for (Codec codec : {Codec::kFast, Codec::kStb}) {
+    Item item = item_with(jpeg);
+    decode(item, options(codec));
+    EXPECT_TRUE(refused_as_short(item)) << status_name(item.status) << " " << item.error;
+    EXPECT_EQ(item.source_width, 10000);
+  }
+}
+
+// A PNG's IDAT cannot inflate more than 1032 times its size.
+TEST(DecodeTrust, PngShorterThanDeflatesBestRatioIsRefused) {
+  Item item = item_with(fixtures::make_png_header_only(8000, 8000));  // 192 MB in ~300 bytes
+  decode(item, options(Codec::kFast));
+  EXPECT_TRUE(refused_as_short(item)) << status_name(item.status) << " " << item.error;
+}
+
+// CPU: each scan of a progressive JPEG is a pass over the whole image.
+TEST(DecodeTrust, JpegWithMoreScansThanTheLimitIsTooLarge) {
+  Item at_limit = item_with(fixtures::make_jpeg_with_scans(64, 48, kMaxJpegScans));
+  decode(at_limit, options(Codec::kFast));
+  EXPECT_TRUE(at_limit.ok()) << at_limit.error;
+  Item over = item_with(fixtures::make_jpeg_with_scans(64, 48, kMaxJpegScans + 1));
+  decode(over, options(Codec::kFast));
+  EXPECT_EQ(over.status, Status::kTooLarge) << over.error;
+  EXPECT_NE(over.error.find("scans"), std::string::npos) << over.error;
+  EXPECT_EQ(over.source_width, 64);
+}
+
+// CPU: stb walks every LZW code's whole string, even after the frame is full, so a few KB of codes
+// cost millions of steps. The codes are counted before decoding.
+TEST(DecodeTrust, GifLzwBombIsTooLarge) {
+  Item bomb = item_with(fixtures::make_gif_lzw_bomb(64, 64, 4));  // ~46 KB, ~90 M steps
+  const auto start = std::chrono::steady_clock::now();
+  decode(bomb, options(Codec::kFast));
+  EXPECT_EQ(bomb.status, Status::kTooLarge) << bomb.error;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  for (const auto& gif : {fixtures::make_gif(64, 48), fixtures::make_gif(300, 200, 3)}) {
+    Item ok = item_with(gif);
+    decode(ok, options(Codec::kFast));
+    EXPECT_TRUE(ok.ok()) << ok.error;
+  }
+}
+
+// stb allocates and clears a GIF's whole screen (9 bytes a pixel) before reading any block.
+TEST(DecodeTrust, GifWithoutAFrameIsRefusedBeforeStbAllocates) {
+  auto gif = fixtures::make_gif_on_screen(8000, 8000);
+  gif.resize(gif.size() - 12);  // cut inside the frame's descriptor
+  Item item = item_with(gif);
+  decode(item, options(Codec::kFast));
+  EXPECT_EQ(item.status, Status::kDecodeError) << item.error;
+  EXPECT_NE(item.error.find("no image inside"), std::string::npos) << item.error;
+  Item legal = item_with(fixtures::make_gif_on_screen(300, 200));  // a 1x1 frame on a big screen
+  decode(legal, options(Codec::kFast));
+  ASSERT_TRUE(legal.ok()) << legal.error;
+  EXPECT_EQ(legal.image.width, 300);
+}
+
+// An animated WebP's first frame is decoded straight onto a transparent canvas (WebPAnimDecoder
+// held two more canvases): the same pixels as before, a red dot at its offset. Guards the rewrite.
+TEST(DecodeTrust, AnimatedWebpFrameLandsAtItsOffsetOnATransparentCanvas) {
+  Item item = item_with(fixtures::make_animated_webp_on_canvas(40, 30, 10, 20));
+  decode(item, options(Codec::kFast));
+  ASSERT_TRUE(item.ok()) << item.error;
+  ASSERT_EQ(item.image.width, 40);
+  ASSERT_EQ(item.image.channels, 4);
+  EXPECT_EQ(pixel(item, 10, 20, 0), 255);
+  EXPECT_EQ(pixel(item, 10, 20, 3), 255);
+  for (auto [x, y] : {std::pair{0, 0}, {11, 20}, {10, 21}, {39, 29}})
+    EXPECT_EQ(pixel(item, x, y, 3), 0) << x << "," << y;
+}
+
+// A too_large row says what the header claimed.
+TEST(DecodeTrust, TooLargeCarriesTheSourceSize) {
+  Item over = item_with(fixtures::make_jpeg(100, 101));
+  decode(over, options(Codec::kFast, 10'000));
+  ASSERT_EQ(over.status, Status::kTooLarge);
+  EXPECT_EQ(over.source_width, 100);
+  EXPECT_EQ(over.source_height, 101);
+  Item bomb = item_with(fixtures::make_png_header_only(50000, 50000));
+  decode(bomb, options(Codec::kFast));
+  ASSERT_EQ(bomb.status, Status::kTooLarge);
+  EXPECT_EQ(bomb.source_width, 50000);
+}
+
+// With a budget, decode reserves the item's estimated peak before decoding, and an item that can
+// never fit fails at once, naming the flag.
+TEST(DecodeTrust, DecodeReservesItsPeakFromTheBudget) {
+  PixelBudget budget(64 << 20);
+  Reservation held;
+  Item item = item_with(fixtures::make_jpeg(2000, 1500));
+  decode(item, options(Codec::kStb, 100'000'000, {256, 256}), &budget, &held);  // 9 MB
+  ASSERT_TRUE(item.ok()) << item.error;
+  EXPECT_GE(held.bytes(), item.image.bytes());
+  EXPECT_EQ(budget.in_use(), held.bytes());
+  held.reset();
+  EXPECT_EQ(budget.in_use(), 0u);
+
+  PixelBudget small(4 << 20);
+  Item big = item_with(fixtures::make_jpeg(2000, 1500));
+  decode(big, options(Codec::kStb, 100'000'000, {256, 256}), &small, &held);
+  EXPECT_EQ(big.status, Status::kTooLarge) << big.error;
+  EXPECT_NE(big.error.find("--decode-memory"), std::string::npos) << big.error;
+  EXPECT_EQ(big.source_width, 2000);
+  EXPECT_EQ(small.in_use(), 0u);
+}
+
+// Reservations are estimates, but on the high side of what decoding holds: the coefficient buffer
+// a progressive JPEG keeps at full resolution even when decoded at 1/8 is counted.
+TEST(DecodeTrust, ProgressiveJpegReservesItsCoefficients) {
+  PixelBudget budget(1ull << 40);
+  Reservation baseline, progressive;
+  Item a = item_with(fixtures::make_jpeg(2048, 2048));
+  Item b = item_with(fixtures::make_progressive_jpeg(2048, 2048));
+  decode(a, options(Codec::kFast, 100'000'000, {128, 128}), &budget, &baseline);
+  decode(b, options(Codec::kFast, 100'000'000, {128, 128}), &budget, &progressive);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.error << b.error;
+  EXPECT_EQ(a.image.width, 256);  // 1/8 scale
+  // 2048x2048 4:2:0: 98304 blocks of 128 bytes of coefficients, which a baseline decode at 1/8
+  // never holds.
+  EXPECT_GE(progressive.bytes(), 98304u * 128);
+  EXPECT_LT(baseline.bytes(), 98304u * 128 / 4);
 }
 
 }  // namespace

@@ -2,9 +2,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+#include <map>
 #include <thread>
 
 #include "fixtures/e2e_fixture.h"
+#include "fixtures/images.h"
+#include "fixtures/kinds.h"
 #include "fixtures/reset_server.h"
 
 namespace imgpipe {
@@ -514,6 +519,120 @@ TEST_F(E2eTest, BlockPrivateRefusesAnEnvironmentProxy) {
   EXPECT_EQ(explicit_proxy.exit_code, 1) << explicit_proxy.err;
   EXPECT_NE(explicit_proxy.err.find("only the proxy's address"), std::string::npos);
   EXPECT_EQ(server_.hits(target), 1) << "--proxy was not used";
+}
+
+// --- Trust (issue 13): decoders neither leak memory nor pin it for a few bytes. ---
+
+// Writes each file into dir_ and lists it `copies` times.
+fs::path write_files(const fs::path& dir,
+                     const std::vector<std::pair<std::string, fixtures::Bytes>>& files,
+                     int copies) {
+  fs::path list = dir / "hostile.txt";
+  std::ofstream out(list);
+  for (int c = 0; c < copies; ++c)
+    for (const auto& [name, bytes] : files) {
+      if (c == 0)
+        std::ofstream(dir / name, std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      out << (dir / name).string() << "\n";
+    }
+  return list;
+}
+
+// Headers whose data cannot fill them were decoded anyway: a 13-byte PNM came out "ok" showing old
+// heap bytes, and each header-only file pinned 100-300 MB while stb or libjpeg-turbo filled it
+// with nothing. Now each is refused before a pixel buffer exists, and its row says the size the
+// header claimed. The animated WebP is legal (a 1x1 frame on a 8000x6000 canvas): it is decoded
+// straight onto a zeroed canvas, whose untouched pages cost nothing, instead of through three
+// canvases WebPAnimDecoder clears (PNG output: JPEG's alpha flattening would write every page).
+TEST_F(E2eTest, HostileHeadersAreRefusedBeforeTheyCostMemory) {
+  const std::vector<std::pair<std::string, fixtures::Bytes>> files = {
+      {"leak.ppm", fixtures::make_pnm(64, 64, 3, 0)},
+      {"big.ppm", fixtures::make_pnm(6000, 6000, 3, 0)},
+      {"big.bmp", fixtures::make_bmp_header_only(6000, 6000)},
+      {"raw.tga", fixtures::make_tga(6000, 6000, false, false)},
+      {"rle.tga", fixtures::make_tga(6000, 6000, true, false)},
+      {"raw.psd", fixtures::make_psd(6000, 6000, false, false)},
+      {"rle.psd", fixtures::make_psd(6000, 6000, true, false)},
+      {"cut.jpg", fixtures::make_truncated_progressive_jpeg(10000, 10000)},
+      {"canvas.webp", fixtures::make_animated_webp_on_canvas(8000, 6000, 0, 0)},
+  };
+  fs::path out = dir_ / "out";
+  Outcome r = run({"-i", write_files(dir_, files, 4).string(), "-o", out.string(), "-f", "png",
+                   "--threads", "4", "--quiet"},
+                  "/dev/null", std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), files.size() * 4);
+  for (const auto& [line, row] : rows) {
+    const bool webp = (line - 1) % files.size() == files.size() - 1;
+    EXPECT_EQ(row["status"], webp ? "ok" : "decode_error") << row.dump();
+    EXPECT_GT(row["width"].get<int>(), 0) << row.dump();
+    if (!webp) {
+      EXPECT_NE(row["error"].get<std::string>().find("shorter than the header claims"),
+                std::string::npos)
+          << row.dump();
+    }
+  }
+  if (!kSanitizedBuild) {
+    EXPECT_LT(r.max_rss_kb, 100 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  }
+}
+
+// --decode-memory bounds the decoded pixels of all threads together. Each GIF is legal (a 1x1
+// frame on a 5000x5000 screen) and reserves ~225 MB by its estimate (stb's three screens); with
+// 300 MB, four threads must take turns, which the trace shows: no two GIFs are ever between
+// resize and the end of encode at once. An item's decode, resize and encode run in one node while
+// it holds its share, so workers waiting for memory never wait on items parked in a queue: the
+// run ends with one row per line (the time limit turns a hang into a failure).
+TEST_F(E2eTest, DecodeMemoryBoundsAllThreadsTogetherWithoutDeadlock) {
+  const std::vector<std::pair<std::string, fixtures::Bytes>> files = {
+      {"screen.gif", fixtures::make_gif_on_screen(5000, 5000)},
+      {"small.jpg", fixtures::make_jpeg(300, 200)},
+  };
+  fs::path out = dir_ / "out", trace = dir_ / "trace.json";
+  Outcome r = run({"-i", write_files(dir_, files, 12).string(), "-o", out.string(), "--threads",
+                   "4", "--decode-memory", "300M", "--trace", trace.string(), "--quiet"},
+                  "/dev/null", std::chrono::seconds(90));
+  ASSERT_NE(r.exit_code, -1) << "hung: " << manifest(out).size() << " rows after 90 s";
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 24u);
+  for (const auto& [line, row] : rows) EXPECT_EQ(row["status"], "ok") << row.dump();
+  std::map<int, std::pair<double, double>> held;  // GIF line → [resize start, encode end] in µs
+  const json events = json::parse(slurp(trace))["traceEvents"];
+  for (const json& e : events) {
+    if (e["ph"] != "X" || e["args"]["line"].get<int>() % 2 == 0) continue;
+    auto& [from, to] = held[e["args"]["line"].get<int>()];
+    if (e["name"] == "resize") from = e["ts"].get<double>();
+    if (e["name"] == "encode") to = e["ts"].get<double>() + e["dur"].get<double>();
+  }
+  ASSERT_EQ(held.size(), 12u);
+  std::vector<std::pair<double, double>> spans;
+  for (const auto& [line, span] : held) spans.push_back(span);
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i)
+    EXPECT_LE(spans[i - 1].second, spans[i].first) << "two GIFs held memory at once";
+  // One screen at a time: ~20 MB of imgpipe and ~75 MB of pages the JPEG flattening writes, and
+  // their thumbnails' work. Unbounded, four threads on two cores reached 216 MB.
+  if (!kSanitizedBuild) {
+    EXPECT_LT(r.max_rss_kb, 180 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  }
+}
+
+// An image whose estimated peak exceeds the whole budget fails at once, naming the flag, with the
+// size its header claimed.
+TEST_F(E2eTest, ImageLargerThanDecodeMemoryIsTooLarge) {
+  fs::path out = dir_ / "out";
+  Outcome r = run({"-i", write_list({server_.url("/image/2000x1500.jpg")}).string(), "-o",
+                   out.string(), "--decode-memory", "1M", "--quiet"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[1]["status"], "too_large") << rows[1].dump();
+  EXPECT_NE(rows[1]["error"].get<std::string>().find("--decode-memory"), std::string::npos);
+  EXPECT_EQ(rows[1]["width"], 2000);
+  EXPECT_EQ(rows[1]["height"], 1500);
 }
 
 }  // namespace
