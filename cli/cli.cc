@@ -113,12 +113,16 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
       });
 }
 
-// Maps a flag's words (any case) straight onto an enum in the Options tree, with an error that
-// names the accepted words.
+// Maps a flag's words (any case; the words are core/options.h's word()) straight onto an enum in
+// the Options tree, with an error that names the accepted words.
 template <typename Enum>
-CLI::Validator words(std::map<std::string, Enum> map) {
+CLI::Validator words(std::initializer_list<Enum> choices) {
+  std::map<std::string, Enum> map;
   std::string names;
-  for (const auto& entry : map) names += (names.empty() ? "" : "|") + entry.first;
+  for (Enum e : choices) {
+    map[word(e)] = e;
+    names += (names.empty() ? "" : "|") + std::string(word(e));
+  }
   return CLI::Validator(
       [map, names](std::string& text) -> std::string {
         auto it = map.find(CLI::detail::to_lower(text));
@@ -141,10 +145,7 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
   app.add_option("--fit", im.fit,
                  "contain: inside the box; cover: fill it, centre crop; pad: letterbox; "
                  "stretch: exactly the box")
-      ->transform(words<Fit>({{"contain", Fit::kContain},
-                              {"cover", Fit::kCover},
-                              {"pad", Fit::kPad},
-                              {"stretch", Fit::kStretch}}))
+      ->transform(words({Fit::kContain, Fit::kCover, Fit::kPad, Fit::kStretch}))
       ->type_name("contain|cover|pad|stretch")
       ->default_str("contain");
   app.add_flag("--upscale", im.upscale, "Enlarge images smaller than the box");
@@ -162,19 +163,18 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
   app.add_option("--max-aspect", im.max_aspect, "Skip sources with long/short side ratio above R")
       ->check(CLI::Range(1.0, 1e6));
   app.add_option("-f,--format", im.format, "Output format")
-      ->transform(
-          words<Format>({{"jpg", Format::kJpeg}, {"png", Format::kPng}, {"webp", Format::kWebp}}))
+      ->transform(words({Format::kJpeg, Format::kPng, Format::kWebp}))
       ->type_name("jpg|png|webp")
       ->default_str("jpg");
   app.add_option("--codec", im.codec,
                  "fast: shrink-on-load, box pre-shrink, Lanczos; stb: full-size decode, stb resize "
                  "and encode")
-      ->transform(words<Codec>({{"fast", Codec::kFast}, {"stb", Codec::kStb}}))
+      ->transform(words({Codec::kFast, Codec::kStb}))
       ->type_name("fast|stb")
       ->default_str("fast");
   app.add_option("--resizer", im.resizer,
                  "Final filter: lanczos (Lanczos-3, vectorised) or stb (stb_image_resize)")
-      ->transform(words<Resizer>({{"lanczos", Resizer::kLanczos}, {"stb", Resizer::kStb}}))
+      ->transform(words({Resizer::kLanczos, Resizer::kStb}))
       ->type_name("lanczos|stb")
       ->default_str("lanczos");
   // 1..100: the encoders' own scale.
@@ -199,8 +199,7 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
 void add_output_flags(CLI::App& app, OutputOptions& out) {
   app.add_option("--name", out.naming,
                  "File names: index (line number), hash (sha256 of the bytes), url (sanitized)")
-      ->transform(words<Naming>(
-          {{"index", Naming::kIndex}, {"hash", Naming::kHash}, {"url", Naming::kUrl}}))
+      ->transform(words({Naming::kIndex, Naming::kHash, Naming::kUrl}))
       ->type_name("index|hash|url")
       ->default_str("index");
   // ≤ 10^8: the 8-digit line numbers of a folder's names; more is one folder anyway.
@@ -212,10 +211,7 @@ void add_output_flags(CLI::App& app, OutputOptions& out) {
 
 void add_run_flags(CLI::App& app, Options& o) {
   app.add_option("--input-format", o.input_format, "List format (default: from the extension)")
-      ->transform(words<ListFormat>({{"txt", ListFormat::kTxt},
-                                     {"csv", ListFormat::kCsv},
-                                     {"tsv", ListFormat::kTsv},
-                                     {"jsonl", ListFormat::kJsonl}}))
+      ->transform(words({ListFormat::kTxt, ListFormat::kCsv, ListFormat::kTsv, ListFormat::kJsonl}))
       ->type_name("txt|csv|tsv|jsonl");
   app.add_option("--url-column", o.url_column, "CSV/TSV column or JSONL field with the URL")
       ->capture_default_str();

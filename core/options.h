@@ -139,6 +139,15 @@ struct OutputOptions {
 // The URL list's format: text (one URL a line), CSV or TSV with a header, or JSONL.
 enum class ListFormat { kTxt, kCsv, kTsv, kJsonl };
 
+// The word each choice has on the command line, in the options record and in file extensions
+// (Format: "jpg", "png", "webp"). cli/ parses these words; nothing else spells them.
+const char* word(Format f);
+const char* word(Codec c);
+const char* word(Resizer r);
+const char* word(Fit f);
+const char* word(Naming n);
+const char* word(ListFormat f);
+
 struct Options {
   std::string input;  // URL list; "-" is stdin; gzip is recognised and inflated
   std::optional<ListFormat> input_format;  // unset: from the file name (.csv, .tsv, .jsonl[.gz])

@@ -23,29 +23,6 @@ using Json = nlohmann::ordered_json;
 
 std::string errno_text() { return std::strerror(errno); }
 
-const char* word(Fit f) {
-  switch (f) {
-    case Fit::kCover:
-      return "cover";
-    case Fit::kPad:
-      return "pad";
-    case Fit::kStretch:
-      return "stretch";
-    case Fit::kContain:
-      break;
-  }
-  return "contain";
-}
-
-const char* word(Format f) {
-  return f == Format::kJpeg ? "jpg" : f == Format::kPng ? "png" : "webp";
-}
-const char* word(Codec c) { return c == Codec::kFast ? "fast" : "stb"; }
-const char* word(Resizer r) { return r == Resizer::kLanczos ? "lanczos" : "stb"; }
-const char* word(Naming n) {
-  return n == Naming::kIndex ? "index" : n == Naming::kHash ? "hash" : "url";
-}
-
 std::string color_text(Rgba c) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x%02x", c.r, c.g, c.b, c.a);

@@ -18,10 +18,6 @@
 namespace imgpipe {
 namespace {
 
-const char* extension(Format format) {
-  return format == Format::kJpeg ? "jpg" : format == Format::kPng ? "png" : "webp";
-}
-
 std::string size_label(Size s) {
   return s.width == s.height ? std::to_string(s.width)
                              : std::to_string(s.width) + "x" + std::to_string(s.height);
@@ -181,8 +177,7 @@ void remove_temporaries(const std::string& dir, const ImageOptions& image,
 
 std::string output_name(uint64_t line, Format format) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%08llu.%s", static_cast<unsigned long long>(line),
-                extension(format));
+  std::snprintf(buf, sizeof buf, "%08llu.%s", static_cast<unsigned long long>(line), word(format));
   return buf;
 }
 
@@ -212,7 +207,7 @@ std::string output_path(const Item& item, const Thumb& thumb, const ImageOptions
                   static_cast<unsigned long long>((item.line - 1) / output.files_per_folder));
     rel += buf;
   }
-  return rel + stem(item, output) + "." + extension(image.format);
+  return rel + stem(item, output) + "." + word(image.format);
 }
 
 void write(Item& item, const std::string& dir, const ImageOptions& image,

@@ -9,19 +9,10 @@
 #include <cstring>
 #include <random>
 
+#include "fixtures/pixels.h"
+
 namespace imgpipe {
 namespace {
-
-Image solid_image(int w, int h, int channels, uint8_t value) {
-  Image img;
-  const size_t n = size_t(w) * h * channels;
-  img.pixels.reset(static_cast<uint8_t*>(std::malloc(n)));
-  std::memset(img.pixels.get(), value, n);
-  img.width = w;
-  img.height = h;
-  img.channels = channels;
-  return img;
-}
 
 TEST(BoxShrink, AveragesBlocksAndKeepsPartialEdges) {
   Image item = solid_image(5, 3, 1, 0);

@@ -9,19 +9,10 @@
 #include <cstring>
 #include <random>
 
+#include "fixtures/pixels.h"
+
 namespace imgpipe {
 namespace {
-
-Image solid_image(int w, int h, int channels, uint8_t value) {
-  Image img;
-  const size_t n = size_t(w) * h * channels;
-  img.pixels.reset(static_cast<uint8_t*>(std::malloc(n)));
-  std::memset(img.pixels.get(), value, n);
-  img.width = w;
-  img.height = h;
-  img.channels = channels;
-  return img;
-}
 
 TEST(ApplyOrientation, AllEightMapCornersCorrectly) {
   // A 3×2 image with distinct values: where does the stored top-left pixel (value 1) land?

@@ -9,21 +9,11 @@
 #include <cstring>
 #include <random>
 
+#include "fixtures/pixels.h"
 #include "image/fit.h"
 
 namespace imgpipe {
 namespace {
-
-Image solid_image(int w, int h, int channels, uint8_t value) {
-  Image img;
-  const size_t n = size_t(w) * h * channels;
-  img.pixels.reset(static_cast<uint8_t*>(std::malloc(n)));
-  std::memset(img.pixels.get(), value, n);
-  img.width = w;
-  img.height = h;
-  img.channels = channels;
-  return img;
-}
 
 // stb_image_resize v1 mis-normalises some filter/size pairs (Debian's build asserts on them). A
 // solid image must stay solid at every size we might produce; this catches bad coefficients.

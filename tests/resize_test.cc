@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 
+#include "fixtures/pixels.h"
 #include "image/fit.h"
 
 namespace imgpipe {
@@ -16,12 +17,7 @@ namespace {
 
 Item solid_item(int w, int h, int channels, uint8_t value) {
   Item item;
-  size_t n = size_t(w) * h * channels;
-  item.image.pixels.reset(static_cast<uint8_t*>(std::malloc(n)));
-  std::memset(item.image.pixels.get(), value, n);
-  item.image.width = w;
-  item.image.height = h;
-  item.image.channels = channels;
+  item.image = solid_image(w, h, channels, value);
   return item;
 }
 

@@ -1,0 +1,62 @@
+// The words of the Options tree's choices.
+#include "core/options.h"
+
+namespace imgpipe {
+
+const char* word(Format f) {
+  switch (f) {
+    case Format::kPng:
+      return "png";
+    case Format::kWebp:
+      return "webp";
+    case Format::kJpeg:
+      break;
+  }
+  return "jpg";
+}
+
+const char* word(Codec c) { return c == Codec::kStb ? "stb" : "fast"; }
+
+const char* word(Resizer r) { return r == Resizer::kStb ? "stb" : "lanczos"; }
+
+const char* word(Fit f) {
+  switch (f) {
+    case Fit::kCover:
+      return "cover";
+    case Fit::kPad:
+      return "pad";
+    case Fit::kStretch:
+      return "stretch";
+    case Fit::kContain:
+      break;
+  }
+  return "contain";
+}
+
+const char* word(Naming n) {
+  switch (n) {
+    case Naming::kHash:
+      return "hash";
+    case Naming::kUrl:
+      return "url";
+    case Naming::kIndex:
+      break;
+  }
+  return "index";
+}
+
+const char* word(ListFormat f) {
+  switch (f) {
+    case ListFormat::kCsv:
+      return "csv";
+    case ListFormat::kTsv:
+      return "tsv";
+    case ListFormat::kJsonl:
+      return "jsonl";
+    case ListFormat::kTxt:
+      break;
+  }
+  return "txt";
+}
+
+}  // namespace imgpipe
