@@ -187,6 +187,12 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
           std::map<std::string, int64_t>{{"k", 1000}, {"m", 1000000}, {"g", 1000000000}}))
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 32))
       ->default_str("100M");
+  app.add_option("--fail-on", im.fail_on,
+                 "none: accept truncated images; truncated: refuse them; error: refuse warnings "
+                 "too")
+      ->transform(words({FailOn::kNone, FailOn::kTruncated, FailOn::kError}))
+      ->type_name("none|truncated|error")
+      ->default_str("truncated");
   // ≥ 1 MB: less holds not even one small image and its thumbnail; ≤ 1 PB: no machine has more.
   app.add_option("--decode-memory", im.decode_memory,
                  "Most memory for decoded images, all threads together (e.g. 2G; default: a "

@@ -61,6 +61,8 @@ struct Item {
   // The source image as displayed: EXIF orientation applied, so 90° turns swap the sides.
   int source_width = 0, source_height = 0;
   int orientation = 1;  // EXIF orientation 1..8 of the source, applied after resizing
+  // Problems the decoder recovered from, passed by --fail-on (manifest "warnings").
+  std::vector<std::string> warnings;
 
   std::vector<Thumb> thumbs;  // one per --size, in the order given
   uint64_t bytes_out = 0;     // all thumbnails' file bytes

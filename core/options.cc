@@ -19,6 +19,18 @@ const char* word(Codec c) { return c == Codec::kStb ? "stb" : "fast"; }
 
 const char* word(Resizer r) { return r == Resizer::kStb ? "stb" : "lanczos"; }
 
+const char* word(FailOn f) {
+  switch (f) {
+    case FailOn::kNone:
+      return "none";
+    case FailOn::kError:
+      return "error";
+    case FailOn::kTruncated:
+      break;
+  }
+  return "truncated";
+}
+
 const char* word(Fit f) {
   switch (f) {
     case Fit::kCover:

@@ -28,6 +28,15 @@ enum class Codec { kFast, kStb };
 // kStb: stb_image_resize's Mitchell filter. Codec::kStb implies kStb with no pre-shrink.
 enum class Resizer { kLanczos, kStb };
 
+// What a decoder's complaint costs the item (--fail-on; sharp's failOn). A truncated image's data
+// ends before it should (a cut-off scan or short file); a warning is a problem the decoder
+// recovered from (junk bytes before a JPEG marker).
+enum class FailOn {
+  kNone,       // accept both: a truncated image is ok, with a warning, if the decoder renders it
+  kTruncated,  // truncated images fail (status truncated); warnings pass, listed in the row
+  kError,      // warnings fail too (decode_error)
+};
+
 // How a thumbnail meets its box.
 enum class Fit {
   kContain,  // fit inside the box, aspect kept (what target_size gives)
@@ -121,6 +130,8 @@ struct ImageOptions {
   // a long/short side ratio above max_aspect is bad_aspect. 0 = no filter.
   int min_size = 0;
   double max_aspect = 0;
+  // A cut-off download shown half grey is a broken thumbnail: refused by default, like sharp's.
+  FailOn fail_on = FailOn::kTruncated;
 };
 
 struct OutputOptions {
@@ -147,6 +158,7 @@ const char* word(Resizer r);
 const char* word(Fit f);
 const char* word(Naming n);
 const char* word(ListFormat f);
+const char* word(FailOn f);
 
 struct Options {
   std::string input;  // URL list; "-" is stdin; gzip is recognised and inflated

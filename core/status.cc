@@ -39,6 +39,8 @@ std::string_view status_name(Status s) {
       return "bad_aspect";
     case Status::kBlockedAddress:
       return "blocked_address";
+    case Status::kTruncated:
+      return "truncated";
     case Status::kCount:
       break;
   }

@@ -28,6 +28,7 @@ enum class Status {
   kTooSmall,          // the source's shorter side is below --min-size
   kBadAspect,         // the source's long/short side ratio is above --max-aspect
   kBlockedAddress,    // --block-private refused the address a host resolved or redirected to
+  kTruncated,         // the image's data ends before it should (--fail-on truncated or error)
   kCount              // not a status: the number of statuses
 };
 

@@ -29,6 +29,8 @@ void fuzz_image(const uint8_t* data, size_t size) {
   // pre-shrink, takes seconds on a few megapixels under ASan).
   o.max_pixels = 1'000'000;
   o.background = {0, 0, 0, static_cast<uint8_t>(knobs & 128 ? 0 : 255)};
+  // The last byte picks --fail-on: with none, files the others refuse as truncated are decoded.
+  o.fail_on = static_cast<FailOn>(data[size - 1] % 3);
   Item item;
   item.body.assign(data + 1, data + size);
   decode(item, o);

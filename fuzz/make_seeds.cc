@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
       {"screen.gif", fixtures::make_gif_on_screen(900, 900)},
       {"lzw-bomb.gif", fixtures::make_gif_lzw_bomb(16, 16, 1)},
       {"canvas.webp", fixtures::make_animated_webp_on_canvas(900, 900, 2, 4)},
+      {"exif6.png", fixtures::with_png_exif_orientation(fixtures::make_png(30, 20), 6)},
+      {"exif8.webp", fixtures::with_webp_exif_orientation(fixtures::make_webp(30, 20, false), 8)},
   };
   uint8_t knobs = 0;
   for (const auto& [name, bytes] : images) put(img + "/" + name, knobs += 37, bytes);

@@ -60,8 +60,10 @@ void cmyk_to_rgb(const uint8_t* in, uint8_t* out, size_t pixels) {
 
 bool tj_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string* why) {
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  // A warning (junk bytes before a marker, say) still leaves a header read; the decode reports it.
   if (tjDecompressHeader3(decompressor(), data.data(), data.size(), &w, &h, &subsamp,
-                          &colorspace) != 0) {
+                          &colorspace) != 0 &&
+      (tjGetErrorCode(decompressor()) != TJERR_WARNING || w <= 0 || h <= 0)) {
     *why = decompress_error("JPEG header: ");
     return false;
   }
@@ -125,22 +127,26 @@ bool read_frame(const std::vector<uint8_t>& d, JpegHeader* h) {
   return true;
 }
 
-int count_sos(const std::vector<uint8_t>& d) {
+// Counts the SOS markers, and notes whether an EOI follows the last one.
+void scan_markers(const std::vector<uint8_t>& d, JpegHeader* h) {
   int n = 0;
+  bool eoi = false;
   const uint8_t* p = d.data();
   const uint8_t* const end = p + d.size();
   while (p + 1 < end && (p = static_cast<const uint8_t*>(std::memchr(p, 0xFF, end - p - 1)))) {
     n += p[1] == 0xDA;
+    eoi = p[1] == 0xD9 || (eoi && p[1] != 0xDA);
     ++p;
   }
-  return n;
+  h->sos_markers = n;
+  h->ends_early = !eoi;
 }
 
 }  // namespace
 
 bool jpeg_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string* why) {
   if (!tj_header(data, out, why)) return false;
-  out->sos_markers = count_sos(data);
+  scan_markers(data, out);
   if (!read_frame(data, out)) {
     // libjpeg-turbo read a header we could not: assume the costliest layout (full-resolution
     // components, several scans) and no lower bound on the data.
@@ -166,7 +172,8 @@ uint64_t jpeg_peak_bytes(const JpegHeader& h, int denominator) {
   return out + (buffered ? h.coefficient_bytes : 0) + rows;
 }
 
-bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, std::string* why) {
+bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, std::string* why,
+                 std::string* warning) {
   JpegHeader hdr;
   if (!tj_header(data, &hdr, why)) return false;
   const tjscalingfactor scale{1, denominator};
@@ -187,6 +194,7 @@ bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, 
     *why = decompress_error("JPEG: ");
     return false;
   }
+  if (rc != 0 && warning) *warning = tjGetErrorStr2(decompressor());
   if (hdr.cmyk) cmyk_to_rgb(pixels.get(), pixels.get(), size_t(w) * h);  // in place: 4 → 3 bytes
   out->pixels = std::move(pixels);
   out->width = w;

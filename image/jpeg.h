@@ -29,6 +29,8 @@ struct JpegHeader {
   // the scans, one that no arrangement of markers can hide from. Metadata (an EXIF thumbnail,
   // binary ICC or XMP data) may add a few.
   int sos_markers = 0;
+  // No EOI marker (0xFF 0xD9) after the last scan's start (or at all): the file was cut off.
+  bool ends_early = false;
 };
 
 bool jpeg_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string* why);
@@ -46,8 +48,9 @@ uint64_t jpeg_peak_bytes(const JpegHeader& header, int denominator);
 
 // Decodes at 1/denominator of full size (denominator 1, 2, 4 or 8: libjpeg-turbo's fast DCT
 // scales). Corrupt-data warnings are tolerated (the undecodable part comes out gray, as in
-// browsers); fatal errors fail.
-bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, std::string* why);
+// browsers) and the last one is put in *warning; fatal errors fail.
+bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, std::string* why,
+                 std::string* warning = nullptr);
 
 // Encodes 1- or 3-channel pixels; 4:2:0 chroma like every web JPEG.
 bool jpeg_encode(const Image& image, int quality, std::vector<uint8_t>* out, std::string* why);

@@ -7,9 +7,12 @@
 
 namespace imgpipe {
 
-int exif_orientation(const std::vector<uint8_t>& jpeg) {
-  // libexif finds the APP1 segment itself when handed a whole JPEG.
-  ExifData* exif = exif_data_new_from_data(jpeg.data(), static_cast<unsigned>(jpeg.size()));
+namespace {
+
+// The orientation libexif reads from `data`: a whole JPEG (it finds the APP1 segment itself) or
+// an EXIF block starting with "Exif\0\0".
+int libexif_orientation(const uint8_t* data, size_t size) {
+  ExifData* exif = exif_data_new_from_data(data, static_cast<unsigned>(size));
   if (!exif) return 1;
   int orientation = 1;
   ExifEntry* entry = exif_content_get_entry(exif->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
@@ -17,6 +20,25 @@ int exif_orientation(const std::vector<uint8_t>& jpeg) {
     orientation = exif_get_short(entry->data, exif_data_get_byte_order(exif));
   exif_data_unref(exif);
   return orientation >= 1 && orientation <= 8 ? orientation : 1;
+}
+
+}  // namespace
+
+int exif_orientation(const std::vector<uint8_t>& jpeg) {
+  return libexif_orientation(jpeg.data(), jpeg.size());
+}
+
+int exif_block_orientation(const uint8_t* block, size_t size) {
+  static const uint8_t kPrefix[6] = {'E', 'x', 'i', 'f', 0, 0};
+  if (size >= 6 && std::memcmp(block, kPrefix, 6) == 0) return libexif_orientation(block, size);
+  // PNG's eXIf and most WebP EXIF chunks hold the bare TIFF data, which libexif only takes after
+  // the prefix. JPEG caps its APP1 segment at 64 KiB and cameras write for that; a block 16 times
+  // larger holds no camera's EXIF, only a cost: it is read as having no orientation.
+  constexpr size_t kMaxBlock = size_t{1} << 20;
+  if (size < 8 || size > kMaxBlock) return 1;
+  std::vector<uint8_t> prefixed(kPrefix, kPrefix + 6);
+  prefixed.insert(prefixed.end(), block, block + size);
+  return libexif_orientation(prefixed.data(), prefixed.size());
 }
 
 void apply_orientation(Image& image, int orientation) {

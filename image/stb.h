@@ -33,6 +33,9 @@ struct StbHeader {
   // does not define reads stb's uninitialised stack), would overflow an int reading the header,
   // or would allocate for an image the file does not contain.
   std::string unsafe;
+  // The data ends before the image does (GIF: within the first frame's LZW data, before it
+  // filled the frame). stb decodes the rest as empty.
+  bool truncated = false;
 };
 
 // Reads the header as stb will. False, with *why, when stb recognises no format in `data`.

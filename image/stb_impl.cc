@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "image/stb.h"
 
@@ -90,17 +92,22 @@ int64_t pnm_integer(stbi__context* s, char* c) {
 // whitespace and comment rules), which stops right after the one whitespace byte that ends the
 // header; there stbi__getn copies width × height × channels samples (two bytes each above maxval
 // 255) in one go, and with fewer bytes left it copies none. The bound is exact.
-bool probe_pnm(Reader& r, StbHeader* h, std::string* why) {
-  stbi__context& s = r.s;
+// Reads the header's width, height and maxval into numbers[]; returns the channels.
+int read_pnm_header(stbi__context& s, int64_t numbers[3]) {
   stbi__rewind(&s);  // stbi__pnm_test leaves the context after the magic when it matches
   stbi__get8(&s);    // 'P'
-  h->channels = stbi__get8(&s) == '6' ? 3 : 1;
+  const int channels = stbi__get8(&s) == '6' ? 3 : 1;
   char c = static_cast<char>(stbi__get8(&s));
-  int64_t numbers[3];  // width, height, maxval
-  for (int64_t& n : numbers) {
+  for (int i = 0; i < 3; ++i) {
     stbi__pnm_skip_whitespace(&s, &c);
-    n = pnm_integer(&s, &c);
+    numbers[i] = pnm_integer(&s, &c);
   }
+  return channels;
+}
+
+bool probe_pnm(Reader& r, StbHeader* h, std::string* why) {
+  int64_t numbers[3];  // width, height, maxval
+  h->channels = read_pnm_header(r.s, numbers);
   if (numbers[2] > 65535) {
     *why = "PNM maxval is over 65535";
     return false;
@@ -244,7 +251,8 @@ bool probe_psd(Reader& r, StbHeader* h, std::string* why) {
 
 // Walks the blocks before the first image as stbi__gif_load_next does; false if there is none.
 // Leaves `s` at the image's LZW code size and sets the frame's pixels.
-bool to_first_frame(stbi__context& s, int canvas_w, int canvas_h, uint64_t* frame_pixels) {
+bool to_first_frame(stbi__context& s, int canvas_w, int canvas_h, uint64_t* frame_pixels,
+                    int* fx = nullptr, int* fy = nullptr, int* fw = nullptr, int* fh = nullptr) {
   for (;;) {
     const int tag = stbi__get8(&s);
     if (tag == 0x2C) {
@@ -253,6 +261,7 @@ bool to_first_frame(stbi__context& s, int canvas_w, int canvas_h, uint64_t* fram
       const int flags = stbi__get8(&s);
       if (flags & 0x80) stbi__skip(&s, 3 * (2 << (flags & 7)));
       *frame_pixels = uint64_t(w) * h;
+      if (fx) *fx = x, *fy = y, *fw = w, *fh = h;
       // An empty frame (or one cut off mid-descriptor, read as zeros) draws nothing.
       return w > 0 && h > 0 && x + w <= canvas_w && y + h <= canvas_h;
     }
@@ -271,8 +280,8 @@ bool to_first_frame(stbi__context& s, int canvas_w, int canvas_h, uint64_t* fram
 // code's string by walking it to its root (up to 4096 steps), whether or not the frame still has
 // room. Mirrors stb's reading, dictionary and code-size rules, counting instead of writing; stops
 // once past `cap`. Each code adds at least one step, so this costs at most `cap` codes plus the
-// bytes read.
-uint64_t gif_lzw_steps(stbi__context& s, int min_size, uint64_t cap) {
+// bytes read. *ran_out: the data ended before the end code.
+uint64_t gif_lzw_steps(stbi__context& s, int min_size, uint64_t cap, bool* ran_out) {
   static thread_local uint16_t length[8192];
   const int clear = 1 << min_size;
   // Entries stb never set have prefix 0 (its state is zeroed): two steps.
@@ -283,6 +292,10 @@ uint64_t gif_lzw_steps(stbi__context& s, int min_size, uint64_t cap) {
   uint64_t steps = 0;
   while (steps <= cap) {
     if (valid < size) {
+      if (stbi__at_eof(&s)) {
+        *ran_out = true;
+        break;
+      }
       if (block == 0 && (block = stbi__get8(&s)) == 0) break;
       --block;
       bits |= stbi__get8(&s) << valid;
@@ -339,7 +352,10 @@ bool probe_gif(Reader& r, StbHeader* h) {
   // A fair encoder's codes spell out the frame once; twice that, plus a fixed allowance for
   // stray codes after the last pixel, is far beyond any real GIF and still linear in the frame.
   h->work_limit = 2 * frame + (1 << 20);
-  h->work = min_size > 12 ? 0 : gif_lzw_steps(s, min_size, h->work_limit);
+  bool ran_out = false;
+  h->work = min_size > 12 ? 0 : gif_lzw_steps(s, min_size, h->work_limit, &ran_out);
+  // Each step writes a pixel while the frame has room: fewer steps than pixels left it unfilled.
+  h->truncated = ran_out && h->work < frame;
   return true;
 }
 
@@ -367,7 +383,72 @@ bool stb_probe(const std::vector<uint8_t>& data, StbHeader* out, std::string* wh
   return ok;
 }
 
+namespace {
+
+// 16-bit PNM: stb 2.27 copies the big-endian samples into native (little-endian) 16-bit ones
+// unswapped, and its 8-bit conversion then keeps each sample's low byte: noise. The samples are
+// read as stb leaves them, in file byte order, and scaled from 0..maxval to 0..255.
+bool decode_pnm16(const std::vector<uint8_t>& data, int64_t maxval, Image* out, std::string* why) {
+  int w = 0, h = 0, channels = 0;
+  std::unique_ptr<stbi_us, decltype(&std::free)> wide(
+      stbi_load_16_from_memory(data.data(), static_cast<int>(data.size()), &w, &h, &channels, 0),
+      &std::free);
+  const size_t n = size_t(w) * h * channels;
+  PixelBuffer narrow(wide ? static_cast<uint8_t*>(std::malloc(n)) : nullptr);
+  if (!narrow) {
+    *why = wide ? "out of memory" : stbi_failure_reason();
+    return false;
+  }
+  const auto* bytes = reinterpret_cast<const uint8_t*>(wide.get());
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t v = std::min<int64_t>(bytes[2 * i] << 8 | bytes[2 * i + 1], maxval);
+    narrow[i] = static_cast<uint8_t>((v * 255 + maxval / 2) / maxval);
+  }
+  out->pixels = std::move(narrow);
+  out->width = w, out->height = h, out->channels = channels;
+  return true;
+}
+
+// TGA's descriptor byte (offset 17), bit 4: pixels run right to left. stb 2.27 reads bit 5 (top
+// to bottom) but not this one, so such files came out mirrored.
+void mirror_rows(Image* img) {
+  const int c = img->channels;
+  for (int y = 0; y < img->height; ++y) {
+    uint8_t* row = &img->pixels[size_t(y) * img->width * c];
+    for (int l = 0, r = img->width - 1; l < r; ++l, --r)
+      std::swap_ranges(row + size_t(l) * c, row + size_t(l + 1) * c, row + size_t(r) * c);
+  }
+}
+
+// A GIF's screen outside its first frame: stb paints it with the background colour, made opaque,
+// where browsers, libvips and Pillow leave it transparent (GIF89a calls the background colour a
+// hint). Everything stb did not draw is cleared.
+void clear_outside_first_frame(const std::vector<uint8_t>& data, Image* img) {
+  Reader r(data);
+  stbi__skip(&r.s, 10);  // signature and screen size
+  const int flags = stbi__get8(&r.s);
+  stbi__skip(&r.s, 2);
+  if (flags & 0x80) stbi__skip(&r.s, 3 * (2 << (flags & 7)));
+  int x0 = 0, y0 = 0, fw = 0, fh = 0;
+  uint64_t pixels = 0;
+  if (!to_first_frame(r.s, img->width, img->height, &pixels, &x0, &y0, &fw, &fh)) return;
+  for (int y = 0; y < img->height; ++y)
+    for (int x = 0; x < img->width; ++x)
+      if (x < x0 || x >= x0 + fw || y < y0 || y >= y0 + fh)
+        std::memset(&img->pixels[(size_t(y) * img->width + x) * 4], 0, 4);
+}
+
+}  // namespace
+
 bool stb_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) {
+  Reader r(data);
+  // stbi__load_main's order, as in stb_probe.
+  const bool bmp = stbi__bmp_test(&r.s), gif = !bmp && stbi__gif_test(&r.s);
+  const bool pnm = !bmp && !gif && !stbi__psd_test(&r.s) && stbi__pnm_test(&r.s);
+  const bool tga = !bmp && !gif && !pnm && !stbi__psd_test(&r.s) && stbi__tga_test(&r.s);
+  int64_t pnm_numbers[3] = {0, 0, 0};
+  if (pnm) read_pnm_header(r.s, pnm_numbers);
+  if (pnm && pnm_numbers[2] > 255) return decode_pnm16(data, pnm_numbers[2], out, why);
   int w = 0, h = 0, channels = 0;
   uint8_t* pixels =
       stbi_load_from_memory(data.data(), static_cast<int>(data.size()), &w, &h, &channels, 0);
@@ -379,6 +460,8 @@ bool stb_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) 
   out->width = w;
   out->height = h;
   out->channels = channels;
+  if (tga && data.size() > 17 && (data[17] & 0x10)) mirror_rows(out);
+  if (gif && channels == 4) clear_outside_first_frame(data, out);
   return true;
 }
 

@@ -67,6 +67,20 @@ bool webp_header(const std::vector<uint8_t>& data, WebpHeader* out, std::string*
   return true;
 }
 
+bool webp_exif(const std::vector<uint8_t>& data, size_t* offset, size_t* size) {
+  // Only the extended format (a VP8X chunk first, at byte 12) carries metadata: the simple
+  // formats skip the demuxer.
+  if (data.size() < 16 || std::memcmp(&data[12], "VP8X", 4) != 0) return false;
+  WebPData wd{data.data(), data.size()};
+  Demux demux(WebPDemux(&wd));
+  WebPChunkIterator it;
+  if (!demux || !WebPDemuxGetChunk(demux.get(), "EXIF", 1, &it)) return false;
+  *offset = static_cast<size_t>(it.chunk.bytes - data.data());
+  *size = it.chunk.size;
+  WebPDemuxReleaseChunkIterator(&it);
+  return true;
+}
+
 uint64_t webp_peak_bytes(const WebpHeader& h, Size scaled) {
   const bool scale = !h.animated && scaled.width > 0 && scaled.height > 0;
   const uint64_t channels = h.animated || h.alpha ? 4 : 3;

@@ -23,6 +23,10 @@ struct WebpHeader {
 
 bool webp_header(const std::vector<uint8_t>& data, WebpHeader* out, std::string* why);
 
+// Where the EXIF chunk's payload lies in `data` (an extended-format file's metadata). False when
+// there is none.
+bool webp_exif(const std::vector<uint8_t>& data, size_t* offset, size_t* size);
+
 // What webp_decode holds at its peak: the output (or an animation's canvas), plus libwebp's
 // full-size ARGB buffer for lossless data or alpha plane for lossy data with alpha, plus row
 // caches. Lossless data and animations can be a few bytes for a huge canvas, so no size bound on

@@ -168,7 +168,8 @@ Json options_record(const Options& o) {
           {"files-per-folder", o.output.files_per_folder},
           {"min-size", im.min_size},
           {"max-aspect", im.max_aspect},
-          {"max-pixels", im.max_pixels}};
+          {"max-pixels", im.max_pixels},
+          {"fail-on", word(im.fail_on)}};
 }
 
 std::string options_difference(const Json& before, const Json& now) {

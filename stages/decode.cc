@@ -12,6 +12,7 @@
 #include "image/jpeg.h"
 #include "image/orientation.h"
 #include "image/png.h"
+#include "image/png_chunks.h"
 #include "image/stb.h"
 #include "image/webp.h"
 
@@ -98,6 +99,7 @@ struct Header {
   const char* bound = "";  // why min_bytes, for the message
   JpegHeader jpeg;
   PngHeader png;
+  PngChunks chunks;  // PNG only
   WebpHeader webp;
   StbHeader stb;
 };
@@ -111,6 +113,7 @@ bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::st
   }
   if (kind == Kind::kPng) {  // never stb: see stb_impl.cc
     if (!png_header(data, &h->png, why)) return false;
+    h->chunks = scan_png_chunks(data);
     h->width = h->png.width, h->height = h->png.height, h->format = "PNG";
     h->min_bytes = png_min_bytes(h->png), h->bound = "deflate's best ratio, 1032:1";
     return true;
@@ -128,20 +131,57 @@ bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::st
   return true;
 }
 
+// The EXIF orientation the file carries: JPEG's APP1 segment, PNG's eXIf chunk, WebP's EXIF chunk.
+int source_orientation(const std::vector<uint8_t>& b, Kind kind, const Header& h) {
+  if (kind == Kind::kJpeg) return exif_orientation(b);
+  size_t at = h.chunks.exif_offset, size = h.chunks.exif_size;
+  if (kind == Kind::kWebp && !webp_exif(b, &at, &size)) return 1;
+  return size > 0 ? exif_block_orientation(b.data() + at, size) : 1;
+}
+
+// --fail-on for an image whose data ends before it should: false when the item failed.
+bool pass_truncated(Item& item, FailOn fail_on, const std::string& what) {
+  if (fail_on != FailOn::kNone) {
+    item.fail(Status::kTruncated, what);
+    return false;
+  }
+  item.warnings.push_back("truncated: " + what);
+  return true;
+}
+
+// --fail-on for a problem the decoder recovers from: false when the item failed.
+bool pass_warning(Item& item, FailOn fail_on, const std::string& what) {
+  if (fail_on == FailOn::kError) {
+    item.fail(Status::kDecodeError, what + " (--fail-on error)");
+    return false;
+  }
+  item.warnings.push_back(what);
+  return true;
+}
+
 // The refusals judged from the header and the body's size, before any pixel buffer exists.
-bool refuse_before_decoding(Item& item, const Header& h) {
+bool refuse_before_decoding(Item& item, const Header& h, FailOn fail_on) {
   const std::string what =
       std::string(h.format) + " " + std::to_string(h.width) + "x" + std::to_string(h.height);
   if (!h.stb.unsafe.empty()) {
     item.fail(Status::kDecodeError, std::string(h.format) + " refused: " + h.stb.unsafe);
     return true;
   }
-  if (item.body.size() < h.min_bytes) {
-    item.fail(Status::kDecodeError, what + ": the data is shorter than the header claims (" +
-                                        std::to_string(item.body.size()) + " bytes; at least " +
-                                        std::to_string(h.min_bytes) + " needed, " + h.bound + ")");
+  // With --fail-on none the decoder fills in what is missing (stb's buffers are zeroed); the
+  // memory is still bounded by --max-pixels and --decode-memory.
+  if (item.body.size() < h.min_bytes &&
+      !pass_truncated(item, fail_on,
+                      what + ": the data is shorter than the header claims (" +
+                          std::to_string(item.body.size()) + " bytes; at least " +
+                          std::to_string(h.min_bytes) + " needed, " + h.bound + ")"))
+    return true;
+  if (h.stb.truncated && !pass_truncated(item, fail_on, what + ": the data ends within the image"))
+    return true;
+  if (!h.chunks.bad_crc.empty() && fail_on != FailOn::kNone) {
+    item.fail(Status::kDecodeError, what + ": the " + h.chunks.bad_crc + " chunk fails its CRC");
     return true;
   }
+  if (!h.chunks.bad_crc.empty()) item.warnings.push_back(h.chunks.bad_crc + " chunk fails its CRC");
   if (h.jpeg.sos_markers > kMaxJpegScans) {
     item.fail(Status::kTooLarge, what + " has " + std::to_string(h.jpeg.sos_markers) +
                                      " scans, over the limit of " + std::to_string(kMaxJpegScans));
@@ -231,11 +271,11 @@ bool reserve(Item& item, uint64_t need, const Header& h, PixelBudget& budget, Re
   return false;
 }
 
-// Decodes with the codec for `kind` as planned.
+// Decodes with the codec for `kind` as planned; *warning: what the decoder recovered from.
 bool decode_pixels(const Item& item, Kind kind, const ImageOptions& options, const Plan& p,
-                   Image* out, std::string* why) {
+                   Image* out, std::string* why, std::string* warning) {
   const std::vector<uint8_t>& data = item.body;
-  if (kind == Kind::kJpeg) return jpeg_decode(data, p.denominator, out, why);
+  if (kind == Kind::kJpeg) return jpeg_decode(data, p.denominator, out, why, warning);
   // JPEG output flattens alpha anyway (the resize stage): before the box shrink, it averages 3
   // channels instead of weighting 4 by alpha.
   if (kind == Kind::kPng)
@@ -262,6 +302,38 @@ bool passes_filters(Item& item, const ImageOptions& o) {
     return false;
   }
   return true;
+}
+
+// Whether the file ends before its structure does: no EOI after the last JPEG scan, a PNG chunk
+// cut off or no IEND, a WebP shorter than its RIFF header says.
+bool ends_early(const std::vector<uint8_t>& b, Kind kind, const Header& h) {
+  if (kind == Kind::kJpeg) return h.jpeg.ends_early;
+  if (kind == Kind::kPng) return h.chunks.ends_early;
+  if (kind == Kind::kWebp) {
+    const uint64_t riff = b[4] | uint32_t(b[5]) << 8 | uint32_t(b[6]) << 16 | uint32_t(b[7]) << 24;
+    return b.size() < riff + 8;  // the magic check saw 12 bytes; the size excludes its 8
+  }
+  return false;
+}
+
+// Decodes, then judges what the decoder said under --fail-on. A file that ends early and fails to
+// decode is truncated whatever --fail-on says: there is nothing to show. One that decodes is
+// truncated if the decoder filled in missing data (JPEG: it warned); if the decoder is strict
+// (PNG, WebP), its pixels are all there, and the missing tail (IEND, metadata) is a warning.
+bool decode_and_judge(Item& item, Kind kind, const ImageOptions& o, const Header& h,
+                      const Plan& plan) {
+  std::string why, warning;
+  const bool early = ends_early(item.body, kind, h);
+  if (!decode_pixels(item, kind, o, plan, &item.image, &why, &warning)) {
+    item.fail(early ? Status::kTruncated : Status::kDecodeError,
+              std::string(early ? "truncated " : "corrupt ") + h.format + ": " + why);
+    return false;
+  }
+  const std::string format = h.format;
+  if (early && !warning.empty())  // only libjpeg-turbo fills in and warns
+    return pass_truncated(item, o.fail_on, format + " data ends early: " + warning);
+  if (early) return pass_warning(item, o.fail_on, format + " file ends early, after its pixels");
+  return warning.empty() || pass_warning(item, o.fail_on, format + ": " + warning);
 }
 
 }  // namespace
@@ -321,7 +393,7 @@ void decode(Item& item, const ImageOptions& options, PixelBudget* budget, Reserv
     item.fail(Status::kDecodeError, std::string(h.format) + " header has no size");
     return;
   }
-  item.orientation = kind == Kind::kJpeg ? exif_orientation(item.body) : 1;
+  item.orientation = source_orientation(item.body, kind, h);
   const bool swap = swaps_axes(item.orientation);
   item.source_width = swap ? h.height : h.width;
   item.source_height = swap ? h.width : h.height;
@@ -329,14 +401,14 @@ void decode(Item& item, const ImageOptions& options, PixelBudget* budget, Reserv
     fail_too_large(item, h.width, h.height, options.max_pixels);
     return;
   }
-  if (refuse_before_decoding(item, h) || !passes_filters(item, options)) return;
+  if (refuse_before_decoding(item, h, options.fail_on) || !passes_filters(item, options)) return;
   const Size stored_target =
       decode_target(item.source_width, item.source_height, item.orientation, options);
   const Plan plan = plan_for(kind, options, h, stored_target);
   if (budget && !reserve(item, item_peak_bytes(item, kind, h, plan, options), h, *budget, held))
     return;
-  if (!decode_pixels(item, kind, options, plan, &item.image, &why)) {
-    item.fail(Status::kDecodeError, std::string("corrupt ") + h.format + ": " + why);
+  if (!decode_and_judge(item, kind, options, h, plan)) {
+    item.image = {};  // refused after decoding: its pixels go now, not with the item
     return;
   }
   item.body = {};  // the compressed bytes are no longer needed: free them now, not at the end

@@ -34,6 +34,7 @@ nlohmann::ordered_json manifest_row(const Item& item) {
                                 {"url", item.url},
                                 {"status", status_name(item.status)},
                                 {"error", item.error},
+                                {"warnings", item.warnings},
                                 {"http_status", item.http_status},
                                 {"attempts", item.attempts},
                                 {"bytes", item.bytes_in},

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -633,6 +634,47 @@ TEST_F(E2eTest, ImageLargerThanDecodeMemoryIsTooLarge) {
   EXPECT_NE(rows[1]["error"].get<std::string>().find("--decode-memory"), std::string::npos);
   EXPECT_EQ(rows[1]["width"], 2000);
   EXPECT_EQ(rows[1]["height"], 1500);
+}
+
+}  // namespace
+}  // namespace imgpipe
+
+namespace imgpipe {
+namespace {
+
+// --fail-on end to end: a JPEG with junk before a marker passes with its warning in the row, a
+// cut-off one is truncated (exit 1, like other per-item failures); --fail-on none passes both,
+// error refuses both; the choice is in the options record.
+TEST_F(E2eTest, FailOnDecidesTruncatedAndWarnings) {
+  auto junk = fixtures::make_jpeg(64, 48);
+  junk.insert(junk.begin() + 4 + (junk[4] << 8 | junk[5]), {0x00, 0x11, 0x22});
+  const auto whole = fixtures::make_jpeg(256, 256);
+  const std::vector<unsigned char> cut(whole.begin(), whole.begin() + whole.size() / 2);
+  for (const auto& [name, bytes] : {std::pair{"junk.jpg", junk}, std::pair{"cut.jpg", cut}}) {
+    std::ofstream f(dir_ / name, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  }
+  const fs::path list = write_list({(dir_ / "junk.jpg").string(), (dir_ / "cut.jpg").string()});
+  const std::pair<const char*, std::array<const char*, 3>> runs[] = {
+      {"truncated", {"ok", "truncated", "1"}},
+      {"none", {"ok", "ok", "0"}},
+      {"error", {"decode_error", "truncated", "1"}}};
+  for (const auto& [mode, expect] : runs) {
+    const fs::path out = dir_ / mode;
+    Outcome r = run({"-i", list.string(), "-o", out.string(), "--quiet", "--fail-on", mode});
+    EXPECT_EQ(r.exit_code, std::stoi(expect[2])) << mode << r.err;
+    auto rows = manifest(out);
+    ASSERT_EQ(rows.size(), 2u) << mode;
+    EXPECT_EQ(rows[1]["status"], expect[0]) << mode << rows[1].dump();
+    EXPECT_EQ(rows[2]["status"], expect[1]) << mode << rows[2].dump();
+    if (expect[0] == std::string("ok")) {
+      ASSERT_EQ(rows[1]["warnings"].size(), 1u) << rows[1].dump();
+      EXPECT_NE(rows[1]["warnings"][0].get<std::string>().find("3 extraneous bytes"),
+                std::string::npos);
+    }
+    EXPECT_EQ(json::parse(slurp(out / ".imgpipe-options.json"))["fail-on"], mode);
+  }
 }
 
 }  // namespace
