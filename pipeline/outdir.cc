@@ -172,11 +172,14 @@ Json options_record(const Options& o) {
           {"fail-on", word(im.fail_on)}};
 }
 
+// A key the earlier run did not record is an option its imgpipe did not have yet: it matches
+// when today's value is the default, so a newer imgpipe can resume an older run's folder.
 std::string options_difference(const Json& before, const Json& now) {
+  static const Json defaults = options_record(Options{});
   std::string diff;
   for (const auto& [key, value] : now.items()) {
     const auto was = before.find(key);
-    if (was != before.end() && *was == value) continue;
+    if (was != before.end() ? *was == value : defaults.value(key, Json()) == value) continue;
     diff += (diff.empty() ? "" : ", ") + std::string("--") + key + " " + value.dump() + " (was " +
             (was == before.end() ? std::string("not recorded") : was->dump()) + ")";
   }

@@ -74,5 +74,17 @@ TEST(OptionsRecord, NamesTheFlagsThatShapeOutputs) {
   EXPECT_EQ(options_difference(r, r), "");
 }
 
+// A folder an older imgpipe made lacks the newer options' keys: resumable while they are at their
+// defaults, refused once one is not.
+TEST(OptionsRecord, AKeyTheEarlierRunLackedMatchesOnlyItsDefault) {
+  Options o;
+  nlohmann::ordered_json older = options_record(o);
+  older.erase("fail-on");
+  EXPECT_EQ(options_difference(older, options_record(o)), "");
+  o.image.fail_on = FailOn::kNone;
+  EXPECT_EQ(options_difference(older, options_record(o)),
+            "--fail-on \"none\" (was not recorded)");
+}
+
 }  // namespace
 }  // namespace imgpipe
