@@ -121,6 +121,12 @@ struct ImageOptions {
   // a long/short side ratio above max_aspect is bad_aspect. 0 = no filter.
   int min_size = 0;
   double max_aspect = 0;
+  // Keep the source's ICC profile and its pixels as they are, and embed the profile in the
+  // thumbnail (--keep-profile), for workflows that manage colour themselves. Off: a tagged image
+  // is converted to sRGB and written untagged, as sharp does by default, since sRGB is what every
+  // browser assumes of an untagged image; an unconverted Adobe RGB photo without its profile
+  // loses ~20% of its saturation.
+  bool keep_profile = false;
 };
 
 struct OutputOptions {

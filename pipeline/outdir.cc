@@ -156,19 +156,22 @@ Json options_record(const Options& o) {
   const ImageOptions& im = o.image;
   Json sizes = Json::array();
   for (Size s : im.sizes) sizes.push_back(std::to_string(s.width) + "x" + std::to_string(s.height));
-  return {{"size", sizes},
-          {"fit", word(im.fit)},
-          {"upscale", im.upscale},
-          {"background", color_text(im.background)},
-          {"format", word(im.format)},
-          {"quality", im.quality},
-          {"codec", word(im.codec)},
-          {"resizer", word(im.resizer)},
-          {"name", word(o.output.naming)},
-          {"files-per-folder", o.output.files_per_folder},
-          {"min-size", im.min_size},
-          {"max-aspect", im.max_aspect},
-          {"max-pixels", im.max_pixels}};
+  Json record = {{"size", sizes},
+                 {"fit", word(im.fit)},
+                 {"upscale", im.upscale},
+                 {"background", color_text(im.background)},
+                 {"format", word(im.format)},
+                 {"quality", im.quality},
+                 {"codec", word(im.codec)},
+                 {"resizer", word(im.resizer)},
+                 {"name", word(o.output.naming)},
+                 {"files-per-folder", o.output.files_per_folder},
+                 {"min-size", im.min_size},
+                 {"max-aspect", im.max_aspect},
+                 {"max-pixels", im.max_pixels}};
+  // Recorded only when set, so folders made before the flag existed (without it) still resume.
+  if (im.keep_profile) record["keep-profile"] = true;
+  return record;
 }
 
 std::string options_difference(const Json& before, const Json& now) {
@@ -179,6 +182,12 @@ std::string options_difference(const Json& before, const Json& now) {
     diff += (diff.empty() ? "" : ", ") + std::string("--") + key + " " + value.dump() + " (was " +
             (was == before.end() ? std::string("not recorded") : was->dump()) + ")";
   }
+  // A key recorded before and absent now: an option recorded only when set (--keep-profile)
+  // that this run does not set.
+  for (const auto& [key, value] : before.items())
+    if (!now.contains(key))
+      diff += (diff.empty() ? "" : ", ") + std::string("--") + key + " not given (was " +
+              value.dump() + ")";
   return diff;
 }
 

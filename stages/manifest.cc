@@ -47,6 +47,8 @@ nlohmann::ordered_json manifest_row(const Item& item) {
     for (const Thumb& th : item.thumbs) row["outputs"].push_back(thumb_json(&th));
   }
   if (item.duplicate_of) row["duplicate_of"] = item.duplicate_of;
+  // Only when there are some: most rows have none, and scripts test for the key.
+  if (!item.warnings.empty()) row["warnings"] = item.warnings;
   row["ms"] = ms;
   row["download_ms"] = {{"dns", round_ms(t.dns_ms)},   {"connect", round_ms(t.connect_ms)},
                         {"tls", round_ms(t.tls_ms)},   {"first_byte", round_ms(t.first_byte_ms)},

@@ -74,5 +74,20 @@ TEST(OptionsRecord, NamesTheFlagsThatShapeOutputs) {
   EXPECT_EQ(options_difference(r, r), "");
 }
 
+// --keep-profile is recorded only when given (folders from before it resume), yet resuming in
+// either direction is refused: the thumbnails would mix converted and unconverted colours.
+TEST(OptionsRecord, KeepProfileDiffersBothWays) {
+  Options plain, keep;
+  keep.image.keep_profile = true;
+  const nlohmann::ordered_json a = options_record(plain), b = options_record(keep);
+  EXPECT_FALSE(a.contains("keep-profile"));
+  EXPECT_EQ(options_difference(a, a), "");
+  EXPECT_EQ(options_difference(b, b), "");
+  EXPECT_NE(options_difference(a, b).find("--keep-profile true (was not recorded)"),
+            std::string::npos);
+  EXPECT_NE(options_difference(b, a).find("--keep-profile not given (was true)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace imgpipe
