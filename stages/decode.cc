@@ -261,8 +261,13 @@ bool decode_pixels(Item& item, Kind kind, const ImageOptions& options, const Pla
     JpegCmyk cmyk;
     cmyk.profile = &item.icc_profile;
     const bool ok = jpeg_decode(data, p.denominator, out, why, &cmyk);
-    if (!cmyk.warning.empty()) item.warnings.push_back(std::move(cmyk.warning));
+    // The pixels are RGB now: a CMYK profile describes them no more, used or not.
     if (cmyk.converted || !cmyk.warning.empty()) item.icc_profile.clear();
+    if (!cmyk.warning.empty()) item.warnings.push_back(std::move(cmyk.warning));
+    if (cmyk.converted && options.keep_profile)
+      item.warnings.push_back(
+          "--keep-profile: a CMYK profile cannot describe the RGB thumbnail; "
+          "converted to sRGB instead");
     return ok;
   }
   // JPEG output flattens alpha anyway (the resize stage): before the box shrink, it averages 3

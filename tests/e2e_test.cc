@@ -848,21 +848,31 @@ TEST_F(E2eColourTest, CmykProfilesComeOutWithinTwoDeltaEOfVips) {
 }
 
 // Without a profile a CMYK or YCCK JPEG gets the naive formula (vips would use a generic press
-// profile of its own; browsers and Pillow do this): each patch within 2 levels of it.
+// profile of its own; browsers and Pillow do this): each patch within 2 ΔE of it. So does one
+// whose CMYK profile lcms cannot read, with one warning in its row (not a second one when resize
+// meets the leftover profile).
 TEST_F(E2eColourTest, UntaggedCmykGetsTheNaiveFormula) {
   const fixtures::Bytes cmyk = ink_patches();
   const Image want = as_stored(naive_rgb(cmyk), kPatchW, kPatchH, 3);
+  fixtures::Bytes broken = fixtures::make_cmyk_profile();
+  std::fill(broken.begin() + 128, broken.end(), 0x5a);  // a CMYK header, then garbage
   const fs::path list = write_files(
       {{"cmyk.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, {})},
-       {"ycck.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, {}, true)}});
+       {"ycck.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, {}, true)},
+       {"broken.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, broken)}});
   const fs::path out = dir_ / "out";
   Outcome r = run({"-i", list.string(), "-o", out.string(), "-f", "png", "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* name : {"00000001.png", "00000002.png"}) {
-    Item ours = decode_file(out / name);
+  auto rows = manifest(out);
+  for (int line = 1; line <= 3; ++line) {
+    ASSERT_EQ(rows[line]["status"], "ok") << rows[line].dump();
+    Item ours = decode_file(out / rows[line]["output"].get<std::string>());
     ASSERT_TRUE(ours.ok()) << ours.error;
-    EXPECT_LE(worst_delta_e(ours.image, want, kPatchCols, kPatchRows), 2.0) << name;
+    EXPECT_LE(worst_delta_e(ours.image, want, kPatchCols, kPatchRows), 2.0) << line;
   }
+  EXPECT_FALSE(rows[1].contains("warnings"));
+  ASSERT_EQ(rows[3].value("warnings", json::array()).size(), 1u) << rows[3].dump();
+  EXPECT_NE(rows[3]["warnings"][0].get<std::string>().find("naive"), std::string::npos);
 }
 
 // --keep-profile: the thumbnail carries the source's profile, byte for byte, over the stored
