@@ -149,6 +149,8 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
       ->type_name("contain|cover|pad|stretch")
       ->default_str("contain");
   app.add_flag("--upscale", im.upscale, "Enlarge images smaller than the box");
+  app.add_flag("--keep-profile", im.keep_profile,
+               "Keep a tagged image's pixels and embed its ICC profile (default: convert to sRGB)");
   app.add_option("--background", background, "Pad colour: a name, #rgb, #rrggbb or #rrggbbaa")
       ->check([](const std::string& c) {
         Rgba rgba;

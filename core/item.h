@@ -61,7 +61,12 @@ struct Item {
   // The source image as displayed: EXIF orientation applied, so 90° turns swap the sides.
   int source_width = 0, source_height = 0;
   int orientation = 1;  // EXIF orientation 1..8 of the source, applied after resizing
-  // Problems the decoder recovered from, passed by --fail-on (manifest "warnings").
+  // The source's embedded ICC profile (JPEG APP2, PNG iCCP, WebP ICCP) when it fits the pixels:
+  // set by decode, used by resize to convert each thumbnail to sRGB, then cleared; left set only
+  // with --keep-profile, for encode to embed beside the unconverted pixels.
+  std::vector<uint8_t> icc_profile;
+  // What went wrong without failing the item, for the manifest row's "warnings": a problem the
+  // decoder recovered from (passed by --fail-on), a profile that could not be used.
   std::vector<std::string> warnings;
 
   std::vector<Thumb> thumbs;  // one per --size, in the order given

@@ -132,6 +132,12 @@ struct ImageOptions {
   double max_aspect = 0;
   // A cut-off download shown half grey is a broken thumbnail: refused by default, like sharp's.
   FailOn fail_on = FailOn::kTruncated;
+  // Keep the source's ICC profile and its pixels as they are, and embed the profile in the
+  // thumbnail (--keep-profile), for workflows that manage colour themselves. Off: a tagged image
+  // is converted to sRGB and written untagged, as sharp does by default, since sRGB is what every
+  // browser assumes of an untagged image; an unconverted Adobe RGB photo without its profile
+  // loses ~20% of its saturation.
+  bool keep_profile = false;
 };
 
 struct OutputOptions {

@@ -4,7 +4,10 @@
 #include <turbojpeg.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+
+#include "image/icc.h"
 
 namespace imgpipe {
 namespace {
@@ -48,7 +51,9 @@ std::string decompress_error(const char* what) {
   return why;
 }
 
-// Adobe CMYK JPEGs store inverted ink values: R = C·K/255 and so on.
+// CMYK JPEGs store inverted ink values (0 = full ink, as Photoshop writes them under its APP14
+// "Adobe" marker): R = C·K/255 and so on. Browsers and Pillow read every CMYK JPEG so, marker or
+// not; vips only with the marker, but CMYK JPEGs without one are rare.
 void cmyk_to_rgb(const uint8_t* in, uint8_t* out, size_t pixels) {
   for (size_t i = 0; i < pixels; ++i, in += 4, out += 3) {
     unsigned k = in[3];
@@ -56,6 +61,36 @@ void cmyk_to_rgb(const uint8_t* in, uint8_t* out, size_t pixels) {
     out[1] = static_cast<uint8_t>(in[1] * k / 255);
     out[2] = static_cast<uint8_t>(in[2] * k / 255);
   }
+}
+
+// Calls visit(marker, payload, length) for every segment before the first scan, walking the
+// markers as libjpeg-turbo's reader does (see find_frame); stops early when visit returns false.
+template <typename Visit>
+void for_each_segment(const std::vector<uint8_t>& d, Visit visit) {
+  size_t i = 2;  // after SOI
+  while (i < d.size()) {
+    while (i < d.size() && d[i] != 0xFF) ++i;
+    while (i < d.size() && d[i] == 0xFF) ++i;
+    if (i >= d.size()) return;
+    const uint8_t m = d[i++];
+    if (m == 0 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) continue;
+    if (m == 0xD9 || m == 0xDA || i + 2 > d.size()) return;
+    const size_t length = size_t(d[i]) << 8 | d[i + 1];
+    if (length < 2 || i + length > d.size()) return;
+    if (!visit(m, &d[i + 2], length - 2)) return;
+    i += length;
+  }
+}
+
+// CMYK samples (4 a pixel, in place) to RGB: through the profile when it serves, else naive.
+void convert_cmyk(uint8_t* px, size_t pixels, JpegCmyk* cmyk) {
+  if (cmyk && cmyk->profile && !cmyk->profile->empty()) {
+    std::string why;
+    cmyk->converted = icc_cmyk_to_srgb(*cmyk->profile, px, px, pixels, &why);
+    if (cmyk->converted) return;
+    cmyk->warning = "the embedded ICC profile was ignored: " + why + "; CMYK by the naive formula";
+  }
+  cmyk_to_rgb(px, px, pixels);
 }
 
 bool tj_header(const std::vector<uint8_t>& data, JpegHeader* out, std::string* why) {
@@ -173,7 +208,7 @@ uint64_t jpeg_peak_bytes(const JpegHeader& h, int denominator) {
 }
 
 bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, std::string* why,
-                 std::string* warning) {
+                 std::string* warning, JpegCmyk* cmyk) {
   JpegHeader hdr;
   if (!tj_header(data, &hdr, why)) return false;
   const tjscalingfactor scale{1, denominator};
@@ -195,7 +230,7 @@ bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, 
     return false;
   }
   if (rc != 0 && warning) *warning = tjGetErrorStr2(decompressor());
-  if (hdr.cmyk) cmyk_to_rgb(pixels.get(), pixels.get(), size_t(w) * h);  // in place: 4 → 3 bytes
+  if (hdr.cmyk) convert_cmyk(pixels.get(), size_t(w) * h, cmyk);  // in place: 4 → 3 bytes
   out->pixels = std::move(pixels);
   out->width = w;
   out->height = h;
@@ -221,6 +256,84 @@ bool jpeg_encode(const Image& image, int quality, std::vector<uint8_t>* out, std
   }
   out->assign(buf, buf + size);
   tjFree(buf);
+  return true;
+}
+
+namespace {
+
+constexpr uint8_t kIccTag[12] = {'I', 'C', 'C', '_', 'P', 'R', 'O', 'F', 'I', 'L', 'E', 0};
+// A segment's length field counts itself (2), the tag (12), sequence number and count (2).
+constexpr size_t kIccChunk = 65535 - 2 - 14;
+
+// The ICC chunks by sequence number (1..count), pointing into the file.
+struct IccChunks {
+  std::array<std::pair<const uint8_t*, size_t>, 256> part{};
+  int count = 0;
+  std::string problem;
+};
+
+bool add_chunk(IccChunks* c, const uint8_t* p, size_t n) {
+  const int seq = p[12], count = p[13];
+  if (count == 0 || seq == 0 || seq > count || (c->count && count != c->count)) {
+    c->problem = "its chunks are numbered inconsistently";
+    return false;
+  }
+  if (c->part[seq].first) {
+    c->problem = "chunk " + std::to_string(seq) + " appears twice";
+    return false;
+  }
+  c->count = count;
+  c->part[seq] = {p + 14, n - 14};
+  return true;
+}
+
+}  // namespace
+
+std::vector<uint8_t> jpeg_icc_profile(const std::vector<uint8_t>& data, std::string* warning) {
+  IccChunks c;
+  for_each_segment(data, [&c](uint8_t m, const uint8_t* p, size_t n) {
+    if (m != 0xE2 || n < 14 || std::memcmp(p, kIccTag, 12) != 0) return true;
+    return add_chunk(&c, p, n);
+  });
+  size_t total = 0;
+  for (int i = 1; i <= c.count && c.problem.empty(); ++i) {
+    if (!c.part[i].first) c.problem = "chunk " + std::to_string(i) + " is missing";
+    total += c.part[i].second;
+  }
+  if (c.problem.empty() && total > kMaxIccBytes)
+    c.problem = std::to_string(total) + " bytes, over the limit of " + std::to_string(kMaxIccBytes);
+  if (!c.problem.empty()) {
+    *warning = "the embedded ICC profile was ignored: " + c.problem;
+    return {};
+  }
+  std::vector<uint8_t> profile;
+  profile.reserve(total);
+  for (int i = 1; i <= c.count; ++i)
+    profile.insert(profile.end(), c.part[i].first, c.part[i].first + c.part[i].second);
+  return profile;
+}
+
+bool jpeg_embed_icc(std::vector<uint8_t>* jpeg, const std::vector<uint8_t>& profile) {
+  const size_t count = (profile.size() + kIccChunk - 1) / kIccChunk;
+  std::vector<uint8_t>& j = *jpeg;
+  if (count == 0 || count > 255 || j.size() < 4 || j[0] != 0xFF || j[1] != 0xD8) return false;
+  size_t at = 2;  // after SOI, and after a JFIF APP0, which must come first
+  if (j[2] == 0xFF && j[3] == 0xE0 && j.size() >= 6) at = 4 + (size_t(j[4]) << 8 | j[5]);
+  if (at > j.size()) return false;
+  std::vector<uint8_t> segments;
+  segments.reserve(profile.size() + count * 18);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t n = std::min(kIccChunk, profile.size() - i * kIccChunk);
+    const size_t length = n + 16;
+    const uint8_t head[4] = {0xFF, 0xE2, uint8_t(length >> 8), uint8_t(length)};
+    segments.insert(segments.end(), head, head + 4);
+    segments.insert(segments.end(), kIccTag, kIccTag + 12);
+    segments.push_back(static_cast<uint8_t>(i + 1));
+    segments.push_back(static_cast<uint8_t>(count));
+    segments.insert(segments.end(), profile.begin() + i * kIccChunk,
+                    profile.begin() + i * kIccChunk + n);
+  }
+  j.insert(j.begin() + at, segments.begin(), segments.end());
   return true;
 }
 

@@ -46,11 +46,31 @@ uint64_t jpeg_min_bytes(const JpegHeader& header);
 // file has several scans, and libjpeg-turbo's row buffers. An estimate, on the high side.
 uint64_t jpeg_peak_bytes(const JpegHeader& header, int denominator);
 
+// CMYK JPEGs become RGB in jpeg_decode (an Image holds no CMYK). With the file's CMYK profile the
+// conversion goes through it to sRGB; without one, or when lcms refuses it, by the naive formula
+// (R = (1 - C)(1 - K), ...). Samples are read as Adobe's inverted CMYK (0 = full ink), as
+// Photoshop writes them and browsers read every CMYK JPEG.
+struct JpegCmyk {
+  const std::vector<uint8_t>* profile = nullptr;  // in: the file's ICC profile, if CMYK
+  bool converted = false;  // out: the pixels went through the profile (they are sRGB now)
+  std::string warning;     // out: why a profile given was not used
+};
+
 // Decodes at 1/denominator of full size (denominator 1, 2, 4 or 8: libjpeg-turbo's fast DCT
 // scales). Corrupt-data warnings are tolerated (the undecodable part comes out gray, as in
 // browsers) and the last one is put in *warning; fatal errors fail.
 bool jpeg_decode(const std::vector<uint8_t>& data, int denominator, Image* out, std::string* why,
-                 std::string* warning = nullptr);
+                 std::string* warning = nullptr, JpegCmyk* cmyk = nullptr);
+
+// The ICC profile of APP2 "ICC_PROFILE" segments (the TurboJPEG 2.1 API has none to give), read
+// up to the first scan: the chunks joined in their sequence numbers' order. Empty if there is
+// none; empty with *warning when the chunks are inconsistent (a number missing, repeated or out
+// of range, counts that disagree) or add up to more than kMaxIccBytes.
+std::vector<uint8_t> jpeg_icc_profile(const std::vector<uint8_t>& data, std::string* warning);
+
+// `jpeg` with `profile` in APP2 "ICC_PROFILE" segments (at most 65519 profile bytes each) after
+// SOI and a JFIF APP0, where readers look for it. False if the profile needs more than 255.
+bool jpeg_embed_icc(std::vector<uint8_t>* jpeg, const std::vector<uint8_t>& profile);
 
 // Encodes 1- or 3-channel pixels; 4:2:0 chroma like every web JPEG.
 bool jpeg_encode(const Image& image, int quality, std::vector<uint8_t>* out, std::string* why);

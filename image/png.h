@@ -16,7 +16,8 @@ namespace imgpipe {
 
 struct PngHeader {
   int width = 0, height = 0;
-  int channels = 0;  // of the decoded image: 1 plain gray, 3 RGB, 4 with any transparency
+  int channels = 0;   // of the decoded image: 1 plain gray, 3 RGB, 4 with any transparency
+  bool gray = false;  // colour type 0 or 4: gray samples (expanded to RGBA with transparency)
   bool interlaced = false;
   // The IDAT stream inflated, as IHDR sizes it: a filter byte and the packed samples of every row
   // (of every Adam7 pass when interlaced).
@@ -50,5 +51,15 @@ uint64_t png_peak_bytes(const PngHeader& header, int shrink, uint64_t file_bytes
 // same pixels.
 bool png_decode(const std::vector<uint8_t>& data, int shrink, Image* out, std::string* why,
                 PngPath path = PngPath::kAuto, bool flatten = false);
+
+// The ICC profile of the iCCP chunk (before IDAT), inflated. Empty if there is none; empty with
+// *warning when its stream is corrupt or inflates to more than kMaxIccBytes (1032:1 lets 4 KB of
+// file claim 4 MB: the inflater stops at the cap). gAMA, cHRM and sRGB chunks are not read:
+// vips, Pillow and sharp ignore them too, so a thumbnail matches what they make.
+std::vector<uint8_t> png_icc_profile(const std::vector<uint8_t>& data, std::string* warning);
+
+// `png` with an iCCP chunk holding `profile` (zlib) inserted after IHDR, where the standard puts
+// it (before PLTE and IDAT). False if `png` does not start with a signature and IHDR.
+bool png_embed_icc(std::vector<uint8_t>* png, const std::vector<uint8_t>& profile);
 
 }  // namespace imgpipe

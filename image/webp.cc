@@ -4,10 +4,13 @@
 #include <webp/decode.h>
 #include <webp/demux.h>
 #include <webp/encode.h>
+#include <webp/mux.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+
+#include "image/icc.h"
 
 namespace imgpipe {
 
@@ -194,6 +197,39 @@ bool webp_encode(const Image& image, int quality, std::vector<uint8_t>* out, std
   }
   out->assign(buf, buf + size);
   WebPFree(buf);
+  return true;
+}
+
+std::vector<uint8_t> webp_icc_profile(const std::vector<uint8_t>& data, std::string* warning) {
+  // RIFF header (12), then VP8X: its tag, size, and the flags byte, where 0x20 announces ICCP.
+  // Simple files have no VP8X and cannot carry a profile: they cost no demuxing.
+  if (data.size() < 21 || std::memcmp(&data[12], "VP8X", 4) != 0 || !(data[20] & 0x20)) return {};
+  WebPData wd{data.data(), data.size()};
+  Demux demux(WebPDemux(&wd));
+  WebPChunkIterator it;
+  if (!demux || !WebPDemuxGetChunk(demux.get(), "ICCP", 1, &it)) return {};
+  std::vector<uint8_t> profile;
+  if (it.chunk.size > kMaxIccBytes)
+    *warning = "the embedded ICC profile was ignored: " + std::to_string(it.chunk.size) +
+               " bytes, over the limit of " + std::to_string(kMaxIccBytes);
+  else
+    profile.assign(it.chunk.bytes, it.chunk.bytes + it.chunk.size);
+  WebPDemuxReleaseChunkIterator(&it);
+  return profile;
+}
+
+bool webp_embed_icc(std::vector<uint8_t>* webp, const std::vector<uint8_t>& profile) {
+  std::unique_ptr<WebPMux, void (*)(WebPMux*)> mux(WebPMuxNew(), WebPMuxDelete);
+  const WebPData image{webp->data(), webp->size()};
+  const WebPData icc{profile.data(), profile.size()};
+  WebPData out{nullptr, 0};
+  // copy_data 0: the mux points into our buffers, which outlive it.
+  if (!mux || WebPMuxSetImage(mux.get(), &image, 0) != WEBP_MUX_OK ||
+      WebPMuxSetChunk(mux.get(), "ICCP", &icc, 0) != WEBP_MUX_OK ||
+      WebPMuxAssemble(mux.get(), &out) != WEBP_MUX_OK)
+    return false;
+  webp->assign(out.bytes, out.bytes + out.size);
+  WebPDataClear(&out);
   return true;
 }
 

@@ -41,4 +41,11 @@ bool webp_decode(const std::vector<uint8_t>& data, Size scaled, Image* out, std:
 // Encodes gray, RGB or RGBA pixels (gray is widened to RGB: WebP has no gray mode).
 bool webp_encode(const Image& image, int quality, std::vector<uint8_t>* out, std::string* why);
 
+// The ICC profile of the ICCP chunk (which the VP8X header flags). Empty if there is none; empty
+// with *warning when it is longer than kMaxIccBytes.
+std::vector<uint8_t> webp_icc_profile(const std::vector<uint8_t>& data, std::string* warning);
+
+// `webp` with an ICCP chunk holding `profile` (libwebpmux adds the VP8X header that flags it).
+bool webp_embed_icc(std::vector<uint8_t>* webp, const std::vector<uint8_t>& profile);
+
 }  // namespace imgpipe

@@ -169,7 +169,8 @@ Json options_record(const Options& o) {
           {"min-size", im.min_size},
           {"max-aspect", im.max_aspect},
           {"max-pixels", im.max_pixels},
-          {"fail-on", word(im.fail_on)}};
+          {"fail-on", word(im.fail_on)},
+          {"keep-profile", im.keep_profile}};
 }
 
 // A key the earlier run did not record is an option its imgpipe did not have yet: it matches

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "image/fit.h"
+#include "image/icc.h"
 #include "image/jpeg.h"
 #include "image/orientation.h"
 #include "image/png.h"
@@ -271,11 +272,45 @@ bool reserve(Item& item, uint64_t need, const Header& h, PixelBudget& budget, Re
   return false;
 }
 
-// Decodes with the codec for `kind` as planned; *warning: what the decoder recovered from.
-bool decode_pixels(const Item& item, Kind kind, const ImageOptions& options, const Plan& p,
-                   Image* out, std::string* why, std::string* warning) {
+// The embedded ICC profile onto the item, if it fits what the source holds; a profile that does
+// not (or cannot be read) is dropped with a warning, and the pixels are used as they are.
+void read_profile(Item& item, Kind kind, const Header& h) {
+  std::string warning;
+  std::vector<uint8_t> profile;
+  int components = 3;  // the colour components of the source (YCbCr counts as RGB)
+  if (kind == Kind::kJpeg) {
+    profile = jpeg_icc_profile(item.body, &warning);
+    components = h.jpeg.gray ? 1 : h.jpeg.cmyk ? 4 : 3;
+  } else if (kind == Kind::kPng) {
+    profile = png_icc_profile(item.body, &warning);
+    components = h.png.gray ? 1 : 3;
+  } else if (kind == Kind::kWebp) {
+    profile = webp_icc_profile(item.body, &warning);
+  }
+  if (!profile.empty() && icc_fits(profile, components, &warning))
+    item.icc_profile = std::move(profile);
+  if (!warning.empty()) item.warnings.push_back(std::move(warning));
+}
+
+// Decodes with the codec for `kind` as planned; *warning: what the decoder recovered from. A CMYK
+// JPEG is converted to RGB as it decodes, through its profile when it has one (which is then used
+// up: the pixels are sRGB).
+bool decode_pixels(Item& item, Kind kind, const ImageOptions& options, const Plan& p, Image* out,
+                   std::string* why, std::string* warning) {
   const std::vector<uint8_t>& data = item.body;
-  if (kind == Kind::kJpeg) return jpeg_decode(data, p.denominator, out, why, warning);
+  if (kind == Kind::kJpeg) {
+    JpegCmyk cmyk;
+    cmyk.profile = &item.icc_profile;
+    const bool ok = jpeg_decode(data, p.denominator, out, why, warning, &cmyk);
+    // The pixels are RGB now: a CMYK profile describes them no more, used or not.
+    if (cmyk.converted || !cmyk.warning.empty()) item.icc_profile.clear();
+    if (!cmyk.warning.empty()) item.warnings.push_back(std::move(cmyk.warning));
+    if (cmyk.converted && options.keep_profile)
+      item.warnings.push_back(
+          "--keep-profile: a CMYK profile cannot describe the RGB thumbnail; "
+          "converted to sRGB instead");
+    return ok;
+  }
   // JPEG output flattens alpha anyway (the resize stage): before the box shrink, it averages 3
   // channels instead of weighting 4 by alpha.
   if (kind == Kind::kPng)
@@ -407,6 +442,7 @@ void decode(Item& item, const ImageOptions& options, PixelBudget* budget, Reserv
   const Plan plan = plan_for(kind, options, h, stored_target);
   if (budget && !reserve(item, item_peak_bytes(item, kind, h, plan, options), h, *budget, held))
     return;
+  read_profile(item, kind, h);
   if (!decode_and_judge(item, kind, options, h, plan)) {
     item.image = {};  // refused after decoding: its pixels go now, not with the item
     return;

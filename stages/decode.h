@@ -55,6 +55,11 @@ Size webp_scaled_size(int src_width, int src_height, Size target);
 // with too_large. The caller keeps *held until the item's pixels are gone (after encode). Without
 // one (tests, fuzzing) nothing is reserved.
 //
+// The embedded ICC profile (JPEG, PNG, WebP) goes to item.icc_profile when it fits the source's
+// colours (gray, RGB, CMYK); a CMYK JPEG is converted to sRGB through its profile here, since an
+// Image holds no CMYK. A profile that is unreadable or does not fit is dropped with a line in
+// item.warnings: never a failure.
+//
 // Other failures: not_an_image (no format recognised) or decode_error.
 void decode(Item& item, const ImageOptions& options, PixelBudget* budget = nullptr,
             Reservation* held = nullptr);

@@ -8,6 +8,7 @@
 
 #include "image/fit.h"
 #include "image/jpeg.h"
+#include "image/png.h"
 #include "image/webp.h"
 
 namespace imgpipe {
@@ -27,10 +28,17 @@ bool stb_encode(const Image& img, Format format, int quality, std::vector<uint8_
                                 img.pixels.get(), 0);
 }
 
+// Adds the profile to the encoded file, in the place its format keeps one.
+bool embed_icc(std::vector<uint8_t>* file, Format format, const std::vector<uint8_t>& profile) {
+  if (format == Format::kJpeg) return jpeg_embed_icc(file, profile);
+  if (format == Format::kPng) return png_embed_icc(file, profile);
+  return webp_embed_icc(file, profile);
+}
+
 }  // namespace
 
 bool encode_image(Image& img, const ImageOptions& options, std::vector<uint8_t>* out,
-                  std::string* why) {
+                  std::string* why, const std::vector<uint8_t>& icc_profile) {
   out->clear();
   *why = "encode failed";
   bool ok = false;
@@ -43,6 +51,10 @@ bool encode_image(Image& img, const ImageOptions& options, std::vector<uint8_t>*
     ok = stb_encode(img, options.format, options.quality, out);
   }
   if (!ok || out->empty()) return false;
+  if (!icc_profile.empty() && !embed_icc(out, options.format, icc_profile)) {
+    *why = "could not embed the ICC profile";
+    return false;
+  }
   img.pixels.reset();  // the thumbnail exists as bytes now
   return true;
 }
@@ -50,7 +62,7 @@ bool encode_image(Image& img, const ImageOptions& options, std::vector<uint8_t>*
 void encode(Item& item, const ImageOptions& options) {
   std::string why;
   for (Thumb& t : item.thumbs) {
-    if (!encode_image(t.image, options, &t.encoded, &why)) {
+    if (!encode_image(t.image, options, &t.encoded, &why, item.icc_profile)) {
       item.fail(Status::kProcessError, why);
       return;
     }

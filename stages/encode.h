@@ -12,11 +12,13 @@ namespace imgpipe {
 
 // Encodes `image` into *out as options.format and releases the pixels. JPEG: alpha flattened
 // onto white, libjpeg-turbo (or stb_image_write with Codec::kStb). PNG: stb_image_write, alpha
-// kept. WebP: libwebp, alpha kept. False with *why on failure.
+// kept. WebP: libwebp, alpha kept. A non-empty `icc_profile` is embedded (JPEG APP2, PNG iCCP,
+// WebP ICCP). False with *why on failure.
 bool encode_image(Image& image, const ImageOptions& options, std::vector<uint8_t>* out,
-                  std::string* why);
+                  std::string* why, const std::vector<uint8_t>& icc_profile = {});
 
-// The encode stage: every thumbnail of the item, each into its Thumb::encoded.
+// The encode stage: every thumbnail of the item, each into its Thumb::encoded, with the item's
+// ICC profile embedded when resize kept one (--keep-profile).
 void encode(Item& item, const ImageOptions& options);
 
 }  // namespace imgpipe

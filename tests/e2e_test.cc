@@ -1,17 +1,24 @@
 // End-to-end tests: the real imgpipe binary against a loopback HTTP server started by the test.
+#include <lcms2.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <thread>
 
 #include "fixtures/e2e_fixture.h"
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
+#include "fixtures/profiles.h"
 #include "fixtures/reset_server.h"
+#include "image/png.h"
+#include "stages/resize.h"
 
 namespace imgpipe {
 namespace {
@@ -637,6 +644,332 @@ TEST_F(E2eTest, ImageLargerThanDecodeMemoryIsTooLarge) {
   EXPECT_NE(rows[1]["error"].get<std::string>().find("--decode-memory"), std::string::npos);
   EXPECT_EQ(rows[1]["width"], 2000);
   EXPECT_EQ(rows[1]["height"], 1500);
+}
+
+// --- Colour (issue 14): embedded ICC profiles are converted to sRGB, or kept with --keep-profile.
+
+// CIEDE2000 between sRGB pixels, through CIE Lab (D50) by lcms's own sRGB profile.
+class DeltaE {
+ public:
+  DeltaE() {
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile(), lab = cmsCreateLab4Profile(nullptr);
+    to_lab_ = cmsCreateTransform(srgb, TYPE_RGB_8, lab, TYPE_Lab_DBL, INTENT_RELATIVE_COLORIMETRIC,
+                                 cmsFLAGS_NOCACHE);
+    cmsCloseProfile(srgb);
+    cmsCloseProfile(lab);
+  }
+  ~DeltaE() { cmsDeleteTransform(to_lab_); }
+  double operator()(const uint8_t* a, const uint8_t* b) const {
+    cmsCIELab la, lb;
+    cmsDoTransform(to_lab_, a, &la, 1);
+    cmsDoTransform(to_lab_, b, &lb, 1);
+    return cmsCIE2000DeltaE(&la, &lb, 1, 1, 1);
+  }
+
+ private:
+  cmsHTRANSFORM to_lab_;
+};
+
+// The pixel at (x, y) of a decoded thumbnail as sRGB RGB (gray widened).
+std::array<uint8_t, 3> rgb_at(const Image& img, int x, int y) {
+  const uint8_t* p = &img.pixels[(size_t(y) * img.width + x) * img.channels];
+  return img.channels < 3 ? std::array<uint8_t, 3>{p[0], p[0], p[0]}
+                          : std::array<uint8_t, 3>{p[0], p[1], p[2]};
+}
+
+// The worst CIEDE2000 between two thumbnails of a cols × rows patch grid, over each patch's
+// central half (away from the edges, where the two resamplers' ringing differs).
+double worst_delta_e(const Image& a, const Image& b, int cols, int rows) {
+  EXPECT_EQ(a.width, b.width);
+  EXPECT_EQ(a.height, b.height);
+  static const DeltaE delta_e;
+  double worst = 0;
+  const int pw = a.width / cols, ph = a.height / rows;
+  for (int y = 0; y < a.height; ++y)
+    for (int x = 0; x < a.width; ++x) {
+      const int px = x % pw, py = y % ph;
+      if (px < pw / 4 || px >= pw * 3 / 4 || py < ph / 4 || py >= ph * 3 / 4) continue;
+      worst = std::max(worst, delta_e(rgb_at(a, x, y).data(), rgb_at(b, x, y).data()));
+    }
+  return worst;
+}
+
+// 512 × 384, 4 × 3 patches of saturated and neutral colours.
+constexpr int kPatchW = 512, kPatchH = 384, kPatchCols = 4, kPatchRows = 3;
+const std::vector<uint8_t> kPatchColours = {
+    220, 30,  30,  30,  200, 40,  40, 50, 210, 230, 210, 40,  40, 200, 210, 200, 40,  190,
+    128, 128, 128, 200, 150, 120, 90, 60, 40,  250, 250, 250, 20, 20,  20,  100, 180, 100};
+
+struct Tagged {
+  std::string name;
+  fixtures::Bytes bytes;
+};
+
+class E2eColourTest : public E2eTest {
+ protected:
+  // The vips comparisons need libvips-tools (.ci/setup.sh installs it); without it they are
+  // skipped, and say so on stderr too, so a run without vips cannot pass unnoticed.
+  static bool have_vips() {
+    static const bool found = std::system("vips --version >/dev/null 2>&1") == 0;
+    if (!found)
+      std::fprintf(stderr, "*** vips not found: colour comparisons with vips SKIPPED ***\n");
+    return found;
+  }
+
+  // libvips's colour-managed thumbnail of `in` (what the conformance test compares with),
+  // decoded; a failed vips run fails the test. With `convert_first`, vips converts the whole
+  // image to sRGB through its embedded profile before the thumbnail: vips 8.14's thumbnail
+  // refuses every embedded CMYK profile ("profile incompatible with image", even its own) and
+  // falls back to a generic press profile of its own.
+  Image vips_thumbnail(const fs::path& in, bool convert_first = false) {
+    const fs::path mid = in.string() + ".srgb.png", out = in.string() + ".vips.png";
+    std::string cmd;
+    if (convert_first)
+      cmd = "vips icc_transform '" + in.string() + "' '" + mid.string() +
+            "' srgb --embedded --intent relative 2>&1 && ";
+    cmd += "vips thumbnail '" + (convert_first ? mid : in).string() + "' '" + out.string() +
+           "' 256 --height 256 --size down --export-profile srgb 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    Item item = decode_file(out);
+    EXPECT_TRUE(item.ok()) << item.error;
+    return std::move(item.image);
+  }
+
+  // Writes the files into dir_ and lists them.
+  fs::path write_files(const std::vector<Tagged>& files) {
+    std::vector<std::string> lines;
+    for (const Tagged& f : files) {
+      std::ofstream(dir_ / f.name, std::ios::binary)
+          .write(reinterpret_cast<const char*>(f.bytes.data()),
+                 static_cast<std::streamsize>(f.bytes.size()));
+      lines.push_back((dir_ / f.name).string());
+    }
+    return write_list(lines);
+  }
+
+  // The thumbnail imgpipe makes of `pixels` stored untagged: the stored numbers taken as sRGB.
+  static Image as_stored(const fixtures::Bytes& pixels, int w, int h, int channels) {
+    Item plain;
+    plain.body = fixtures::make_tagged_png(pixels, w, h, channels, {});
+    ImageOptions o;
+    o.format = Format::kPng;
+    decode(plain, o);
+    resize(plain, o);
+    return std::move(plain.thumbs[0].image);
+  }
+
+  // Runs imgpipe on the files (PNG out) and vips on each, and checks imgpipe's thumbnails against
+  // vips's: within 2 ΔE (CIEDE2000) everywhere inside the patches. Also checks that vips's differ
+  // from `stored` (the untagged thumbnail: what imgpipe made before) by more than 5 ΔE somewhere,
+  // so the check means something.
+  void expect_like_vips(const std::vector<Tagged>& files, const Image& stored,
+                        bool convert_first = false) {
+    const fs::path out = dir_ / "out";
+    Outcome r =
+        run({"-i", write_files(files).string(), "-o", out.string(), "-f", "png", "--quiet"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto rows = manifest(out);
+    for (size_t i = 0; i < files.size(); ++i) {
+      const json& row = rows[static_cast<int>(i) + 1];
+      ASSERT_EQ(row["status"], "ok") << files[i].name << ": " << row.dump();
+      Item ours = decode_file(out / row["output"].get<std::string>());
+      ASSERT_TRUE(ours.ok()) << files[i].name << ": " << ours.error;
+      Image vips = vips_thumbnail(dir_ / files[i].name, convert_first);
+      EXPECT_LE(worst_delta_e(ours.image, vips, kPatchCols, kPatchRows), 2.0) << files[i].name;
+      EXPECT_GT(worst_delta_e(stored, vips, kPatchCols, kPatchRows), 5.0) << files[i].name;
+    }
+  }
+};
+
+// Adobe RGB, ProPhoto and Display P3 photos in JPEG, PNG and WebP come out as vips makes them
+// (it converts to sRGB with the embedded profile); imgpipe used to write the stored numbers as
+// sRGB, ~20% (Adobe) to ~37% (ProPhoto) less saturated.
+TEST_F(E2eColourTest, TaggedImagesComeOutWithinTwoDeltaEOfVips) {
+  if (!have_vips()) GTEST_SKIP() << "vips (libvips-tools) not installed";
+  const fixtures::Bytes px =
+      fixtures::make_patches(kPatchW, kPatchH, kPatchCols, kPatchRows, kPatchColours, 3);
+  std::vector<Tagged> files;
+  for (auto [space, name] : {std::pair{fixtures::RgbSpace::kAdobeRgb, "adobe"},
+                             std::pair{fixtures::RgbSpace::kProPhoto, "prophoto"},
+                             std::pair{fixtures::RgbSpace::kDisplayP3, "p3"}}) {
+    const fixtures::Bytes profile = fixtures::make_rgb_profile(space);
+    const std::string n = name;
+    files.push_back({n + ".jpg", fixtures::make_tagged_jpeg(px, kPatchW, kPatchH, 3, profile)});
+    files.push_back({n + ".png", fixtures::make_tagged_png(px, kPatchW, kPatchH, 3, profile)});
+    files.push_back({n + ".webp", fixtures::make_tagged_webp(px, kPatchW, kPatchH, profile)});
+  }
+  expect_like_vips(files, as_stored(px, kPatchW, kPatchH, 3));
+}
+
+// A gray JPEG with a linear-light gray profile comes out as vips makes it.
+TEST_F(E2eColourTest, GrayProfilesComeOutWithinTwoDeltaEOfVips) {
+  if (!have_vips()) GTEST_SKIP() << "vips (libvips-tools) not installed";
+  const fixtures::Bytes gray =
+      fixtures::make_patches(kPatchW, kPatchH, kPatchCols, kPatchRows, kPatchColours, 1);
+  expect_like_vips({{"gray.jpg", fixtures::make_tagged_jpeg(gray, kPatchW, kPatchH, 1,
+                                                            fixtures::make_gray_profile(1.0))}},
+                   as_stored(gray, kPatchW, kPatchH, 1));
+}
+
+// Ink (0 = none) per patch: white, C, M, Y, K 50%, C+M, M+Y, rich brown, 3 grays, full black.
+const std::vector<uint8_t> kInks = {0, 0,   0,   0,   255, 0,   0,   0,   0,   255, 0, 0,
+                                    0, 0,   255, 0,   0,   0,   0,   128, 200, 200, 0, 0,
+                                    0, 128, 200, 0,   60,  120, 160, 40,  0,   0,   0, 64,
+                                    0, 0,   0,   160, 90,  90,  90,  90,  0,   0,   0, 255};
+
+fixtures::Bytes ink_patches() {
+  fixtures::Bytes cmyk(size_t(kPatchW) * kPatchH * 4);
+  for (int y = 0; y < kPatchH; ++y)
+    for (int x = 0; x < kPatchW; ++x) {
+      const size_t patch = size_t(y * kPatchRows / kPatchH) * kPatchCols + x * kPatchCols / kPatchW;
+      std::copy_n(&kInks[4 * patch], 4, &cmyk[(size_t(y) * kPatchW + x) * 4]);
+    }
+  return cmyk;
+}
+
+// The naive conversion, R = (1 - C)(1 - K) and so on: what browsers show of a CMYK JPEG without
+// a profile, and what imgpipe made of one with a profile before.
+fixtures::Bytes naive_rgb(const fixtures::Bytes& cmyk) {
+  fixtures::Bytes rgb(cmyk.size() / 4 * 3);
+  for (size_t i = 0; i < rgb.size() / 3; ++i)
+    for (int c = 0; c < 3; ++c)
+      rgb[3 * i + c] =
+          static_cast<uint8_t>((255 - cmyk[4 * i + c]) * (255 - cmyk[4 * i + 3]) / 255);
+  return rgb;
+}
+
+// CMYK and YCCK JPEGs (Adobe's inverted samples) with a printer profile come out as vips converts
+// them through it (icc_transform: its thumbnail ignores CMYK profiles); imgpipe used to apply the
+// naive formula, ~60 levels off in the mid-tones here.
+TEST_F(E2eColourTest, CmykProfilesComeOutWithinTwoDeltaEOfVips) {
+  if (!have_vips()) GTEST_SKIP() << "vips (libvips-tools) not installed";
+  const fixtures::Bytes cmyk = ink_patches(), profile = fixtures::make_cmyk_profile();
+  expect_like_vips(
+      {{"cmyk.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, profile)},
+       {"ycck.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, profile, true)}},
+      as_stored(naive_rgb(cmyk), kPatchW, kPatchH, 3), true);
+}
+
+// Without a profile a CMYK or YCCK JPEG gets the naive formula (vips would use a generic press
+// profile of its own; browsers and Pillow do this): each patch within 2 ΔE of it. So does one
+// whose CMYK profile lcms cannot read, with one warning in its row (not a second one when resize
+// meets the leftover profile).
+TEST_F(E2eColourTest, UntaggedCmykGetsTheNaiveFormula) {
+  const fixtures::Bytes cmyk = ink_patches();
+  const Image want = as_stored(naive_rgb(cmyk), kPatchW, kPatchH, 3);
+  fixtures::Bytes broken = fixtures::make_cmyk_profile();
+  std::fill(broken.begin() + 128, broken.end(), 0x5a);  // a CMYK header, then garbage
+  const fs::path list = write_files(
+      {{"cmyk.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, {})},
+       {"ycck.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, {}, true)},
+       {"broken.jpg", fixtures::make_tagged_cmyk_jpeg(cmyk, kPatchW, kPatchH, broken)}});
+  const fs::path out = dir_ / "out";
+  Outcome r = run({"-i", list.string(), "-o", out.string(), "-f", "png", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = manifest(out);
+  for (int line = 1; line <= 3; ++line) {
+    ASSERT_EQ(rows[line]["status"], "ok") << rows[line].dump();
+    Item ours = decode_file(out / rows[line]["output"].get<std::string>());
+    ASSERT_TRUE(ours.ok()) << ours.error;
+    EXPECT_LE(worst_delta_e(ours.image, want, kPatchCols, kPatchRows), 2.0) << line;
+  }
+  EXPECT_EQ(rows[1]["warnings"], json::array());
+  ASSERT_EQ(rows[3].value("warnings", json::array()).size(), 1u) << rows[3].dump();
+  EXPECT_NE(rows[3]["warnings"][0].get<std::string>().find("naive"), std::string::npos);
+}
+
+// --keep-profile: the thumbnail carries the source's profile, byte for byte, over the stored
+// pixels (the same thumbnail as of an untagged copy), in all three output formats.
+TEST_F(E2eColourTest, KeepProfileEmbedsTheSourceProfileOverTheStoredPixels) {
+  const fixtures::Bytes px =
+      fixtures::make_patches(kPatchW, kPatchH, kPatchCols, kPatchRows, kPatchColours, 3);
+  const fixtures::Bytes adobe = fixtures::make_rgb_profile(fixtures::RgbSpace::kAdobeRgb);
+  const fs::path list =
+      write_files({{"adobe.png", fixtures::make_tagged_png(px, kPatchW, kPatchH, 3, adobe)},
+                   {"plain.png", fixtures::make_tagged_png(px, kPatchW, kPatchH, 3, {})}});
+  for (const std::string format : {"jpg", "png", "webp"}) {
+    const fs::path out = dir_ / ("out-" + format);
+    Outcome r =
+        run({"-i", list.string(), "-o", out.string(), "-f", format, "--keep-profile", "--quiet"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string tagged = slurp(out / ("00000001." + format));
+    const std::string plain = slurp(out / ("00000002." + format));
+    const fixtures::Bytes t(tagged.begin(), tagged.end()), p(plain.begin(), plain.end());
+    const fixtures::Bytes carried = format == "jpg"   ? fixtures::read_jpeg_icc(t)
+                                    : format == "png" ? fixtures::read_png_icc(t)
+                                                      : fixtures::read_webp_icc(t);
+    EXPECT_EQ(carried, adobe) << format;
+    Item a = decode_file(out / ("00000001." + format)),
+         b = decode_file(out / ("00000002." + format));
+    ASSERT_TRUE(a.ok() && b.ok()) << format;
+    EXPECT_EQ(a.image.bytes(), b.image.bytes());
+    EXPECT_TRUE(std::equal(a.image.pixels.get(), a.image.pixels.get() + a.image.bytes(),
+                           b.image.pixels.get()))
+        << format << ": the stored pixels, unconverted";
+  }
+}
+
+// Profiles that cannot be used never fail the image: garbage after a valid header, a truncated
+// profile, a 7-byte one, a corrupt iCCP stream in a 16-bit PNG (lodepng used to fail the whole
+// image on it), and an iCCP that inflates to 12 MB (dropped at 4 MiB, before it is all
+// inflated). Each thumbnail is the untagged image's, and --keep-profile embeds nothing.
+TEST_F(E2eColourTest, UnusableProfilesLeaveThePixelsAsStored) {
+  const fixtures::Bytes px =
+      fixtures::make_patches(kPatchW, kPatchH, kPatchCols, kPatchRows, kPatchColours, 3);
+  const fixtures::Bytes adobe = fixtures::make_rgb_profile(fixtures::RgbSpace::kAdobeRgb);
+  fixtures::Bytes garbage(3000, 0x5a);
+  std::copy(adobe.begin(), adobe.begin() + 128, garbage.begin());
+  const fixtures::Bytes truncated(adobe.begin(), adobe.begin() + 200);
+  std::vector<uint8_t> png16(fixtures::make_png16(64, 48));
+  const std::vector<uint8_t> plain16 = png16;
+  ASSERT_TRUE(png_embed_icc(&png16, adobe));
+  const size_t at = std::search(png16.begin(), png16.end(), "iCCP", "iCCP" + 4) - png16.begin();
+  png16[at + 4 + 12 + 2 + 30] ^= 0xFF;  // inside the zlib stream; the chunk CRC is not checked
+  // The same in an 8-bit PNG, which libspng decodes.
+  fixtures::Bytes png8 = fixtures::make_tagged_png(px, kPatchW, kPatchH, 3, adobe);
+  const size_t at8 = std::search(png8.begin(), png8.end(), "iCCP", "iCCP" + 4) - png8.begin();
+  png8[at8 + 4 + 5 + 2 + 30] ^= 0xFF;
+  const std::vector<Tagged> files = {
+      {"garbage.jpg", fixtures::make_tagged_jpeg(px, kPatchW, kPatchH, 3, garbage)},
+      {"plain.jpg", fixtures::make_tagged_jpeg(px, kPatchW, kPatchH, 3, {})},
+      {"truncated.png", fixtures::make_tagged_png(px, kPatchW, kPatchH, 3, truncated)},
+      {"tiny.webp", fixtures::make_tagged_webp(px, kPatchW, kPatchH, fixtures::Bytes(7, 1))},
+      {"plain.png", fixtures::make_tagged_png(px, kPatchW, kPatchH, 3, {})},
+      {"corrupt16.png", fixtures::Bytes(png16.begin(), png16.end())},
+      {"plain16.png", fixtures::Bytes(plain16.begin(), plain16.end())},
+      {"huge.png", fixtures::make_png_with_iccp(64, 48, 12 << 20)},
+      {"plain-huge.png", fixtures::make_png_with_iccp(64, 48, 0)},
+      {"corrupt8.png", png8},
+  };
+  const fs::path list = write_files(files);
+  // Each tagged file's line, and the line of its untagged twin.
+  const std::vector<std::pair<int, int>> twins = {{1, 2}, {3, 5}, {4, 5}, {6, 7}, {8, 9}, {10, 5}};
+  for (bool keep : {false, true}) {
+    const fs::path out = dir_ / (keep ? "keep" : "convert");
+    std::vector<std::string> args = {"-i", list.string(), "-o",     out.string(),
+                                     "-f", "png",         "--quiet"};
+    if (keep) args.push_back("--keep-profile");
+    Outcome r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto rows = manifest(out);
+    for (auto [tagged, plain] : twins) {
+      ASSERT_EQ(rows[tagged]["status"], "ok") << rows[tagged].dump();
+      // The row says why the profile was not used; an untagged twin's row has nothing to say.
+      EXPECT_NE(rows[tagged].value("warnings", json::array()).dump().find("ICC"), std::string::npos)
+          << rows[tagged].dump();
+      EXPECT_EQ(rows[plain]["warnings"], json::array()) << rows[plain].dump();
+      const fs::path file = out / rows[tagged]["output"].get<std::string>();
+      Item a = decode_file(file), b = decode_file(out / rows[plain]["output"].get<std::string>());
+      ASSERT_TRUE(a.ok() && b.ok()) << tagged;
+      EXPECT_TRUE(a.image.bytes() == b.image.bytes() &&
+                  std::equal(a.image.pixels.get(), a.image.pixels.get() + a.image.bytes(),
+                             b.image.pixels.get()))
+          << files[tagged - 1].name;
+      const std::string bytes = slurp(file);
+      EXPECT_TRUE(fixtures::read_png_icc(fixtures::Bytes(bytes.begin(), bytes.end())).empty())
+          << files[tagged - 1].name << ": nothing worth embedding";
+    }
+  }
 }
 
 }  // namespace

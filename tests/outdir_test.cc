@@ -80,10 +80,22 @@ TEST(OptionsRecord, AKeyTheEarlierRunLackedMatchesOnlyItsDefault) {
   Options o;
   nlohmann::ordered_json older = options_record(o);
   older.erase("fail-on");
+  older.erase("keep-profile");
   EXPECT_EQ(options_difference(older, options_record(o)), "");
   o.image.fail_on = FailOn::kNone;
+  o.image.keep_profile = true;
   EXPECT_EQ(options_difference(older, options_record(o)),
-            "--fail-on \"none\" (was not recorded)");
+            "--fail-on \"none\" (was not recorded), --keep-profile true (was not recorded)");
+}
+
+// Resuming with --keep-profile changed either way is refused: the thumbnails would mix converted
+// and unconverted colours.
+TEST(OptionsRecord, KeepProfileDiffersBothWays) {
+  Options plain, keep;
+  keep.image.keep_profile = true;
+  const nlohmann::ordered_json a = options_record(plain), b = options_record(keep);
+  EXPECT_EQ(options_difference(a, b), "--keep-profile true (was false)");
+  EXPECT_EQ(options_difference(b, a), "--keep-profile false (was true)");
 }
 
 }  // namespace
