@@ -39,6 +39,11 @@ uint64_t PixelBudget::peak() const {
   return peak_;
 }
 
+uint64_t PixelBudget::waiting() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return next_ticket_ - serving_;
+}
+
 bool Reservation::acquire(PixelBudget& budget, uint64_t bytes) {
   reset();
   const auto start = std::chrono::steady_clock::now();

@@ -36,7 +36,8 @@ class PixelBudget {
   void release(uint64_t bytes);
 
   uint64_t in_use() const;
-  uint64_t peak() const;  // the most ever held at once, for tests and metrics
+  uint64_t peak() const;     // the most ever held at once, for tests and metrics
+  uint64_t waiting() const;  // requests in line, not yet served, for tests
 
  private:
   const uint64_t limit_;

@@ -565,13 +565,16 @@ TEST_F(E2eTest, HostileHeadersAreRefusedBeforeTheyCostMemory) {
       {"cut.jpg", fixtures::make_truncated_progressive_jpeg(10000, 10000)},
       {"canvas.webp", fixtures::make_animated_webp_on_canvas(8000, 6000, 0, 0)},
   };
+  // Four copies on four threads for the RSS check; sanitized builds (no RSS check, and TSan did
+  // 31 of 36 rows in 60 s) take one.
+  const int copies = kSanitizedBuild ? 1 : 4;
   fs::path out = dir_ / "out";
-  Outcome r = run({"-i", write_files(dir_, files, 4).string(), "-o", out.string(), "-f", "png",
+  Outcome r = run({"-i", write_files(dir_, files, copies).string(), "-o", out.string(), "-f", "png",
                    "--threads", "4", "--quiet"},
-                  "/dev/null", std::chrono::seconds(60));
+                  "/dev/null", std::chrono::seconds(90));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   auto rows = manifest(out);
-  ASSERT_EQ(rows.size(), files.size() * 4);
+  ASSERT_EQ(rows.size(), files.size() * copies);
   for (const auto& [line, row] : rows) {
     const bool webp = (line - 1) % files.size() == files.size() - 1;
     // Short files are truncated (--fail-on's default); the other refusals are decode_error.
@@ -597,18 +600,25 @@ TEST_F(E2eTest, HostileHeadersAreRefusedBeforeTheyCostMemory) {
 // it holds its share, so workers waiting for memory never wait on items parked in a queue: the
 // run ends with one row per line (the time limit turns a hang into a failure).
 TEST_F(E2eTest, DecodeMemoryBoundsAllThreadsTogetherWithoutDeadlock) {
+  // Sanitized builds decode several times slower (CI's ASan build did 10 25-Mpx screens in 90 s,
+  // TSan 3): there, fewer copies of a quarter of the screen with a quarter of the budget, which
+  // still admits one screen and never two while four threads contend for it.
+  const int side = kSanitizedBuild ? 2500 : 5000, copies = kSanitizedBuild ? 4 : 12;
+  const char* budget = kSanitizedBuild ? "75M" : "300M";
   const std::vector<std::pair<std::string, fixtures::Bytes>> files = {
-      {"screen.gif", fixtures::make_gif_on_screen(5000, 5000)},
+      {"screen.gif", fixtures::make_gif_on_screen(side, side)},
       {"small.jpg", fixtures::make_jpeg(300, 200)},
   };
+  const auto patience = std::chrono::seconds(90);  // under ctest's 120-s TIMEOUT
   fs::path out = dir_ / "out", trace = dir_ / "trace.json";
-  Outcome r = run({"-i", write_files(dir_, files, 12).string(), "-o", out.string(), "--threads",
-                   "4", "--decode-memory", "300M", "--trace", trace.string(), "--quiet"},
-                  "/dev/null", std::chrono::seconds(90));
-  ASSERT_NE(r.exit_code, -1) << "hung: " << manifest(out).size() << " rows after 90 s";
+  Outcome r = run({"-i", write_files(dir_, files, copies).string(), "-o", out.string(), "--threads",
+                   "4", "--decode-memory", budget, "--trace", trace.string(), "--quiet"},
+                  "/dev/null", patience);
+  ASSERT_NE(r.exit_code, -1) << "hung: " << manifest(out).size() << " rows after "
+                             << patience.count() << " s";
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto rows = manifest(out);
-  ASSERT_EQ(rows.size(), 24u);
+  ASSERT_EQ(rows.size(), 2u * copies);
   for (const auto& [line, row] : rows) EXPECT_EQ(row["status"], "ok") << row.dump();
   std::map<int, std::pair<double, double>> held;  // GIF line → [resize start, encode end] in µs
   const json events = json::parse(slurp(trace))["traceEvents"];
@@ -618,7 +628,7 @@ TEST_F(E2eTest, DecodeMemoryBoundsAllThreadsTogetherWithoutDeadlock) {
     if (e["name"] == "resize") from = e["ts"].get<double>();
     if (e["name"] == "encode") to = e["ts"].get<double>() + e["dur"].get<double>();
   }
-  ASSERT_EQ(held.size(), 12u);
+  ASSERT_EQ(held.size(), size_t(copies));
   std::vector<std::pair<double, double>> spans;
   for (const auto& [line, span] : held) spans.push_back(span);
   std::sort(spans.begin(), spans.end());

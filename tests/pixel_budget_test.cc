@@ -64,13 +64,20 @@ TEST(PixelBudget, RequestsAreServedInArrivalOrder) {
     big_at = order++;
     budget.release(80);
   });
-  std::this_thread::sleep_for(100ms);  // the big one is waiting in line now
+  // A thread may take long to start (TSan, a loaded machine): wait until each is in line.
+  const auto wait_for_line = [&](uint64_t n) {
+    while (budget.waiting() < n && small_at == -1) std::this_thread::sleep_for(1ms);
+  };
+  wait_for_line(1);
   std::thread small([&] {
-    ASSERT_TRUE(budget.acquire(10));  // would fit beside the 40 at once
+    // 30 would fit beside the 40 at once, but not beside the 80: served after the big one, the
+    // small one also runs after it recorded its turn.
+    ASSERT_TRUE(budget.acquire(30));
     small_at = order++;
-    budget.release(10);
+    budget.release(30);
   });
-  std::this_thread::sleep_for(100ms);
+  wait_for_line(2);
+  std::this_thread::sleep_for(100ms);  // time to jump the queue, if it could
   EXPECT_EQ(small_at, -1) << "the small request jumped the queue";
   budget.release(40);
   big.join();
