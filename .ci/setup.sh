@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev libcli11-dev
           libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libjpeg62-turbo-dev
           libturbojpeg0-dev libspng-dev liblodepng-dev libdeflate-dev libwebp-dev libexif-dev
-          libbenchmark-dev libcsv-dev zlib1g-dev libssl-dev)
+          libbenchmark-dev libcsv-dev zlib1g-dev libssl-dev
+          libvips-tools)  # vips: the reference the resampling tests compare against
 .ci/ensure-packages.sh "${packages[@]}"
 
 build_dir="${1:-build}"
