@@ -195,35 +195,36 @@ double crossing(const std::vector<double>& v) {
 
 // --fit cover --upscale on a very thin image keeps a few source pixels (or one) of the long side,
 // enlarged many times: the kept rectangle must be the exact centre. Rounding it to whole source
-// pixels put a black/white step that sits at the source's centre up to 32 px (the whole
+// pixels put a black/white step that sits at the source's centre up to half the box (the whole
 // thumbnail) away from the thumbnail's centre. Each source is black before its long side's middle
-// and white after; the step must cross the 64-px box at 32.
+// and white after; the step must cross the box at its middle.
 TEST(ResizeToBox, CoverUpscaleOfThinImagesIsCentred) {
   const std::pair<int, int> shapes[] = {{3, 1000}, {1, 4000}, {5, 778}, {7, 2000}, {2, 90}};
-  for (auto [thin, longer] : shapes)
-    for (bool tall : {true, false}) {
-      const int w = tall ? thin : longer, h = tall ? longer : thin;
-      SCOPED_TRACE(testing::Message() << w << "x" << h);
-      Item item = solid_item(w, h, 1, 0);
-      for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x)
-          if ((tall ? y : x) >= longer / 2) item.image.pixels[size_t(y) * w + x] = 255;
-      item.source_width = w;
-      item.source_height = h;
-      ImageOptions o;
-      o.sizes = {{64, 64}};
-      o.fit = Fit::kCover;
-      o.upscale = true;
-      resize(item, o);
-      ASSERT_TRUE(item.ok()) << item.error;
-      const Image& t = item.thumbs[0].image;
-      ASSERT_EQ(t.width, 64);
-      ASSERT_EQ(t.height, 64);
-      std::vector<double> profile(64);
-      for (int i = 0; i < 64; ++i)
-        profile[i] = tall ? t.pixels[i * 64 + 20] : t.pixels[20 * 64 + i];
-      EXPECT_NEAR(crossing(profile), 32, 0.5);
-    }
+  for (int box : {64, 256})
+    for (auto [thin, longer] : shapes)
+      for (bool tall : {true, false}) {
+        const int w = tall ? thin : longer, h = tall ? longer : thin;
+        SCOPED_TRACE(testing::Message() << w << "x" << h << " into " << box);
+        Item item = solid_item(w, h, 1, 0);
+        for (int y = 0; y < h; ++y)
+          for (int x = 0; x < w; ++x)
+            if ((tall ? y : x) >= longer / 2) item.image.pixels[size_t(y) * w + x] = 255;
+        item.source_width = w;
+        item.source_height = h;
+        ImageOptions o;
+        o.sizes = {{box, box}};
+        o.fit = Fit::kCover;
+        o.upscale = true;
+        resize(item, o);
+        ASSERT_TRUE(item.ok()) << item.error;
+        const Image& t = item.thumbs[0].image;
+        ASSERT_EQ(t.width, box);
+        ASSERT_EQ(t.height, box);
+        std::vector<double> profile(box);
+        for (int i = 0; i < box; ++i)
+          profile[i] = tall ? t.pixels[i * box + 20] : t.pixels[20 * box + i];
+        EXPECT_NEAR(crossing(profile), box / 2.0, 0.5);
+      }
 }
 
 // A bar chart: dark bars `bar` px wide every `period` px on white, across x (or down y).
