@@ -100,8 +100,8 @@ IMGPIPE_SIMD_CLONES void sum_k_columns(const uint16_t* __restrict acc, size_t n,
 }
 
 // The first pixel's sums of every block of k, side by side. RGB moves 8 bytes (one load and one
-// store): the extra value read is the next pixel's, and the one written is overwritten next;
-// `picked` has one spare value at the end.
+// store): the extra value read is the next pixel's (past the last pixel when k is 1: `wide` has
+// one spare value at the end), and the one written is overwritten next; `picked` has one spare.
 template <int C>
 void pick_every_k(const uint16_t* wide, int blocks, int k, uint16_t* picked) {
   constexpr size_t kBytes = C == 3 ? 8 : C * sizeof(uint16_t);
@@ -116,7 +116,7 @@ IMGPIPE_SIMD_CLONES void divide_sums(const uint16_t* __restrict sums, size_t n, 
   for (size_t j = 0; j < n; ++j) out[j] = uint8_t(((sums[j] + half) * m) >> 24);
 }
 
-// emit for opaque images with k × rows ≤ kMaxFastPixels; wide holds width × C values, picked
+// emit for opaque images with k × rows ≤ kMaxFastPixels; wide holds width × C + 1 values, picked
 // (width / k) × C + 1.
 template <int C>
 void emit_opaque(const uint16_t* acc, int width, int k, uint32_t rows, uint8_t* out, uint16_t* wide,
@@ -244,7 +244,7 @@ bool BoxShrinker::start(int width, int height, int channels, int kx, int ky, boo
   acc_.resize(!linear && alpha() ? n : 0);
   sums_.resize(!linear && !alpha() ? n : 0);
   const bool fast = !linear && !alpha() && kx_ * ky_ <= kMaxFastPixels;
-  wide_.resize(fast ? n : 0);
+  wide_.resize(fast ? n + 1 : 0);
   picked_.resize(fast ? size_t(out_.width) * channels + 1 : 0);
   return out_.pixels != nullptr;
 }
