@@ -179,6 +179,9 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
       ->transform(words({Resizer::kLanczos, Resizer::kStb}))
       ->type_name("lanczos|stb")
       ->default_str("lanczos");
+  app.add_flag("--linear", im.linear,
+               "Resample in linear light: fine detail keeps its brightness (slower: no "
+               "shrink-on-load)");
   // 1..100: the encoders' own scale.
   app.add_option("-q,--quality", im.quality, "JPEG quality")
       ->check(CLI::Range(1, 100))

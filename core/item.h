@@ -58,6 +58,12 @@ struct Item {
   TransferTimings timings;
 
   Image image;  // decoded (perhaps already shrunk on load), then resized in place
+  // How much the decoder shrank `image` along its x and y axes (stored orientation): source
+  // pixels per image pixel (the JPEG DCT denominator, the PNG box factor, the WebP scale; 1 at
+  // full size). Pixel i covers source pixels [i × shrink, (i + 1) × shrink), the last one perhaps
+  // reaching past the source's edge, so the image's true extent is the source size / shrink:
+  // what resize maps onto the thumbnail.
+  double shrink_x = 1, shrink_y = 1;
   // The source image as displayed: EXIF orientation applied, so 90° turns swap the sides.
   int source_width = 0, source_height = 0;
   int orientation = 1;  // EXIF orientation 1..8 of the source, applied after resizing

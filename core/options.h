@@ -117,6 +117,13 @@ struct ImageOptions {
   int quality = 85;               // JPEG/WebP quality: visually clean at a third of q100's size
   Codec codec = Codec::kFast;     // see Codec
   Resizer resizer = Resizer::kLanczos;  // see Resizer
+  // --linear: resample in linear light (sRGB decoded to light, filtered, encoded again; alpha
+  // premultiplied in light), so fine detail keeps its brightness: a 1-px black and white stripe
+  // pattern averages to 188, the grey that emits half the light, not 128. Off by default, as in
+  // libvips, Pillow and sharp: every value then goes through a table both ways, and shrink-on-load
+  // is off (JPEG DCT scaling and the PNG row shrink average the stored values), so a large JPEG
+  // decodes at full size, several times the CPU; photos rarely hold detail at the pixel scale.
+  bool linear = false;
   // Largest source image accepted, width × height, checked from the header before any pixel buffer
   // is allocated: 100 MP decoded as RGBA is 400 MB, the most one item may cost.
   int64_t max_pixels = 100'000'000;

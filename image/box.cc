@@ -2,11 +2,13 @@
 #include "image/box.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "image/simd.h"
+#include "image/srgb.h"
 
 namespace imgpipe {
 
@@ -15,7 +17,7 @@ namespace {
 // x / n rounded down as a multiply and a shift, because a division costs 20–40 multiplies and the
 // box averages did one per channel per pixel (over half the pre-shrink's time). With m =
 // ceil(2^40 / n) the result is exact for x < 2^40 / n; the averages here have x < 256·n, which
-// is below that for n < 2^16 (k < 256). Larger n divides.
+// is below that for n < 2^16 (blocks of under 65536 pixels). Larger n divides.
 struct Divider {
   uint32_t n;
   uint64_t m;
@@ -59,7 +61,8 @@ void put_mean(const uint32_t* sum, const Divider& n, uint8_t* o) {
 }
 
 // One output row from a band of `rows` summed rows: k adjacent column sums per output pixel.
-// K is k when known at compile time (the common 2, 3, 4: unrolled), else 0.
+// K is k when known at compile time (the common 2, 3, 4: unrolled), else 0. A partial block at
+// the right edge counts its last column k − rest more times (BoxShrinker's edge copies).
 template <int C, bool kAlpha, int K, typename Acc>
 void emit(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
   const int step = K > 0 ? K : k, whole_blocks = width / step;
@@ -71,19 +74,21 @@ void emit(const Acc* acc, int width, int k, uint32_t rows, uint8_t* out) {
       for (int ch = 0; ch < C; ++ch) sum[ch] += a[x * C + ch];
     put_mean<C, kAlpha>(sum, whole, out + size_t(ox) * C);
   }
-  const int rest = width - whole_blocks * step;  // a partial block at the right edge
+  const int rest = width - whole_blocks * step;
   if (rest == 0) return;
   uint32_t sum[C] = {};
   for (int x = whole_blocks * step; x < width; ++x)
     for (int ch = 0; ch < C; ++ch) sum[ch] += acc[size_t(x) * C + ch];
-  put_mean<C, kAlpha>(sum, Divider(uint32_t(rest) * rows), out + size_t(whole_blocks) * C);
+  const Acc* last = acc + size_t(width - 1) * C;
+  for (int ch = 0; ch < C; ++ch) sum[ch] += uint32_t(step - rest) * last[ch];
+  put_mean<C, kAlpha>(sum, whole, out + size_t(whole_blocks) * C);
 }
 
-// The opaque fast path, for blocks up to kMaxFastBlock wide: a block's sum is at most 16 × 16 ×
-// 255 < 2^16, and its mean divides exactly as ((x + n/2) × ceil(2^24 / n)) >> 24 in 32 bits (for
+// The opaque fast path, for blocks of up to kMaxFastPixels: a block's sum is at most 256 × 255
+// < 2^16, and its mean divides exactly as ((x + n/2) × ceil(2^24 / n)) >> 24 in 32 bits (for
 // n ≤ 256 and x ≤ 255 n; checked for every pair). So a band's output comes from three plain
 // loops that vectorise, where emit's per-pixel sums and 64-bit divides were most of the pre-shrink.
-constexpr int kMaxFastBlock = 16;
+constexpr int kMaxFastPixels = 256;
 
 // wide[i] = acc[i] + acc[i + stride] + … (k terms) for every i < n: a block's sums start at its
 // first pixel's values. Only every k-th pixel's are used; computing them all keeps loops simple.
@@ -95,8 +100,8 @@ IMGPIPE_SIMD_CLONES void sum_k_columns(const uint16_t* __restrict acc, size_t n,
 }
 
 // The first pixel's sums of every block of k, side by side. RGB moves 8 bytes (one load and one
-// store): the extra value read is the next pixel's, and the one written is overwritten next;
-// `picked` has one spare value at the end.
+// store): the extra value read is the next pixel's (past the last pixel when k is 1: `wide` has
+// one spare value at the end), and the one written is overwritten next; `picked` has one spare.
 template <int C>
 void pick_every_k(const uint16_t* wide, int blocks, int k, uint16_t* picked) {
   constexpr size_t kBytes = C == 3 ? 8 : C * sizeof(uint16_t);
@@ -111,7 +116,7 @@ IMGPIPE_SIMD_CLONES void divide_sums(const uint16_t* __restrict sums, size_t n, 
   for (size_t j = 0; j < n; ++j) out[j] = uint8_t(((sums[j] + half) * m) >> 24);
 }
 
-// emit for opaque images with k ≤ kMaxFastBlock; wide holds width × C values, picked
+// emit for opaque images with k × rows ≤ kMaxFastPixels; wide holds width × C + 1 values, picked
 // (width / k) × C + 1.
 template <int C>
 void emit_opaque(const uint16_t* acc, int width, int k, uint32_t rows, uint8_t* out, uint16_t* wide,
@@ -155,59 +160,138 @@ void emit_band(int channels, const Acc* acc, int width, int k, uint32_t rows, ui
   }
 }
 
+// --linear: each value through the 16-bit linear-light table, alpha-weighted with alpha.
+template <int C, bool kAlpha>
+void add_linear_row_sums(const uint8_t* p, size_t n, uint64_t* acc, bool first,
+                         const uint16_t* to_linear) {
+  if (first) std::fill(acc, acc + n, uint64_t{0});
+  constexpr int kColours = kAlpha ? C - 1 : C;
+  for (size_t i = 0; i < n; i += C) {
+    const uint32_t a = kAlpha ? p[i + C - 1] : 1;
+    for (int ch = 0; ch < kColours; ++ch) acc[i + ch] += uint64_t(to_linear[p[i + ch]]) * a;
+    if (kAlpha) acc[i + C - 1] += a;
+  }
+}
+
+void add_linear_row_sums(int channels, const uint8_t* p, size_t n, uint64_t* acc, bool first) {
+  const uint16_t* lin = srgb_tables().to_linear16;
+  switch (channels) {
+    case 2:
+      return add_linear_row_sums<2, true>(p, n, acc, first, lin);
+    case 4:
+      return add_linear_row_sums<4, true>(p, n, acc, first, lin);
+    default:  // opaque: every value alike
+      return add_linear_row_sums<1, false>(p, n, acc, first, lin);
+  }
+}
+
+// emit for --linear: each block's linear mean (alpha-weighted colour with alpha) → sRGB. Plain
+// divides: --linear trades speed for light, and its shrink-on-load is off anyway.
+template <int C, bool kAlpha>
+void emit_linear(const uint64_t* acc, int width, int k, uint32_t rows, uint8_t* out) {
+  const SrgbTables& t = srgb_tables();
+  const uint64_t n = uint64_t(k) * rows;
+  for (int x0 = 0; x0 < width; x0 += k, out += C) {
+    uint64_t sum[C] = {};
+    for (int x = x0; x < x0 + k; ++x) {  // past the right edge: copies of the last column
+      const uint64_t* a = acc + size_t(std::min(x, width - 1)) * C;
+      for (int ch = 0; ch < C; ++ch) sum[ch] += a[ch];
+    }
+    const uint64_t a = kAlpha ? sum[C - 1] : n;
+    for (int ch = 0; ch < (kAlpha ? C - 1 : C); ++ch)
+      out[ch] = a ? t.from_linear16[(sum[ch] + a / 2) / a] : 0;
+    if (kAlpha) out[C - 1] = uint8_t((a + n / 2) / n);
+  }
+}
+
+void emit_linear(int channels, const uint64_t* acc, int width, int k, uint32_t rows, uint8_t* out) {
+  switch (channels) {
+    case 1:
+      return emit_linear<1, false>(acc, width, k, rows, out);
+    case 2:
+      return emit_linear<2, true>(acc, width, k, rows, out);
+    case 3:
+      return emit_linear<3, false>(acc, width, k, rows, out);
+    default:
+      return emit_linear<4, true>(acc, width, k, rows, out);
+  }
+}
+
 }  // namespace
 
-bool BoxShrinker::start(int width, int height, int channels, int k) {
+int box_factor(double ratio) {
+  const double k = std::floor(ratio / kFinalFilterMargin);
+  return k < 1 ? 1 : static_cast<int>(std::min<double>(k, BoxShrinker::kMaxBlock));
+}
+
+bool BoxShrinker::start(int width, int height, int channels, int kx, int ky, bool linear) {
   width_ = width;
   height_ = height;
   channels_ = channels;
-  k_ = std::clamp(k, 1, kMaxBlock);
+  kx_ = std::clamp(kx, 1, kMaxBlock);
+  ky_ = std::clamp(ky, 1, kMaxBlock);
+  linear_ = linear;
   rows_in_ = band_rows_ = 0;
   out_ = Image{};
-  out_.width = (width + k_ - 1) / k_;
-  out_.height = (height + k_ - 1) / k_;
+  out_.width = (width + kx_ - 1) / kx_;
+  out_.height = (height + ky_ - 1) / ky_;
   out_.channels = channels;
   out_.pixels.reset(
       static_cast<uint8_t*>(std::malloc(size_t(out_.width) * out_.height * channels)));
   const size_t n = size_t(width) * channels;
-  acc_.resize(alpha() ? n : 0);  // each band's first row initialises its sums
-  sums_.resize(alpha() ? 0 : n);
-  const bool fast = !alpha() && k_ <= kMaxFastBlock;
-  wide_.resize(fast ? n : 0);
+  // Each band's first row initialises its sums.
+  linear_acc_.resize(linear ? n : 0);
+  acc_.resize(!linear && alpha() ? n : 0);
+  sums_.resize(!linear && !alpha() ? n : 0);
+  const bool fast = !linear && !alpha() && kx_ * ky_ <= kMaxFastPixels;
+  wide_.resize(fast ? n + 1 : 0);
   picked_.resize(fast ? size_t(out_.width) * channels + 1 : 0);
   return out_.pixels != nullptr;
 }
 
-void BoxShrinker::add_row(const uint8_t* row) {
+void BoxShrinker::add_sums(const uint8_t* row, bool first) {
   const size_t n = size_t(width_) * channels_;
-  const bool first = band_rows_ == 0;
-  if (channels_ == 2)
+  if (linear_)
+    add_linear_row_sums(channels_, row, n, linear_acc_.data(), first);
+  else if (channels_ == 2)
     add_alpha_row_sums<2>(row, n, acc_.data(), first);
   else if (channels_ == 4)
     add_alpha_row_sums<4>(row, n, acc_.data(), first);
   else
     add_row_sums(row, n, sums_.data(), first);
-  ++rows_in_;
-  if (++band_rows_ < k_ && rows_in_ < height_) return;  // the last band may be short
-  uint8_t* out = out_.pixels.get() + size_t((rows_in_ - 1) / k_) * out_.width * channels_;
-  const uint32_t rows = uint32_t(band_rows_);
-  if (alpha())
-    emit_band(channels_, acc_.data(), width_, k_, rows, out);
-  else if (k_ > kMaxFastBlock)
-    emit_band(channels_, sums_.data(), width_, k_, rows, out);
+}
+
+void BoxShrinker::emit_row(uint8_t* out) {
+  const uint32_t rows = uint32_t(ky_);
+  if (linear_)
+    emit_linear(channels_, linear_acc_.data(), width_, kx_, rows, out);
+  else if (alpha())
+    emit_band(channels_, acc_.data(), width_, kx_, rows, out);
+  else if (kx_ * ky_ > kMaxFastPixels)
+    emit_band(channels_, sums_.data(), width_, kx_, rows, out);
   else if (channels_ == 1)
-    emit_opaque<1>(sums_.data(), width_, k_, rows, out, wide_.data(), picked_.data());
+    emit_opaque<1>(sums_.data(), width_, kx_, rows, out, wide_.data(), picked_.data());
   else
-    emit_opaque<3>(sums_.data(), width_, k_, rows, out, wide_.data(), picked_.data());
+    emit_opaque<3>(sums_.data(), width_, kx_, rows, out, wide_.data(), picked_.data());
+}
+
+void BoxShrinker::add_row(const uint8_t* row) {
+  ++rows_in_;
+  // The last band of a height that ky does not divide takes the last row again for each row it
+  // lacks: the edge copies that keep the grid uniform.
+  const int times = rows_in_ == height_ ? ky_ - band_rows_ : 1;
+  for (int t = 0; t < times; ++t, ++band_rows_) add_sums(row, band_rows_ == 0);
+  if (band_rows_ < ky_) return;
+  emit_row(out_.pixels.get() + size_t((rows_in_ - 1) / ky_) * out_.width * channels_);
   band_rows_ = 0;
 }
 
 Image BoxShrinker::finish() { return std::move(out_); }
 
-bool box_shrink(Image& image, int k) {
-  if (k < 2) return true;
+bool box_shrink(Image& image, int kx, int ky, bool linear) {
+  if (kx < 2 && ky < 2) return true;
   BoxShrinker box;
-  if (!box.start(image.width, image.height, image.channels, k)) return false;
+  if (!box.start(image.width, image.height, image.channels, kx, ky, linear)) return false;
   const size_t stride = size_t(image.width) * image.channels;
   for (int y = 0; y < image.height; ++y) box.add_row(image.pixels.get() + y * stride);
   image = box.finish();

@@ -12,14 +12,15 @@
 #include <vector>
 
 #include "image/simd.h"
+#include "image/srgb.h"
 
 namespace imgpipe {
 namespace {
 
 constexpr int kLobes = 3;  // Lanczos-3, the thumbnail filter of libvips and Pillow
-// Scratch kept per thread between calls, per buffer: enough for thumbnails up to ~500 px from a
-// 2× input (RGB), so the common sizes reuse it, while a rare huge --size does not pin its memory
-// in every worker.
+// Scratch kept per thread between calls, per buffer: enough for thumbnails up to ~400 px from a
+// 4× input (RGB; ~590 px from 2×), so the common sizes reuse it, while a rare huge --size does not
+// pin its memory in every worker.
 constexpr size_t kKeepBytes = size_t(8) << 20;
 // Output rows per band of the vertical pass. Each band converts its source rows to float, taps − 1
 // of them shared with the next band: at 32 rows and 9 taps that is a quarter more conversion than
@@ -60,8 +61,9 @@ struct Axis {
   std::vector<float> w;
 };
 
-Axis make_axis(int in, int out) {
-  const double scale = double(in) / out;
+// Output i is centred on start + (i + 0.5) × extent / out in source pixel coordinates.
+Axis make_axis(int in, int out, double start, double extent) {
+  const double scale = extent / out;
   const double stretch = std::max(scale, 1.0);  // shrinking widens the kernel so it also averages
   const double radius = kLobes * stretch, inv_stretch = 1 / stretch;
   Axis a;
@@ -72,7 +74,7 @@ Axis make_axis(int in, int out) {
   a.first.resize(out);
   a.w.assign(size_t(out) * a.taps, 0.f);
   for (int i = 0; i < out; ++i) {
-    const double center = (i + 0.5) * scale;  // in source pixel coordinates
+    const double center = start + (i + 0.5) * scale;
     // The first sample inside the support; at the edges the window slides in, over samples that
     // are outside the support or outside the image, and so weigh nothing either way.
     const int inside = static_cast<int>(std::floor(center - radius - 0.5)) + 1;
@@ -85,7 +87,7 @@ Axis make_axis(int in, int out) {
     // Past the image edge there are no samples: the weights that remain are renormalised.
     const double norm = sum > 0 ? 1 / sum : 0;
     for (int t = 0; t < a.taps; ++t) w[t] = float(w[t] * norm);
-    if (sum <= 0) w[std::clamp(static_cast<int>(center) - first, 0, a.taps - 1)] = 1.f;
+    if (sum <= 0) w[std::clamp(static_cast<int>(std::floor(center)) - first, 0, a.taps - 1)] = 1.f;
     a.first[i] = first;
   }
   return a;
@@ -199,10 +201,30 @@ IMGPIPE_SIMD_CLONES_TEMPLATE void to_floats(const uint8_t* __restrict p, size_t 
   }
 }
 
-// Rows [y0, y1) of img as floats.
-void to_floats(const Image& img, int y0, int y1, float* out) {
+// --linear: colour through the linear-light table (a lookup per value, which does not vectorise;
+// --linear is the slower mode), alpha as it is, colour weighted by it.
+template <int C, bool kAlpha>
+void to_linear_floats(const uint8_t* p, size_t pixels, float* out) {
+  const float* lin = srgb_tables().to_linear;
+  for (size_t i = 0; i < pixels; ++i) {
+    const float a = kAlpha ? p[i * C + C - 1] / 255.f : 1.f;
+    for (int ch = 0; ch < C; ++ch)
+      out[i * C + ch] = kAlpha && ch == C - 1 ? p[i * C + ch] : lin[p[i * C + ch]] * a;
+  }
+}
+
+// Rows [y0, y1) of img as floats (in linear light with `linear`).
+void to_floats(const Image& img, int y0, int y1, bool linear, float* out) {
   const size_t pixels = size_t(img.width) * (y1 - y0);
   const uint8_t* p = img.pixels.get() + size_t(y0) * img.width * img.channels;
+  if (linear) switch (img.channels) {
+      case 2:
+        return to_linear_floats<2, true>(p, pixels, out);
+      case 4:
+        return to_linear_floats<4, true>(p, pixels, out);
+      default:
+        return to_linear_floats<1, false>(p, pixels * img.channels, out);
+    }
   switch (img.channels) {
     case 2:
       return to_floats<2, true>(p, pixels, out);
@@ -222,6 +244,21 @@ void to_bytes_unpremultiplied(const float* v, size_t n, int C, uint8_t* out) {
   for (size_t i = 0; i < n; i += C) {
     const float a = std::clamp(v[i + C - 1], 0.f, 255.f);
     for (int ch = 0; ch < C - 1; ++ch) out[i + ch] = to_byte(a > 0 ? v[i + ch] * 255.f / a : 0.f);
+    out[i + C - 1] = to_byte(a);
+  }
+}
+
+// --linear: linear light back to sRGB codes; with alpha (C 2 or 4), from premultiplied first.
+void linear_to_bytes(const float* v, size_t n, int C, uint8_t* out) {
+  const SrgbTables& t = srgb_tables();
+  if (C != 2 && C != 4) {
+    for (size_t i = 0; i < n; ++i) out[i] = linear_to_srgb(t, v[i]);
+    return;
+  }
+  for (size_t i = 0; i < n; i += C) {
+    const float a = std::clamp(v[i + C - 1], 0.f, 255.f);
+    for (int ch = 0; ch < C - 1; ++ch)
+      out[i + ch] = linear_to_srgb(t, a > 0 ? v[i + ch] * 255.f / a : 0.f);
     out[i + C - 1] = to_byte(a);
   }
 }
@@ -255,7 +292,7 @@ class Scratch {
 // The vertical pass into out (axis.first.size() rows of image.width pixels), kBand output rows
 // at a time, converting to float only the source rows a band reads: a float copy of the whole
 // source was 3 MB per thread for a 256-px thumbnail. False when out of memory.
-bool vertical_pass(const Image& image, const Axis& axis, float* out) {
+bool vertical_pass(const Image& image, const Axis& axis, bool linear, float* out) {
   const int out_rows = int(axis.first.size());
   auto band = [&](int o0) {  // output rows [o0, o1) read source rows [y0, y1)
     const int o1 = std::min(out_rows, o0 + kBand);
@@ -271,7 +308,7 @@ bool vertical_pass(const Image& image, const Axis& axis, float* out) {
   if (!source.reserve(size_t(most_rows) * row_values)) return false;
   for (int o0 = 0; o0 < out_rows; o0 += kBand) {
     const auto [o1, y0, y1] = band(o0);
-    to_floats(image, y0, y1, source.get());
+    to_floats(image, y0, y1, linear, source.get());
     filter_rows(source.get(), y0, row_values, axis, o0, o1, out + size_t(o0) * row_values);
   }
   source.trim();
@@ -280,19 +317,21 @@ bool vertical_pass(const Image& image, const Axis& axis, float* out) {
 
 }  // namespace
 
-bool lanczos_resize(Image& image, Size target) {
+bool lanczos_resize(Image& image, Size target, const Region& from, bool linear) {
   const int C = image.channels, W = image.width, H = image.height;
   const int ow = target.width, oh = target.height;
-  if (W == ow && H == oh) return true;  // Lanczos at unit scale is the identity
+  const bool whole = from.x == 0 && from.y == 0 && from.width == W && from.height == H;
+  if (whole && W == ow && H == oh) return true;  // Lanczos at unit scale is the identity
   const bool alpha = C == 2 || C == 4;
-  const Axis vertical = make_axis(H, oh), horizontal = make_axis(W, ow);
+  const Axis vertical = make_axis(H, oh, from.y, from.height);
+  const Axis horizontal = make_axis(W, ow, from.x, from.width);
   PixelBuffer out(static_cast<uint8_t*>(std::malloc(size_t(ow) * oh * C)));
   if (!out) return false;
   // Scratch: oh rows of W pixels, and its transpose (the second holds the ow × oh result after it).
   thread_local Scratch rows, columns;
   const size_t row_floats = size_t(oh) * std::max(W, ow) * C;
   if (!rows.reserve(row_floats) || !columns.reserve(row_floats) ||
-      !vertical_pass(image, vertical, rows.get()))
+      !vertical_pass(image, vertical, linear, rows.get()))
     return false;
   const size_t column_values = size_t(oh) * C;
   // Each source column becomes a row of oh pixels; filtering those rows is the horizontal pass.
@@ -301,7 +340,9 @@ bool lanczos_resize(Image& image, Size target) {
   // To bytes before the last transpose, which then moves a quarter of the data.
   const size_t n = size_t(ow) * oh * C;
   uint8_t* bytes = reinterpret_cast<uint8_t*>(columns.get());
-  if (alpha)
+  if (linear)
+    linear_to_bytes(rows.get(), n, C, bytes);
+  else if (alpha)
     to_bytes_unpremultiplied(rows.get(), n, C, bytes);
   else
     to_bytes(rows.get(), n, bytes);

@@ -164,6 +164,7 @@ Json options_record(const Options& o) {
           {"quality", im.quality},
           {"codec", word(im.codec)},
           {"resizer", word(im.resizer)},
+          {"linear", im.linear},
           {"name", word(o.output.naming)},
           {"files-per-folder", o.output.files_per_folder},
           {"min-size", im.min_size},

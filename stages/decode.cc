@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "image/box.h"
 #include "image/fit.h"
 #include "image/icc.h"
 #include "image/jpeg.h"
@@ -206,12 +207,17 @@ struct Plan {
 Plan plan_for(Kind kind, const ImageOptions& options, const Header& h, Size stored_target) {
   Plan p;
   if (options.codec != Codec::kFast) return p;  // --codec stb: every format at full size
+  // --linear: every shrink on load averages the stored (sRGB-encoded) values, which is what it
+  // must not do; libvips turns JPEG shrink-on-load off in linear mode for the same reason.
+  if (options.linear) return p;
   if (kind == Kind::kJpeg)
     p.denominator = jpeg_shrink_denominator(h.width, h.height, stored_target);
-  // No smaller decode exists for PNG, but the box pre-shrink can run as the rows come out.
+  // No smaller decode exists for PNG, but the box pre-shrink can run as the rows come out, leaving
+  // the final filter its margin (box.h). One factor for both axes: the decoder's shrinker takes
+  // one.
   if (kind == Kind::kPng)
-    p.shrink =
-        std::max(1, std::min(h.width / stored_target.width, h.height / stored_target.height));
+    p.shrink = std::min(box_factor(double(h.width) / stored_target.width),
+                        box_factor(double(h.height) / stored_target.height));
   if (kind == Kind::kWebp) p.scaled = webp_scaled_size(h.width, h.height, stored_target);
   return p;
 }
@@ -241,14 +247,15 @@ std::pair<uint64_t, uint64_t> decode_bytes(Kind kind, const Header& h, const Pla
 }
 
 // What resize and encode add for one box. Resampling (when the size changes) to `cropped`: the
-// Lanczos filter's two float buffers hold up to twice the output's width (its input is within 2x
-// of it after the box pre-shrink) in 4 channels of 4 bytes, 64 bytes an output pixel, plus its
-// output. Then the thumbnail, its padded canvas and the encoder's copy, 4 bytes a pixel each.
+// Lanczos filter's two float buffers hold up to four times the output's width (its input is
+// within 4x of it after the box pre-shrink, which leaves it 2-4x) in 4 channels of 4 bytes,
+// 128 bytes an output pixel, plus its output. Then the thumbnail, its padded canvas and the
+// encoder's copy, 4 bytes a pixel each.
 uint64_t thumb_bytes(int src_width, int src_height, Size box, const ImageOptions& o) {
   const Placement p = place(src_width, src_height, box, o.fit, o.upscale);
   const bool resampled = p.scaled.width != src_width || p.scaled.height != src_height;
   const uint64_t out = uint64_t(p.cropped.width) * p.cropped.height;
-  return (resampled ? 68 * out : 0) + 12 * uint64_t(p.canvas.width) * p.canvas.height;
+  return (resampled ? 132 * out : 0) + 12 * uint64_t(p.canvas.width) * p.canvas.height;
 }
 
 // The item's peak while it holds its reservation: the decoder's, or resize's, whichever is more.
@@ -369,7 +376,14 @@ bool decode_and_judge(Item& item, Kind kind, const ImageOptions& o, const Header
     return pass_truncated(item, o.fail_on, format + " data ends early: " + warning);
   if (early) return pass_warning(item, o.fail_on, format + " file ends early, after its pixels");
   return warning.empty() || pass_warning(item, o.fail_on, format + ": " + warning);
-}
+  // Source pixels per decoded pixel along one axis. `planned` (the JPEG denominator or the PNG box
+  // factor) when the decoder gave ceil(source / planned) pixels, whose last one covers a partial
+  // block; otherwise source / decoded: 1 at full size, WebP's scale (its decoder maps the whole
+  // extent onto the scaled size).
+  double shrink_of(int source, int decoded, int planned) {
+    if (planned > 1 && decoded == (int64_t{source} + planned - 1) / planned) return planned;
+    return double(source) / decoded;
+  }
 
 }  // namespace
 
@@ -384,9 +398,9 @@ Size decode_target(int src_width, int src_height, int orientation, const ImageOp
 
 int jpeg_shrink_denominator(int src_width, int src_height, Size target) {
   for (int d : {8, 4, 2}) {
-    // libjpeg-turbo rounds scaled sides up.
-    int w = (src_width + d - 1) / d, h = (src_height + d - 1) / d;
-    if (w >= 2 * target.width && h >= 2 * target.height) return d;
+    // The true extent, not libjpeg-turbo's rounded-up sides: their last pixel is partly padding.
+    if (src_width >= int64_t{2} * target.width * d && src_height >= int64_t{2} * target.height * d)
+      return d;
   }
   return 1;
 }
@@ -404,7 +418,7 @@ constexpr uint64_t kWorstBytesPerPixel = 12;
 
 uint64_t largest_item_bytes(const ImageOptions& o) {
   uint64_t thumbs = 0;  // thumb_bytes at its largest: resampled, and the box filled
-  for (Size box : o.sizes) thumbs += 80 * uint64_t(box.width) * box.height;
+  for (Size box : o.sizes) thumbs += 144 * uint64_t(box.width) * box.height;
   const uint64_t rows = uint64_t{64} << 20;  // row buffers of a 65536-px-wide image, generously
   return kWorstBytesPerPixel * uint64_t(o.max_pixels) + thumbs + rows;
 }
@@ -447,6 +461,9 @@ void decode(Item& item, const ImageOptions& options, PixelBudget* budget, Reserv
     item.image = {};  // refused after decoding: its pixels go now, not with the item
     return;
   }
+  const int planned = kind == Kind::kJpeg ? plan.denominator : kind == Kind::kPng ? plan.shrink : 1;
+  item.shrink_x = shrink_of(h.width, item.image.width, planned);
+  item.shrink_y = shrink_of(h.height, item.image.height, planned);
   item.body = {};  // the compressed bytes are no longer needed: free them now, not at the end
 }
 

@@ -10,6 +10,7 @@
 #include "image/fit.h"
 #include "image/icc.h"
 #include "image/orientation.h"
+#include "image/region.h"
 #include "image/resample.h"
 
 namespace imgpipe {
@@ -26,29 +27,58 @@ bool copy_image(const Image& src, Image* out) {
   return true;
 }
 
+// The region of a decoded image that holds the source rectangle [x, x + w) × [y, y + h) (source
+// pixels, in the image's orientation): the decoder's shrink divides exactly (Item::shrink_x).
+Region image_region(double x, double y, double w, double h, double shrink_x, double shrink_y) {
+  return {x / shrink_x, y / shrink_y, w / shrink_x, h / shrink_y};
+}
+
+// Cover: crops the upright image to the pixels the filter reads for `from`, shifting `from` to
+// match: the kept rectangle and, around it, Lanczos-3's reach (3 × the reduction) plus one box
+// block (at most half the reduction: box.h) plus a pixel of rounding, so the edges see their real
+// neighbours as if the whole image were resampled. Scaling first would resample pixels that are
+// thrown away, and for a thin strip with --upscale build a huge intermediate (1×4000 into 64×64
+// scales to 64×256000): found by fuzz_image as a timeout.
+bool crop_to_reach(Image& img, Region& from, Size target) {
+  const double reach_x = 3.5 * std::max(1.0, from.width / target.width) + 2;
+  const double reach_y = 3.5 * std::max(1.0, from.height / target.height) + 2;
+  const int x0 = static_cast<int>(std::clamp(std::floor(from.x - reach_x), 0.0, img.width - 1.0));
+  const int y0 = static_cast<int>(std::clamp(std::floor(from.y - reach_y), 0.0, img.height - 1.0));
+  const double x1 = std::clamp(std::ceil(from.x + from.width + reach_x), x0 + 1.0, 1.0 * img.width);
+  const double y1 =
+      std::clamp(std::ceil(from.y + from.height + reach_y), y0 + 1.0, 1.0 * img.height);
+  from.x -= x0;
+  from.y -= y0;
+  return crop(img, x0, y0, {static_cast<int>(x1) - x0, static_cast<int>(y1) - y0});
+}
+
 // One thumbnail from `img` (which it consumes): scale in stored orientation, turn upright, then
-// crop or pad to the box as the fit mode asks. `colour` converts the scaled pixels to sRGB before
-// the padding, which is sRGB already.
+// crop or pad to the box as the fit mode asks. The filter maps the exact source rectangle the
+// placement keeps: the image's true extent, or the cover crop's, never one rounded to pixels (a
+// rounded crop of a 3-px-wide source scaled 21× put the thumbnail 10 px off centre). `colour`
+// converts the scaled pixels to sRGB before the padding, which is sRGB already.
 bool make_thumb(Image img, const Item& item, Size box, const ImageOptions& o, Thumb* out,
                 const IccConverter& colour = {}) {
   const Placement p = place(item.source_width, item.source_height, box, o.fit, o.upscale);
   const bool cropped = p.cropped.width != p.scaled.width || p.cropped.height != p.scaled.height;
+  const bool swap = swaps_axes(item.orientation);
   if (cropped) {
-    // Cover: crop the upright source first, then scale only what is kept. Scaling first would
-    // resample pixels that are thrown away, and for a thin strip with --upscale build a huge
-    // intermediate (1×4000 into 64×64 scales to 64×256000): found by fuzz_image as a timeout.
     apply_orientation(img, item.orientation);
-    const double fx = double(img.width) / p.scaled.width, fy = double(img.height) / p.scaled.height;
-    const int x = std::min(img.width - 1, static_cast<int>(p.crop_x * fx));
-    const int y = std::min(img.height - 1, static_cast<int>(p.crop_y * fy));
-    const Size keep{
-        std::clamp(static_cast<int>(std::lround(p.cropped.width * fx)), 1, img.width - x),
-        std::clamp(static_cast<int>(std::lround(p.cropped.height * fy)), 1, img.height - y)};
-    if (!crop(img, x, y, keep) || !resample(img, p.cropped, o.codec, o.resizer)) return false;
+    // Upright now: the decoder's shrink factors trade axes with the image's sides.
+    const double sx = swap ? item.shrink_y : item.shrink_x;
+    const double sy = swap ? item.shrink_x : item.shrink_y;
+    const double fx = double(item.source_width) / p.scaled.width;
+    const double fy = double(item.source_height) / p.scaled.height;
+    Region from = image_region(p.crop_x * fx, p.crop_y * fy, p.cropped.width * fx,
+                               p.cropped.height * fy, sx, sy);
+    if (!crop_to_reach(img, from, p.cropped) || !resample(img, p.cropped, from, o)) return false;
   } else {
-    const bool swap = swaps_axes(item.orientation);
     const Size stored = swap ? Size{p.scaled.height, p.scaled.width} : p.scaled;
-    if (!resample(img, stored, o.codec, o.resizer)) return false;
+    const int stored_width = swap ? item.source_height : item.source_width;
+    const int stored_height = swap ? item.source_width : item.source_height;
+    const Region from =
+        image_region(0, 0, stored_width, stored_height, item.shrink_x, item.shrink_y);
+    if (!resample(img, stored, from, o)) return false;
     apply_orientation(img, item.orientation);
   }
   colour.apply(img);  // on the thumbnail, not the source: a fraction of the pixels

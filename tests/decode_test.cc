@@ -181,8 +181,8 @@ TEST(Decode, PngBoxShrinksWhileDecodingExactlyAsAfterwards) {
   };
   for (const auto& [name, png] : pngs) {
     Item shrunk = item_with(png), full = item_with(png);
-    decode(shrunk, options(Codec::kFast, 100'000'000, {64, 64}));  // 64x43: k = 4
-    decode(full, options(Codec::kStb, 100'000'000, {64, 64}));     // PNG in full, no shrink
+    decode(shrunk, options(Codec::kFast, 100'000'000, {32, 32}));  // 32x22: k = 4, Lanczos 2.3x
+    decode(full, options(Codec::kStb, 100'000'000, {32, 32}));     // PNG in full, no shrink
     ASSERT_TRUE(shrunk.ok() && full.ok()) << name << ": " << shrunk.error << full.error;
     ASSERT_EQ(full.image.width, 301) << name;
     ASSERT_TRUE(box_shrink(full.image, 4));
@@ -298,7 +298,29 @@ TEST(ShrinkOnLoad, JpegDenominatorKeepsTwiceTheTarget) {
   EXPECT_EQ(jpeg_shrink_denominator(2000, 1500, {256, 192}), 2);
   EXPECT_EQ(jpeg_shrink_denominator(600, 400, {256, 171}), 1);
   EXPECT_EQ(jpeg_shrink_denominator(100, 100, {100, 100}), 1);
-  EXPECT_EQ(jpeg_shrink_denominator(10000, 10, {256, 1}), 8);  // thin strips shrink too
+  EXPECT_EQ(jpeg_shrink_denominator(10000, 16, {256, 1}), 8);  // thin strips shrink too
+  EXPECT_EQ(jpeg_shrink_denominator(10000, 10, {256, 1}), 4);  // 10 / 8 < 2 × 1 px
+  // The margin is counted on the true extent: 4095 / 8 = 511.9 px of image (libjpeg-turbo gives
+  // 512 pixels, the last one partly padding) is under 2 × 256, so 8 would leave Lanczos < 2×.
+  EXPECT_EQ(jpeg_shrink_denominator(4095, 3072, {256, 192}), 4);
+  EXPECT_EQ(jpeg_shrink_denominator(2047, 2047, {256, 256}), 2);
+}
+
+// Resize maps the decoded image's true extent: a JPEG 2003 px wide decoded at 1/2 is 1002 pixels
+// holding 1001.5 px of image, and a PNG box-shrunk by 5 while decoding likewise.
+TEST(ShrinkOnLoad, DecodeRecordsTheExactShrink) {
+  Item jpeg = item_with(fixtures::make_jpeg(2003, 1001));
+  decode(jpeg, options(Codec::kFast, 100'000'000, {400, 400}));  // 2003 / 4 < 2 × 400: 1/2
+  ASSERT_TRUE(jpeg.ok()) << jpeg.error;
+  ASSERT_EQ(jpeg.image.width, 1002);
+  EXPECT_EQ(jpeg.shrink_x, 2);
+  EXPECT_EQ(jpeg.shrink_y, 2);
+  Item png = item_with(fixtures::make_png(2003, 1001));
+  decode(png, options(Codec::kFast, 100'000'000, {200, 200}));  // 10.01×: box 5, Lanczos 2.003×
+  ASSERT_TRUE(png.ok()) << png.error;
+  ASSERT_EQ(png.image.width, 401);  // ceil(2003 / 5)
+  EXPECT_EQ(png.shrink_x, 5);
+  EXPECT_EQ(png.shrink_y, 5);
 }
 
 TEST(ShrinkOnLoad, WebpScaledSize) {

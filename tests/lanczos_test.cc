@@ -33,8 +33,8 @@ uint8_t pattern(int x, int y, int ch) {
 }
 
 // The textbook definition, written independently of the code under test: each output pixel is
-// the 2-D separable sum over the source, with per-axis Lanczos-3 weights stretched by the scale
-// when shrinking and renormalised over the pixels that exist. Double precision, no tables.
+// the 2-D separable sum over the whole source, with per-axis Lanczos-3 weights stretched by the
+// scale when shrinking and renormalised over the pixels that exist. Double precision, no tables.
 double kernel(double x) {
   x = std::fabs(x);
   if (x < 1e-12) return 1;
@@ -42,11 +42,13 @@ double kernel(double x) {
   return 3 * std::sin(M_PI * x) * std::sin(M_PI * x / 3) / (M_PI * M_PI * x * x);
 }
 
-std::vector<std::vector<double>> axis_weights(int in, int out) {
-  const double scale = double(in) / out, stretch = std::fmax(scale, 1.0);
+// Output o is centred on start + (o + 0.5) × extent / out; every source pixel is weighed (the
+// kernel reaches past the region, as when a crop is taken from the resized whole).
+std::vector<std::vector<double>> axis_weights(int in, int out, double start, double extent) {
+  const double scale = extent / out, stretch = std::fmax(scale, 1.0);
   std::vector<std::vector<double>> w(out, std::vector<double>(in));
   for (int o = 0; o < out; ++o) {
-    const double center = (o + 0.5) * scale;
+    const double center = start + (o + 0.5) * scale;
     double sum = 0;
     for (int i = 0; i < in; ++i) sum += w[o][i] = kernel((i + 0.5 - center) / stretch);
     for (double& v : w[o]) v /= sum;
@@ -54,29 +56,46 @@ std::vector<std::vector<double>> axis_weights(int in, int out) {
   return w;
 }
 
-std::vector<double> reference(const Image& src, int ow, int oh) {
-  const auto wx = axis_weights(src.width, ow), wy = axis_weights(src.height, oh);
+// IEC 61966-2-1, in double precision, for the linear-light reference.
+double srgb_to_linear(double v) {
+  v /= 255;
+  return 255 * (v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4));
+}
+double linear_to_srgb(double v) {
+  v = std::fmin(1, std::fmax(0, v / 255));
+  return 255 * (v <= 0.0031308 ? v * 12.92 : 1.055 * std::pow(v, 1 / 2.4) - 0.055);
+}
+
+// The 2-D sum for opaque images, in linear light with `linear`: every source pixel times its
+// two axis weights, summed down each column first (the same sum, in a cheaper order).
+std::vector<double> reference(const Image& src, int ow, int oh, Region r, bool linear = false) {
+  const auto wx = axis_weights(src.width, ow, r.x, r.width);
+  const auto wy = axis_weights(src.height, oh, r.y, r.height);
   const int C = src.channels;
-  std::vector<double> out(size_t(ow) * oh * C, 0.0);
+  const size_t row = size_t(src.width) * C;
+  std::vector<double> columns(size_t(oh) * row, 0.0), out(size_t(ow) * oh * C, 0.0);
+  for (int oy = 0; oy < oh; ++oy)
+    for (int y = 0; y < src.height; ++y)
+      for (size_t i = 0; i < row; ++i) {
+        const uint8_t v = src.pixels[y * row + i];
+        columns[oy * row + i] += wy[oy][y] * (linear ? srgb_to_linear(v) : v);
+      }
   for (int oy = 0; oy < oh; ++oy)
     for (int ox = 0; ox < ow; ++ox)
-      for (int y = 0; y < src.height; ++y) {
-        if (wy[oy][y] == 0) continue;
-        for (int x = 0; x < src.width; ++x) {
-          const double w = wy[oy][y] * wx[ox][x];
-          if (w == 0) continue;
-          for (int ch = 0; ch < C; ++ch)
-            out[(size_t(oy) * ow + ox) * C + ch] +=
-                w * src.pixels[(size_t(y) * src.width + x) * C + ch];
-        }
-      }
+      for (int x = 0; x < src.width; ++x)
+        for (int ch = 0; ch < C; ++ch)
+          out[(size_t(oy) * ow + ox) * C + ch] += wx[ox][x] * columns[oy * row + x * C + ch];
+  if (linear)
+    for (double& v : out) v = linear_to_srgb(v);
   return out;
 }
 
-void expect_matches_reference(int w, int h, int channels, int ow, int oh) {
+void expect_matches_reference(int w, int h, int channels, int ow, int oh, Region r = {},
+                              bool linear = false) {
   Image img = make_image(w, h, channels, pattern);
-  const std::vector<double> want = reference(img, ow, oh);
-  ASSERT_TRUE(lanczos_resize(img, {ow, oh}));
+  if (r.width == 0) r = whole_region(w, h);
+  const std::vector<double> want = reference(img, ow, oh, r, linear);
+  ASSERT_TRUE(lanczos_resize(img, {ow, oh}, r, linear));
   ASSERT_EQ(img.width, ow);
   ASSERT_EQ(img.height, oh);
   double worst = 0;
@@ -84,14 +103,30 @@ void expect_matches_reference(int w, int h, int channels, int ow, int oh) {
     worst = std::fmax(worst, std::fabs(img.pixels[i] - std::fmin(255, std::fmax(0, want[i]))));
   // Float accumulation and the tabulated kernel against one exact 2-D sum: at most one step of
   // rounding apart.
-  EXPECT_LE(worst, 1.0) << w << "x" << h << "x" << channels << " -> " << ow << "x" << oh;
+  EXPECT_LE(worst, 1.0) << w << "x" << h << "x" << channels << " -> " << ow << "x" << oh
+                        << (linear ? " linear" : "");
 }
 
 TEST(Lanczos, MatchesTheDoublePrecisionReference) {
-  expect_matches_reference(300, 200, 3, 256, 171);  // the usual case after the box pre-shrink
-  expect_matches_reference(511, 340, 3, 256, 170);  // nearly 2x: the widest kernel it sees
-  expect_matches_reference(200, 150, 1, 97, 73);    // grayscale, odd sizes
-  expect_matches_reference(40, 30, 3, 100, 75);     // upscaling (--upscale)
+  expect_matches_reference(600, 400, 3, 256, 171);   // the usual case: 2-4x after the box
+  expect_matches_reference(1019, 700, 3, 256, 176);  // nearly 4x: the widest kernel it sees
+  expect_matches_reference(300, 200, 3, 256, 171);   // under 2x (a source that small)
+  expect_matches_reference(200, 150, 1, 97, 73);     // grayscale, odd sizes
+  expect_matches_reference(40, 30, 3, 100, 75);      // upscaling (--upscale)
+}
+
+// The region maps exactly: a fractional crop, and the true extent of an image whose last pixel
+// covers a partial block (501 pixels holding 500.5 of image).
+TEST(Lanczos, MapsAFractionalRegionExactly) {
+  expect_matches_reference(501, 300, 3, 160, 96, {0, 0, 500.5, 299.25});
+  expect_matches_reference(400, 300, 3, 90, 64, {37.25, 11.5, 301.5, 214.75});
+  expect_matches_reference(30, 300, 1, 64, 64,
+                           {3.2, 140.5, 7.1, 7.1});  // a thin cover crop, upscaled
+}
+
+TEST(Lanczos, LinearLightMatchesTheReference) {
+  expect_matches_reference(600, 400, 3, 256, 171, {}, true);
+  expect_matches_reference(200, 150, 1, 97, 73, {}, true);
 }
 
 TEST(Lanczos, ConstantImagesStayConstant) {

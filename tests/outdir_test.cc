@@ -98,5 +98,17 @@ TEST(OptionsRecord, KeepProfileDiffersBothWays) {
   EXPECT_EQ(options_difference(b, a), "--keep-profile false (was true)");
 }
 
+// --linear changes every thumbnail's pixels: resuming a run with the other setting would mix the
+// two in one output folder, so it is recorded and a difference refused.
+TEST_F(OutputDirTest, ResumeWithOtherLinearIsRefused) {
+  OutputDir::open(options());
+  std::ofstream(dir_ / "out" / kManifestName) << "{\"line\":1}\n";
+  Options changed = options();
+  changed.resume = true;
+  changed.image.linear = true;
+  const std::string why = refusal(changed);
+  EXPECT_NE(why.find("--linear true (was false)"), std::string::npos) << why;
+}
+
 }  // namespace
 }  // namespace imgpipe
