@@ -376,14 +376,16 @@ bool decode_and_judge(Item& item, Kind kind, const ImageOptions& o, const Header
     return pass_truncated(item, o.fail_on, format + " data ends early: " + warning);
   if (early) return pass_warning(item, o.fail_on, format + " file ends early, after its pixels");
   return warning.empty() || pass_warning(item, o.fail_on, format + ": " + warning);
-  // Source pixels per decoded pixel along one axis. `planned` (the JPEG denominator or the PNG box
-  // factor) when the decoder gave ceil(source / planned) pixels, whose last one covers a partial
-  // block; otherwise source / decoded: 1 at full size, WebP's scale (its decoder maps the whole
-  // extent onto the scaled size).
-  double shrink_of(int source, int decoded, int planned) {
-    if (planned > 1 && decoded == (int64_t{source} + planned - 1) / planned) return planned;
-    return double(source) / decoded;
-  }
+}
+
+// Source pixels per decoded pixel along one axis. `planned` (the JPEG denominator or the PNG box
+// factor) when the decoder gave ceil(source / planned) pixels, whose last one covers a partial
+// block; otherwise source / decoded: 1 at full size, WebP's scale (its decoder maps the whole
+// extent onto the scaled size).
+double shrink_of(int source, int decoded, int planned) {
+  if (planned > 1 && decoded == (int64_t{source} + planned - 1) / planned) return planned;
+  return double(source) / decoded;
+}
 
 }  // namespace
 
