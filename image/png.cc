@@ -204,6 +204,39 @@ bool decode_stored(const std::vector<uint8_t>& data, Image shape, Image* out, st
   return true;
 }
 
+// A gray tRNS key above what the bit depth can hold (a 1-bit image keyed 255, written by some
+// encoders as the 8-bit value): libpng compares only its low bits, so Pillow and libvips show
+// those pixels transparent, while lodepng matches nothing.
+bool gray_key_out_of_range(const LodePNGColorMode& c) {
+  return c.colortype == LCT_GREY && c.key_defined && c.bitdepth < 8 &&
+         c.key_r >= (1u << c.bitdepth);
+}
+
+// Decodes again without conversion, masks the key as libpng does, then converts to info_raw.
+// Rare (only such keys), so the second decode costs nothing that matters.
+unsigned convert_again(const std::vector<uint8_t>& data, LodePNGState* state,
+                       unsigned char** pixels) {
+  std::free(*pixels);
+  *pixels = nullptr;
+  // Without conversion lodepng overwrites info_raw with the PNG's own mode: keep the wanted one.
+  LodePNGColorMode want;
+  lodepng_color_mode_init(&want);
+  want.colortype = state->info_raw.colortype;
+  want.bitdepth = state->info_raw.bitdepth;
+  unsigned w = 0, h = 0;
+  unsigned char* stored = nullptr;
+  state->decoder.color_convert = 0;
+  unsigned rc = lodepng_decode(&stored, &w, &h, state, data.data(), data.size());
+  PixelBuffer owned(stored);
+  LodePNGColorMode& png = state->info_png.color;
+  png.key_r = png.key_g = png.key_b = png.key_r & ((1u << png.bitdepth) - 1);
+  if (rc == 0) {
+    *pixels = static_cast<unsigned char*>(std::malloc(lodepng_get_raw_size(w, h, &want)));
+    rc = *pixels ? lodepng_convert(*pixels, stored, &want, &png, w, h) : 83;  // 83: no memory
+  }
+  return rc;
+}
+
 bool decode_whole(const std::vector<uint8_t>& data, const spng_ihdr& ihdr, Image shape, Image* out,
                   std::string* why) {
   LodePNGState state;
@@ -222,6 +255,8 @@ bool decode_whole(const std::vector<uint8_t>& data, const spng_ihdr& ihdr, Image
   unsigned char* pixels = nullptr;
   unsigned w = 0, h = 0;
   unsigned rc = lodepng_decode(&pixels, &w, &h, &state, data.data(), data.size());
+  if (rc == 0 && gray_key_out_of_range(state.info_png.color))
+    rc = convert_again(data, &state, &pixels);
   lodepng_state_cleanup(&state);
   PixelBuffer owned(pixels);  // malloc'd by lodepng, freed with free()
   if (rc != 0) {

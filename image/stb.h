@@ -1,7 +1,8 @@
-// stb_image for GIF, BMP, TGA, PSD and PNM: a header probe that says, before stb allocates
-// anything, what the file claims, what decoding it costs and whether its data could fill the
-// claim; and the decode itself. Both live in image/stb_impl.cc, beside stb's build settings, and
-// read the header with stb's own parsing code, so the probe and the decoder cannot disagree.
+// stb_image for GIF, TGA, PSD and PNM (BMP has its own decoder, image/bmp.h): a header probe that
+// says, before stb allocates anything, what the file claims, what decoding it costs and whether its
+// data could fill the claim; and the decode itself. Both live in image/stb_impl.cc, beside stb's
+// build settings, and read the header with stb's own parsing code, so the probe and the decoder
+// cannot disagree.
 //
 // Plain functions on caller-owned bytes; stb keeps no shared state that matters here (its failure
 // reason is thread-local), so any number of threads may call them.
@@ -16,7 +17,7 @@
 namespace imgpipe {
 
 struct StbHeader {
-  const char* format = "image";  // "GIF", "BMP", "TGA", "PSD" or "PNM"
+  const char* format = "image";  // "GIF", "TGA", "PSD" or "PNM"
   int width = 0, height = 0;     // the image stb decodes (GIF: the logical screen)
   int channels = 0;              // channels of the decoded image
   // The fewest bytes a file with this header can have: header, palette and the pixel data at its
@@ -29,8 +30,7 @@ struct StbHeader {
   // differ only for GIF, where each LZW code walks its whole string even once the frame is full:
   // there `work` counts those steps (stopping soon after the limit).
   uint64_t work = 0, work_limit = 0;
-  // Non-empty: stb would read memory it never wrote (a BMP pixel naming a palette entry the file
-  // does not define reads stb's uninitialised stack), would overflow an int reading the header,
+  // Non-empty: stb would read memory it never wrote, would overflow an int reading the header,
   // or would allocate for an image the file does not contain.
   std::string unsafe;
   // The data ends before the image does (GIF: within the first frame's LZW data, before it

@@ -38,9 +38,10 @@ namespace {
 // stb_image 2.27 writes and reads out of bounds on hostile JPEG Huffman tables, and reallocates
 // whatever a PNG's IDAT length claims (a 1.2 GB allocation from a few hundred bytes). Every JPEG
 // goes to libjpeg-turbo and every PNG to image/png.cc, even with --codec stb, and stb cannot be
-// reached with either.
+// reached with either. No BMP: image/bmp.cc reads what stb 2.27 cannot (RLE, OS/2 2.x, palettes
+// before 16/24-bit pixels), and stb read palette entries past the file's from its uninitialised
+// stack.
 #define STBI_ONLY_GIF
-#define STBI_ONLY_BMP
 #define STBI_ONLY_TGA
 #define STBI_ONLY_PSD
 #define STBI_ONLY_PNM
@@ -121,69 +122,6 @@ bool probe_pnm(Reader& r, StbHeader* h, std::string* why) {
   h->min_bytes = r.offset() + samples * bytes;
   // 16-bit samples are decoded as such, then narrowed into a second buffer.
   h->peak_bytes = samples * bytes + (bytes == 2 ? samples : 0);
-  return true;
-}
-
-// Palette images: stb's palette is an uninitialised 256-entry array on its stack, filled only up
-// to the entries the file defines. A pixel naming an entry past those copies stack bytes into the
-// image, so such files are refused. Only bytes present are checked: past the end stb reads zeros,
-// and index 0 always exists.
-int64_t largest_bmp_index(const std::vector<uint8_t>& data, uint64_t start, int bpp, uint64_t width,
-                          uint64_t height, uint64_t stride) {
-  int64_t largest = 0;
-  const uint64_t per_byte = 8 / bpp, mask = (1u << bpp) - 1;
-  for (uint64_t y = 0; y < height && start + y * stride < data.size(); ++y) {
-    const uint8_t* row = data.data() + start + y * stride;
-    const uint64_t bytes = std::min(ceil_div(width, per_byte), data.size() - (row - data.data()));
-    for (uint64_t x = 0; x < bytes * per_byte && x < width; ++x) {
-      const int shift = static_cast<int>(8 - bpp * (x % per_byte + 1));
-      largest = std::max<int64_t>(largest, (row[x / per_byte] >> shift) & mask);
-    }
-  }
-  return largest;
-}
-
-// BMP: stb reads only uncompressed BMPs (RLE is refused), so the pixels need their full size:
-// height rows of stb's row bytes and padding (the last row's padding may be missing), from the
-// header's pixel-data offset, where every accepted file starts its rows.
-bool probe_bmp(Reader& r, const std::vector<uint8_t>& data, StbHeader* h, std::string* why) {
-  stbi__bmp_data info{};
-  info.all_a = 255;
-  if (!stbi__bmp_parse_header(&r.s, &info)) {
-    *why = stbi_failure_reason();
-    return false;
-  }
-  h->format = "BMP";
-  const int64_t width = r.s.img_x;
-  const int64_t height = std::abs(static_cast<int64_t>(static_cast<int32_t>(r.s.img_y)));
-  h->width = static_cast<int>(std::min<int64_t>(width, 1 << 30));
-  h->height = static_cast<int>(height);
-  const bool palette = info.bpp < 16;
-  // stb's palette size, as stbi__bmp_load works it out (its odd 24 for 12-byte headers included).
-  const int64_t entries = info.hsz == 12
-                              ? (info.bpp < 24 ? (info.offset - info.extra_read - 24) / 3 : 0)
-                              : (palette ? (info.offset - info.extra_read - info.hsz) >> 2 : 0);
-  h->channels = info.bpp == 24 && info.ma == 0xff000000 ? 3 : info.ma ? 4 : 3;
-  h->peak_bytes = uint64_t(width) * height * h->channels;
-  uint64_t row = 0;
-  if (info.bpp == 1 || info.bpp == 4 || info.bpp == 8)
-    row = ceil_div(uint64_t(width) * info.bpp, 8);
-  else if (info.bpp == 16 || info.bpp == 24)
-    row = uint64_t(width) * info.bpp / 8;
-  else if (info.bpp > 16)
-    row = uint64_t(width) * 4;  // stb reads 32 bits a pixel for any other depth
-  const uint64_t stride = row + ((0 - row) & 3);
-  h->min_bytes = info.offset + (height > 0 ? (height - 1) * stride + row : 0);
-  if (palette ? entries < 1 : info.offset < info.extra_read + info.hsz)
-    h->unsafe = "BMP pixel data offset " + std::to_string(info.offset) + " lies inside its header";
-  else if (palette && entries > 256)
-    h->unsafe = "BMP palette has " + std::to_string(entries) + " entries, over 256";
-  else if (palette && row > 0 && entries < (1 << info.bpp)) {
-    const int64_t index = largest_bmp_index(data, info.offset, info.bpp, width, height, stride);
-    if (index >= entries)
-      h->unsafe = "BMP pixel uses palette entry " + std::to_string(index) +
-                  ", but the palette has " + std::to_string(entries);
-  }
   return true;
 }
 
@@ -366,9 +304,7 @@ bool stb_probe(const std::vector<uint8_t>& data, StbHeader* out, std::string* wh
   *out = StbHeader();
   bool ok = false;
   // stbi__load_main's order for the formats built here; its first match decodes or fails.
-  if (stbi__bmp_test(&r.s)) {
-    ok = probe_bmp(r, data, out, why);
-  } else if (stbi__gif_test(&r.s)) {
+  if (stbi__gif_test(&r.s)) {
     ok = probe_gif(r, out);
   } else if (stbi__psd_test(&r.s)) {
     ok = probe_psd(r, out, why);
@@ -443,9 +379,9 @@ void clear_outside_first_frame(const std::vector<uint8_t>& data, Image* img) {
 bool stb_decode(const std::vector<uint8_t>& data, Image* out, std::string* why) {
   Reader r(data);
   // stbi__load_main's order, as in stb_probe.
-  const bool bmp = stbi__bmp_test(&r.s), gif = !bmp && stbi__gif_test(&r.s);
-  const bool pnm = !bmp && !gif && !stbi__psd_test(&r.s) && stbi__pnm_test(&r.s);
-  const bool tga = !bmp && !gif && !pnm && !stbi__psd_test(&r.s) && stbi__tga_test(&r.s);
+  const bool gif = stbi__gif_test(&r.s);
+  const bool pnm = !gif && !stbi__psd_test(&r.s) && stbi__pnm_test(&r.s);
+  const bool tga = !gif && !pnm && !stbi__psd_test(&r.s) && stbi__tga_test(&r.s);
   int64_t pnm_numbers[3] = {0, 0, 0};
   if (pnm) read_pnm_header(r.s, pnm_numbers);
   if (pnm && pnm_numbers[2] > 255) return decode_pnm16(data, pnm_numbers[2], out, why);

@@ -8,20 +8,24 @@
 #include <string>
 #include <utility>
 
+#include "image/bmp.h"
 #include "image/box.h"
 #include "image/fit.h"
+#include "image/gif.h"
 #include "image/icc.h"
 #include "image/jpeg.h"
 #include "image/orientation.h"
 #include "image/png.h"
 #include "image/png_chunks.h"
+#include "image/pnm.h"
 #include "image/stb.h"
 #include "image/webp.h"
 
 namespace imgpipe {
 namespace {
 
-enum class Kind { kUnknown, kJpeg, kPng, kGif, kBmp, kWebp };
+// kPnm: plain P1-P3 and 1-bit P4 only (image/pnm.h); binary P5 and P6 go to stb with the others.
+enum class Kind { kUnknown, kJpeg, kPng, kGif, kBmp, kWebp, kPnm };
 
 // What the magic bytes announce. stb says "unknown image type" both for non-images and for images
 // whose header it refused; the magic tells the two apart.
@@ -34,6 +38,7 @@ Kind magic_kind(const std::vector<uint8_t>& b) {
   if (at(0, {'G', 'I', 'F', '8'})) return Kind::kGif;
   if (at(0, {'B', 'M'})) return Kind::kBmp;
   if (at(0, {'R', 'I', 'F', 'F'}) && at(8, {'W', 'E', 'B', 'P'})) return Kind::kWebp;
+  if (is_plain_or_bitmap_pnm(b)) return Kind::kPnm;
   return Kind::kUnknown;
 }
 
@@ -49,6 +54,8 @@ const char* kind_name(Kind k) {
       return "BMP";
     case Kind::kWebp:
       return "WebP";
+    case Kind::kPnm:
+      return "PNM";
     case Kind::kUnknown:
       break;
   }
@@ -103,7 +110,10 @@ struct Header {
   PngHeader png;
   PngChunks chunks;  // PNG only
   WebpHeader webp;
+  BmpHeader bmp;
+  PnmHeader pnm;
   StbHeader stb;
+  bool truncated = false;  // the data ends within the image (GIF, RLE BMP), found by the probe
 };
 
 bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::string* why) {
@@ -127,7 +137,22 @@ bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::st
     h->width = h->webp.width, h->height = h->webp.height, h->format = "WebP";
     return true;
   }
+  if (kind == Kind::kBmp) {  // never stb: see image/bmp.h
+    if (!bmp_header(data, &h->bmp, why)) return false;
+    h->width = h->bmp.width, h->height = h->bmp.height, h->format = "BMP";
+    h->min_bytes = h->bmp.min_bytes, h->bound = "its pixels at their best compression";
+    h->truncated = h->bmp.truncated;
+    return true;
+  }
+  if (kind == Kind::kPnm) {  // stb reads only P5 and P6: see image/pnm.h
+    if (!pnm_header(data, &h->pnm, why)) return false;
+    h->width = h->pnm.width, h->height = h->pnm.height, h->format = "PNM";
+    h->min_bytes = h->pnm.min_bytes, h->bound = "a byte or two a sample";
+    h->truncated = h->pnm.truncated;
+    return true;
+  }
   if (!stb_probe(data, &h->stb, why)) return false;
+  h->truncated = h->stb.truncated;
   h->width = h->stb.width, h->height = h->stb.height, h->format = h->stb.format;
   h->min_bytes = h->stb.min_bytes, h->bound = "its pixels at their best compression";
   return true;
@@ -177,7 +202,7 @@ bool refuse_before_decoding(Item& item, const Header& h, FailOn fail_on) {
                           std::to_string(item.body.size()) + " bytes; at least " +
                           std::to_string(h.min_bytes) + " needed, " + h.bound + ")"))
     return true;
-  if (h.stb.truncated && !pass_truncated(item, fail_on, what + ": the data ends within the image"))
+  if (h.truncated && !pass_truncated(item, fail_on, what + ": the data ends within the image"))
     return true;
   if (!h.chunks.bad_crc.empty() && fail_on != FailOn::kNone) {
     item.fail(Status::kDecodeError, what + ": the " + h.chunks.bad_crc + " chunk fails its CRC");
@@ -241,6 +266,10 @@ std::pair<uint64_t, uint64_t> decode_bytes(Kind kind, const Header& h, const Pla
                               : w * ht;
       return {px * (h.webp.animated || h.webp.alpha ? 4 : 3), webp_peak_bytes(h.webp, p.scaled)};
     }
+    case Kind::kBmp:
+      return {h.bmp.peak_bytes, h.bmp.peak_bytes};
+    case Kind::kPnm:
+      return {h.pnm.peak_bytes, h.pnm.peak_bytes};
     default:
       return {w * ht * h.stb.channels, h.stb.peak_bytes};
   }
@@ -323,6 +352,11 @@ bool decode_pixels(Item& item, Kind kind, const ImageOptions& options, const Pla
   if (kind == Kind::kPng)
     return png_decode(data, p.shrink, out, why, PngPath::kAuto, options.format == Format::kJpeg);
   if (kind == Kind::kWebp) return webp_decode(data, p.scaled, out, why);
+  if (kind == Kind::kBmp) return bmp_decode(data, out, why);
+  if (kind == Kind::kPnm) return pnm_decode(data, out, why);
+  // stb_probe has read a GIF's header. giflib refuses an LZW minimum code size above 8, which
+  // stb, Pillow and libvips read (pillow/issue_2811.gif has 11): stb decodes those.
+  if (kind == Kind::kGif) return gif_decode(data, out, why) || stb_decode(data, out, why);
   return stb_decode(data, out, why);
 }
 
