@@ -23,6 +23,36 @@ void put(const std::string& path, uint8_t knobs, const Bytes& body) {
 
 void put_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+void le(Bytes& b, size_t at, uint32_t v, int n) {
+  for (int i = 0; i < n; ++i) b[at + i] = static_cast<unsigned char>(v >> (8 * i));
+}
+
+// A BMP for image/bmp.cc: a `header_size`-byte info header, `palette` BGRX entries, then `pixels`
+// (raw rows, bit fields or an RLE stream, as `compression` says).
+Bytes bmp(int w, int h, int bpp, int compression, int palette, const Bytes& pixels,
+          uint32_t header_size = 40) {
+  Bytes b(14 + header_size + 4 * palette, 0);
+  b[0] = 'B', b[1] = 'M';
+  le(b, 10, static_cast<uint32_t>(b.size()), 4);
+  le(b, 14, header_size, 4);
+  le(b, 18, static_cast<uint32_t>(w), 4), le(b, 22, static_cast<uint32_t>(h), 4);
+  le(b, 26, 1, 2), le(b, 28, static_cast<uint32_t>(bpp), 2);
+  le(b, 30, static_cast<uint32_t>(compression), 4), le(b, 46, static_cast<uint32_t>(palette), 4);
+  for (size_t i = 14 + header_size; i < b.size(); ++i) b[i] = static_cast<unsigned char>(i * 7);
+  for (unsigned char c : pixels) b.push_back(c);
+  return b;
+}
+
+Bytes text(const std::string& s) { return {s.begin(), s.end()}; }
+
+// A GIF with no colour table at all: a 4x2 frame of indices 0 1 2 3 / 3 2 1 0 (LZW code size 2:
+// clear, the eight literals, end).
+Bytes gif_without_palette() {
+  return {'G',  'I', 'F',  '8',  '9',  'a',  4,    0, 2,   0,    0x00, 0, 0,  // no global table
+          0x2C, 0,   0,    0,    0,    4,    0,    2, 0,   0x00,              // no local table
+          2,    5,   0x44, 0x34, 0x23, 0x01, 0x05, 0, 0x3B};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +90,28 @@ int main(int argc, char** argv) {
       {"canvas.webp", fixtures::make_animated_webp_on_canvas(900, 900, 2, 4)},
       {"exif6.png", fixtures::with_png_exif_orientation(fixtures::make_png(30, 20), 6)},
       {"exif8.webp", fixtures::with_webp_exif_orientation(fixtures::make_webp(30, 20, false), 8)},
+      // image/bmp.cc: RLE8 with runs, an absolute run, a delta and line ends; RLE4; a cut stream;
+      // OS/2 1.x and 2.x headers; 5-6-5 and alpha bit fields; a top-down 1-bit image.
+      {"rle8.bmp", bmp(7, 3, 8, 1, 6, {3, 1, 0, 3, 2, 3, 4, 0, 0, 0, 0, 2, 4, 1, 5, 5, 0, 1})},
+      {"rle4.bmp", bmp(9, 2, 4, 2, 16, {5, 0x12, 0, 3, 0x31, 0x20, 0, 0, 9, 0x45, 0, 1})},
+      {"rle8-cut.bmp", bmp(40, 40, 8, 1, 4, {40, 1, 0, 0, 0, 5, 1, 2})},
+      {"os2v2.bmp", bmp(5, 3, 8, 0, 8, Bytes(24, 3), 64)},
+      {"bitfields565.bmp", [] {
+         Bytes b = bmp(3, 2, 16, 3, 3, Bytes(16, 0xA5));  // the "palette" holds the 3 masks
+         le(b, 54, 0xF800, 4), le(b, 58, 0x07E0, 4), le(b, 62, 0x001F, 4);
+         return b;
+       }()},
+      {"alpha-fields.bmp", bmp(2, 2, 32, 3, 0, Bytes(16, 0x80), 56)},
+      {"topdown1.bmp", bmp(12, -3, 1, 0, 2, Bytes(12, 0x5A))},
+      // image/pnm.cc: plain P1, P2 (8 and 16-bit) and P3, binary P4, a cut P2.
+      {"plain.pbm", text("P1\n# c\n5 2\n1 0 1 0 1\n01010")},
+      {"plain.pgm", text("P2 3 2 255\n0 128 255\n1 2 3\n")},
+      {"plain16.pgm", text("P2 2 2 65535 0 65535 300 40000")},
+      {"plain.ppm", text("P3 2 1 15 15 0 0 0 15 7")},
+      {"bitmap.pbm", text(std::string("P4 10 2\n") + "\x80\x40\x00\xC0")},
+      {"cut.pgm", text("P2 4 4 9 1 2 3")},
+      // image/gif.cc: no colour table anywhere.
+      {"no-palette.gif", gif_without_palette()},
   };
   uint8_t knobs = 0;
   for (const auto& [name, bytes] : images) put(img + "/" + name, knobs += 37, bytes);
