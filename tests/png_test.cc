@@ -59,6 +59,32 @@ void expect_same(const Image& a, const Image& b, const std::string& what) {
   EXPECT_EQ(0, std::memcmp(a.pixels.get(), b.pixels.get(), a.bytes())) << what;
 }
 
+// A 1-bit gray PNG keyed 255 (as pillow/1_trns.png is): libpng compares the key's low bit, so
+// Pillow and libvips show white transparent; lodepng matched nothing and showed it opaque.
+TEST(Png, OneBitGrayKeyAboveTheDepthMatchesItsLowBits) {
+  LodePNGState state;
+  lodepng_state_init(&state);
+  state.info_raw.colortype = state.info_png.color.colortype = LCT_GREY;
+  state.info_raw.bitdepth = state.info_png.color.bitdepth = 1;
+  state.info_png.color.key_defined = 1;
+  state.info_png.color.key_r = state.info_png.color.key_g = state.info_png.color.key_b = 255;
+  state.encoder.auto_convert = 0;
+  const unsigned char row = 0xA0;  // 1 0 1 0: white, black, white, black
+  unsigned char* encoded = nullptr;
+  size_t size = 0;
+  ASSERT_EQ(lodepng_encode(&encoded, &size, &row, 4, 1, &state), 0u);
+  lodepng_state_cleanup(&state);
+  const Bytes png(encoded, encoded + size);
+  std::free(encoded);
+  Image img;
+  std::string why;
+  ASSERT_TRUE(png_decode(png, 1, &img, &why, PngPath::kWhole)) << why;
+  ASSERT_EQ(img.channels, 4);
+  const uint8_t alpha[4] = {0, 255, 0, 255};
+  for (int x = 0; x < 4; ++x) EXPECT_EQ(img.pixels[4 * x + 3], alpha[x]) << x;
+  EXPECT_EQ(img.pixels[4], 0);  // black stays black
+}
+
 TEST(Png, WholeAndRowPathsGiveTheSamePixels) {
   for (const auto& [name, png, channels] : layouts()) {
     for (int shrink : {1, 4}) {
