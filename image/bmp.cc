@@ -249,8 +249,11 @@ void finish_header(BmpHeader* h) {
   h->peak_bytes = uint64_t(h->width) * h->height * h->channels;
   if (is_rle(*h))
     h->min_bytes = h->pixel_offset + 2;
-  else if (h->height > 0)
-    h->min_bytes = h->pixel_offset + (h->height - 1) * row_stride(*h) + row_bytes(*h);
+  else if (h->height > 0)  // sides below 2^31 and a stride below 2^34 could wrap: saturated
+    h->min_bytes =
+        row_stride(*h) > 0 && uint64_t(h->height - 1) > (UINT64_MAX >> 2) / row_stride(*h)
+            ? UINT64_MAX
+            : h->pixel_offset + (h->height - 1) * row_stride(*h) + row_bytes(*h);
 }
 
 // The headers' fields, without walking an RLE stream.

@@ -93,7 +93,8 @@ bool read_fields(const std::vector<uint8_t>& data, PnmHeader* h, std::string* wh
   h->maxval = static_cast<uint32_t>(maxval);
   h->data_offset = t.at() + 1;  // the single whitespace byte after the last header number
   h->peak_bytes = uint64_t(w) * ht * h->channels;
-  const uint64_t samples = sample_count(*h);
+  // Capped first, so that 2 × samples cannot wrap (sides up to 2^31 − 1, 3 channels); at least 1.
+  const uint64_t samples = std::min(sample_count(*h), uint64_t{1} << 61);
   if (h->kind == 4)
     h->min_bytes = h->data_offset + (w + 7) / 8 * ht;
   else
