@@ -113,7 +113,7 @@ struct Header {
   BmpHeader bmp;
   PnmHeader pnm;
   StbHeader stb;
-  bool truncated = false;  // the data ends within the image (GIF, RLE BMP), found by the probe
+  bool truncated = false;  // the data ends within the image (GIF, RLE BMP, plain PNM): probed
 };
 
 bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::string* why) {
