@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev libcli11-dev
           libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libjpeg62-turbo-dev
           libturbojpeg0-dev libspng-dev liblodepng-dev libdeflate-dev libwebp-dev libexif-dev
-          libbenchmark-dev libcsv-dev zlib1g-dev libssl-dev liblcms2-dev
+          libbenchmark-dev libcsv-dev zlib1g-dev libssl-dev liblcms2-dev libheif-dev libtiff-dev
           libvips-tools)  # vips: the colour and resampling tests' reference
 .ci/ensure-packages.sh "${packages[@]}"
 

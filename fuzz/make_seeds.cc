@@ -1,12 +1,13 @@
 // Writes the fuzzers' seed corpora with the tests' own image generators: every format and
 // variant the tests use (progressive/CMYK/EXIF JPEG, 16-bit/palette PNG, WebP, animated GIF and
-// WebP, BMP, PNM, TGA, PSD, and the hostile files of the decoders' safety checks: header-only
-// files, a JPEG with many scans, a GIF LZW bomb, huge canvases), plus small lists in every format.
-// Usage: make_seeds IMAGE_DIR LIST_DIR
+// WebP, BMP, PNM, TGA, PSD, HEIC, AVIF, TIFF, and the hostile files of the decoders' safety checks:
+// header-only files, a JPEG with many scans, a GIF LZW bomb, huge canvases), plus small lists in
+// every format. Usage: make_seeds IMAGE_DIR LIST_DIR
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "fixtures/containers.h"
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
 #include "stages/reader.h"
@@ -60,6 +61,14 @@ int main(int argc, char** argv) {
       {"canvas.webp", fixtures::make_animated_webp_on_canvas(900, 900, 2, 4)},
       {"exif6.png", fixtures::with_png_exif_orientation(fixtures::make_png(30, 20), 6)},
       {"exif8.webp", fixtures::with_webp_exif_orientation(fixtures::make_webp(30, 20, false), 8)},
+      {"rgb.heic", fixtures::make_heif(Bytes(30 * 20 * 3, 90), 30, 20, 3, false, 6)},
+      {"rgba.avif", fixtures::make_heif(Bytes(30 * 20 * 4, 200), 30, 20, 4, true, 5)},
+      {"huge.heic",
+       fixtures::with_ispe(fixtures::make_heif(Bytes(16 * 16 * 3, 9), 16, 16, 3, false), 30000,
+                           30000)},
+      {"rgb.tif", fixtures::make_tiff(Bytes(30 * 20 * 3, 70), 30, 20, 3, 8, {}, 4)},
+      {"rgba.tif", fixtures::make_tiff(Bytes(30 * 20 * 4, 130), 30, 20, 4, 1, {}, 20)},
+      {"header.tif", fixtures::make_tiff_header_only(3000, 3000)},
   };
   uint8_t knobs = 0;
   for (const auto& [name, bytes] : images) put(img + "/" + name, knobs += 37, bytes);

@@ -1,0 +1,266 @@
+// HEIC, AVIF and TIFF in, AVIF out (issue 14 item 6): files written by libheif's encoders (x265,
+// libaom) and libtiff, decoded by the decode stage; the container's orientation applied once; its
+// ICC profile handed to the colour stage; a header claiming a huge image refused before decoding.
+#include "fixtures/containers.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "fixtures/e2e_fixture.h"
+#include "fixtures/pixels.h"
+#include "fixtures/profiles.h"
+#include "image/heif.h"
+#include "image/orientation.h"
+#include "stages/decode.h"
+#include "stages/encode.h"
+#include "stages/resize.h"
+
+namespace imgpipe {
+namespace {
+
+using fixtures::Bytes;
+
+constexpr int kW = 64, kH = 48;
+
+// Four flat quadrants (red, green, blue, white; alpha 255, 64, 255, 160 when channels is 4):
+// lossy codecs keep flat areas close, so their centres can be checked.
+Bytes quadrants(int channels) {
+  static const uint8_t kColours[4][4] = {
+      {220, 30, 30, 255}, {30, 200, 40, 64}, {30, 40, 210, 255}, {240, 240, 240, 160}};
+  Bytes px(size_t(kW) * kH * channels);
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < kW; ++x) {
+      const uint8_t* c = kColours[(y >= kH / 2) * 2 + (x >= kW / 2)];
+      uint8_t* p = &px[(size_t(y) * kW + x) * channels];
+      if (channels == 1) p[0] = c[0];
+      for (int i = 0; i < channels && channels > 1; ++i) p[i] = c[i];
+    }
+  return px;
+}
+
+Item decoded(const Bytes& file, ImageOptions o = {}) {
+  Item item;
+  item.body.assign(file.begin(), file.end());
+  decode(item, o);
+  return item;
+}
+
+// Each quadrant's centre within `tolerance` of what quadrants() stored.
+void expect_quadrants(const Image& img, const Bytes& want, int tolerance, const std::string& what) {
+  ASSERT_EQ(img.width, kW) << what;
+  ASSERT_EQ(img.height, kH) << what;
+  const int wc = int(want.size() / (size_t(kW) * kH));
+  for (int q = 0; q < 4; ++q) {
+    const int x = (q % 2) * kW / 2 + kW / 4, y = (q / 2) * kH / 2 + kH / 4;
+    const uint8_t* got = &img.pixels[(size_t(y) * kW + x) * img.channels];
+    const uint8_t* exp = &want[(size_t(y) * kW + x) * wc];
+    for (int c = 0; c < img.channels; ++c)
+      EXPECT_NEAR(got[c], exp[wc == 1 ? 0 : c], tolerance)
+          << what << ": quadrant " << q << " channel " << c;
+  }
+}
+
+TEST(Containers, HeicAndAvifDecodeWithAndWithoutAlpha) {
+  for (bool avif : {false, true})
+    for (int channels : {3, 4}) {
+      const std::string what = std::string(avif ? "AVIF" : "HEIC") + " " + std::to_string(channels);
+      const Bytes px = quadrants(channels);
+      Item item = decoded(fixtures::make_heif(px, kW, kH, channels, avif));
+      ASSERT_TRUE(item.ok()) << what << ": " << item.error;
+      EXPECT_EQ(item.image.channels, channels) << what;
+      EXPECT_EQ(item.source_width, kW);
+      EXPECT_EQ(item.source_height, kH);
+      expect_quadrants(item.image, px, 12, what);
+    }
+}
+
+TEST(Containers, TiffDecodesGrayRgbAndStraightAlphaExactly) {
+  for (int channels : {1, 3, 4}) {
+    const Bytes px = quadrants(channels);
+    for (int rows : {1, 8, kH}) {  // strips of a row, of 8, the whole image in one
+      const std::string what = "TIFF " + std::to_string(channels) + "/" + std::to_string(rows);
+      Item item = decoded(fixtures::make_tiff(px, kW, kH, channels, 1, {}, rows));
+      ASSERT_TRUE(item.ok()) << what << ": " << item.error;
+      EXPECT_EQ(item.image.channels, channels == 4 ? 4 : 3) << what;
+      // Alpha: libtiff premultiplies; undone, the colour comes back within rounding.
+      expect_quadrants(item.image, px, channels == 4 ? 2 : 0, what);
+    }
+  }
+}
+
+// The upright picture: mid gray, with a red square in its top-left corner.
+Image upright() {
+  Image img = solid_image(kW, kH, 3, 128);
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x) {
+      uint8_t* p = &img.pixels[(size_t(y) * kW + x) * 3];
+      p[0] = 230, p[1] = p[2] = 20;
+    }
+  return img;
+}
+
+bool red(const Image& img, int x, int y) {
+  const uint8_t* p = &img.pixels[(size_t(y) * img.width + x) * img.channels];
+  return p[0] > 180 && p[1] < 80 && p[2] < 80;
+}
+
+// What a camera writes for `orientation`: the upright picture stored turned by the inverse
+// transform, tagged with `orientation` (irot/imir in HEIF, the Orientation tag in TIFF).
+Bytes stored_file(bool tiff, int orientation) {
+  static constexpr int kInverse[9] = {0, 1, 2, 3, 4, 5, 8, 7, 6};
+  Image img = upright();
+  apply_orientation(img, kInverse[orientation]);
+  const Bytes px(img.pixels.get(), img.pixels.get() + img.bytes());
+  return tiff ? fixtures::make_tiff(px, img.width, img.height, 3, orientation)
+              : fixtures::make_heif(px, img.width, img.height, 3, false, orientation);
+}
+
+TEST(Containers, OrientationComesFromTheContainerAndIsAppliedOnce) {
+  for (bool tiff : {false, true})
+    for (int orientation = 1; orientation <= 8; ++orientation) {
+      const std::string what =
+          std::string(tiff ? "TIFF" : "HEIC") + " orientation " + std::to_string(orientation);
+      ImageOptions o;
+      o.format = Format::kPng;
+      o.sizes = {{256, 256}};
+      Item item = decoded(stored_file(tiff, orientation), o);
+      ASSERT_TRUE(item.ok()) << what << ": " << item.error;
+      EXPECT_EQ(item.source_width, kW) << what;
+      EXPECT_EQ(item.source_height, kH) << what;
+      resize(item, o);
+      ASSERT_TRUE(item.ok()) << what << ": " << item.error;
+      const Image& t = item.thumbs.at(0).image;
+      ASSERT_EQ(t.width, kW) << what;
+      ASSERT_EQ(t.height, kH) << what;
+      EXPECT_TRUE(red(t, 4, 4)) << what << ": the top-left corner is not the marked one";
+      EXPECT_FALSE(red(t, kW - 5, 4)) << what;
+      EXPECT_FALSE(red(t, 4, kH - 5)) << what;
+      EXPECT_FALSE(red(t, kW - 5, kH - 5)) << what;
+    }
+}
+
+TEST(Containers, EmbeddedProfilesReachTheColourStage) {
+  const Bytes adobe = fixtures::make_rgb_profile(fixtures::RgbSpace::kAdobeRgb);
+  const Bytes px = quadrants(3);
+  ImageOptions o;
+  o.format = Format::kPng;
+  o.sizes = {{256, 256}};
+  for (int kind = 0; kind < 3; ++kind) {
+    const char* what = kind == 0 ? "HEIC" : kind == 1 ? "AVIF" : "TIFF";
+    auto make = [&](const Bytes& profile) {
+      return kind == 2 ? fixtures::make_tiff(px, kW, kH, 3, 1, profile)
+                       : fixtures::make_heif(px, kW, kH, 3, kind == 1, 1, profile);
+    };
+    Item tagged = decoded(make(adobe), o), plain = decoded(make({}), o);
+    ASSERT_TRUE(tagged.ok()) << what << ": " << tagged.error;
+    ASSERT_TRUE(plain.ok()) << what << ": " << plain.error;
+    EXPECT_EQ(Bytes(tagged.icc_profile.begin(), tagged.icc_profile.end()), adobe) << what;
+    EXPECT_TRUE(plain.icc_profile.empty()) << what;
+    resize(tagged, o);
+    resize(plain, o);
+    // Adobe RGB's green (quadrant 1) is far more saturated than sRGB's: converted, its red
+    // channel drops to about 0 and its blue channel falls (vips: 30,200,40 -> 0,203,31).
+    const uint8_t* t = &tagged.thumbs.at(0).image.pixels[(size_t(kH / 4) * kW + 3 * kW / 4) * 3];
+    const uint8_t* p = &plain.thumbs.at(0).image.pixels[(size_t(kH / 4) * kW + 3 * kW / 4) * 3];
+    EXPECT_LT(t[0] + 15, p[0]) << what << ": the profile was not applied";
+  }
+}
+
+TEST(Containers, HeadersClaimingHugeImagesAreTooLargeBeforeDecoding) {
+  const Bytes px = quadrants(3);
+  for (const auto& [what, file] :
+       {std::pair<std::string, Bytes>{
+            "HEIC", fixtures::with_ispe(fixtures::make_heif(px, kW, kH, 3, false), 30000, 30000)},
+        {"AVIF", fixtures::with_ispe(fixtures::make_heif(px, kW, kH, 3, true), 30000, 30000)},
+        {"TIFF", fixtures::make_tiff_header_only(30000, 30000)}}) {
+    Item item = decoded(file);
+    EXPECT_EQ(item.status, Status::kTooLarge) << what << ": " << item.error;
+    EXPECT_NE(item.error.find("30000x30000"), std::string::npos) << what << ": " << item.error;
+    EXPECT_EQ(item.image.pixels, nullptr) << what;
+  }
+  // Under --max-pixels, the estimate still goes to --decode-memory before anything is decoded.
+  PixelBudget budget(1'000'000);
+  Reservation held;
+  ImageOptions o;
+  Item item;
+  const Bytes tiff = fixtures::make_tiff_header_only(2000, 2000);
+  item.body.assign(tiff.begin(), tiff.end());
+  decode(item, o, &budget, &held);
+  EXPECT_EQ(item.status, Status::kTooLarge) << item.error;
+  EXPECT_NE(item.error.find("--decode-memory"), std::string::npos) << item.error;
+}
+
+TEST(Containers, ACodedSizeTheContainerDoesNotDeclareIsRefused) {
+  // The ispe says 16x16, the HEVC stream holds 64x48: libheif would hand back more pixels than
+  // the header checks judged.
+  Item item =
+      decoded(fixtures::with_ispe(fixtures::make_heif(quadrants(3), kW, kH, 3, false), 16, 16));
+  EXPECT_FALSE(item.ok());
+  EXPECT_EQ(item.image.pixels, nullptr);
+}
+
+TEST(Containers, AvifOutputRoundTripsThroughLibheif) {
+  const Bytes adobe = fixtures::make_rgb_profile(fixtures::RgbSpace::kAdobeRgb);
+  for (int channels : {1, 3, 4}) {
+    const Bytes px = quadrants(channels);
+    Image img = solid_image(kW, kH, channels, 0);
+    std::copy(px.begin(), px.end(), img.pixels.get());
+    ImageOptions o;
+    o.format = Format::kAvif;
+    o.quality = 90;
+    std::vector<uint8_t> file;
+    std::string why;
+    ASSERT_TRUE(encode_image(
+        img, o, &file, &why,
+        channels == 3 ? std::vector<uint8_t>(adobe.begin(), adobe.end()) : std::vector<uint8_t>{}))
+        << why;
+    ASSERT_GT(file.size(), 12u);
+    EXPECT_EQ(std::string(file.begin() + 4, file.begin() + 12), "ftypavif");
+    Image back;
+    ASSERT_TRUE(heif_decode(file, &back, &why)) << why;
+    EXPECT_EQ(back.channels, channels == 4 ? 4 : 3);
+    expect_quadrants(back, px, 12, "AVIF out, " + std::to_string(channels) + " channels");
+    std::string warning;
+    EXPECT_EQ(heif_icc_profile(file, &warning).size(), channels == 3 ? adobe.size() : 0u);
+  }
+}
+
+class ContainersE2e : public E2eTest {};
+
+TEST_F(ContainersE2e, HeicAvifAndTiffFilesBecomeAvifThumbnails) {
+  const Bytes px = quadrants(3);
+  const std::vector<std::pair<std::string, Bytes>> files = {
+      {"a.heic", fixtures::make_heif(px, kW, kH, 3, false)},
+      {"b.avif", fixtures::make_heif(quadrants(4), kW, kH, 4, true)},
+      {"c.tif", fixtures::make_tiff(px, kW, kH, 3, 6)}};
+  std::vector<std::string> lines;
+  for (const auto& [name, bytes] : files) {
+    std::ofstream(dir_ / name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    lines.push_back((dir_ / name).string());
+  }
+  const fs::path out = dir_ / "out";
+  Outcome r = run(
+      {"-i", write_list(lines).string(), "-o", out.string(), "-f", "avif", "-s", "32", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 3u);
+  const int sizes[3][2] = {{32, 24}, {32, 24}, {24, 32}};  // the TIFF is turned by its tag (6)
+  for (int line = 1; line <= 3; ++line) {
+    const json& row = rows[line];
+    ASSERT_EQ(row["status"], "ok") << row.dump();
+    const std::string output = row["output"];
+    EXPECT_EQ(output.substr(output.size() - 5), ".avif");
+    Item thumb = decode_file(out / output);
+    ASSERT_TRUE(thumb.ok()) << output << ": " << thumb.error;
+    EXPECT_EQ(thumb.image.width, sizes[line - 1][0]) << output;
+    EXPECT_EQ(thumb.image.height, sizes[line - 1][1]) << output;
+    EXPECT_EQ(thumb.image.channels, line == 2 ? 4 : 3) << output;
+  }
+}
+
+}  // namespace
+}  // namespace imgpipe
