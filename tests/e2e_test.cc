@@ -1,5 +1,6 @@
 // End-to-end tests: the real imgpipe binary against a loopback HTTP server started by the test.
 #include <lcms2.h>
+#include <libdeflate.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -919,6 +920,15 @@ TEST_F(E2eColourTest, KeepProfileEmbedsTheSourceProfileOverTheStoredPixels) {
   }
 }
 
+// Rewrites the CRC-32 of the PNG chunk whose type is at png[type_at], so a chunk changed on
+// purpose passes the CRC check and reaches the code under test.
+void reseal_png_chunk(uint8_t* png, size_t type_at) {
+  uint8_t* type = png + type_at;
+  const uint32_t length = uint32_t(type[-4]) << 24 | type[-3] << 16 | type[-2] << 8 | type[-1];
+  const uint32_t crc = libdeflate_crc32(0, type, 4 + length);
+  for (int i = 0; i < 4; ++i) type[4 + length + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+}
+
 // Profiles that cannot be used never fail the image: garbage after a valid header, a truncated
 // profile, a 7-byte one, a corrupt iCCP stream in a 16-bit PNG (lodepng used to fail the whole
 // image on it), and an iCCP that inflates to 12 MB (dropped at 4 MiB, before it is all
@@ -934,11 +944,13 @@ TEST_F(E2eColourTest, UnusableProfilesLeaveThePixelsAsStored) {
   const std::vector<uint8_t> plain16 = png16;
   ASSERT_TRUE(png_embed_icc(&png16, adobe));
   const size_t at = std::search(png16.begin(), png16.end(), "iCCP", "iCCP" + 4) - png16.begin();
-  png16[at + 4 + 12 + 2 + 30] ^= 0xFF;  // inside the zlib stream; the chunk CRC is not checked
+  png16[at + 4 + 12 + 2 + 30] ^= 0xFF;  // inside the zlib stream, with a CRC that matches
+  reseal_png_chunk(png16.data(), at);
   // The same in an 8-bit PNG, which libspng decodes.
   fixtures::Bytes png8 = fixtures::make_tagged_png(px, kPatchW, kPatchH, 3, adobe);
   const size_t at8 = std::search(png8.begin(), png8.end(), "iCCP", "iCCP" + 4) - png8.begin();
   png8[at8 + 4 + 5 + 2 + 30] ^= 0xFF;
+  reseal_png_chunk(png8.data(), at8);
   const std::vector<Tagged> files = {
       {"garbage.jpg", fixtures::make_tagged_jpeg(px, kPatchW, kPatchH, 3, garbage)},
       {"plain.jpg", fixtures::make_tagged_jpeg(px, kPatchW, kPatchH, 3, {})},

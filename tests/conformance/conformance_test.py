@@ -12,8 +12,11 @@ sRGB, LANCZOS). Then it judges imgpipe only where the two references agree with 
     black), imgpipe's must be within 30 dB of them too, on both backgrounds.
 
 Files where vips and Pillow disagree are listed but not judged: nobody knows the right answer.
-Exit 0 when there is no disagreement; 1 with a report naming each; 77 (ctest's SKIP) when the
-conformance folder is absent.
+
+known_disagreements.txt (beside this file) lists the disagreements not fixed yet, each with its
+reason: a ratchet. Exit 1 on a disagreement not listed there, and on a listed file that no longer
+disagrees (take it off the list); 0 otherwise; 77 (ctest's SKIP) when the conformance folder is
+absent.
 
 Usage: conformance_test.py IMGPIPE_BINARY CONFORMANCE_DIR WORK_DIR [--keep]
 """
@@ -173,20 +176,41 @@ def main():
     paths = images(root)
     refs = references(paths, work)
     rows, out = run_imgpipe(binary, paths, work)
-    judged, problems = 0, []
+    known = known_disagreements()
+    judged, problems, listed = 0, [], []
     for line, (path, (vips, pil)) in enumerate(zip(paths, refs), start=1):
         problem, counted = judge(path, rows.get(line), out, vips, pil)
         judged += counted
+        name = os.path.relpath(path, root)
         if problem:
-            problems.append(f"{os.path.relpath(path, root)}: {problem}")
+            (listed if name in known else problems).append(f"{name}: {problem}")
+    fixed = sorted(set(known) - {p.split(": ")[0] for p in listed})
     unjudged = len(paths) - judged
     print(f"conformance: {len(paths)} files, {judged} judged, {unjudged} where vips and Pillow "
-          f"disagree or neither decodes; {len(problems)} disagreements with imgpipe")
+          f"disagree or neither decodes; {len(problems) + len(listed)} disagreements with "
+          f"imgpipe, {len(listed)} of them known")
     for p in problems:
-        print("  " + p)
-    if "--keep" not in sys.argv and not problems:
+        print("  NEW " + p)
+    for name in fixed:
+        print(f"  FIXED {name}: agrees now; take it off known_disagreements.txt")
+    for p in listed:
+        print(f"  known {p} ({known[p.split(': ')[0]]})")
+    failed = bool(problems or fixed)
+    if "--keep" not in sys.argv and not failed:
         shutil.rmtree(work, ignore_errors=True)
-    return 1 if problems else 0
+    return 1 if failed else 0
+
+
+def known_disagreements():
+    """{relative path: reason} from known_disagreements.txt: `path  # reason` lines."""
+    known = {}
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "known_disagreements.txt")) as f:
+        for line in f:
+            path, _, reason = line.partition("#")
+            if path.strip():
+                known[path.strip()] = reason.strip()
+    return known
 
 
 if __name__ == "__main__":
