@@ -22,6 +22,7 @@ constexpr uint64_t kTagBytes = uint64_t{16} << 20;
 
 // The bytes libtiff reads from, and the first error it reported.
 struct Source {
+  explicit Source(const std::vector<uint8_t>& bytes) : data(&bytes) {}
   const std::vector<uint8_t>* data;
   toff_t pos = 0;
   std::string error;
@@ -118,7 +119,7 @@ void unpack(uint8_t* raster, size_t pixels, bool alpha) {
 }  // namespace
 
 bool tiff_header(const std::vector<uint8_t>& data, TiffHeader* out, std::string* why) {
-  Source src{&data};
+  Source src(data);
   Tiff tif = open_tiff(&src, kTagBytes, why);
   if (!tif) return false;
   uint32_t w = 0, h = 0;
@@ -149,7 +150,7 @@ uint64_t tiff_peak_bytes(const TiffHeader& header) {
 
 bool tiff_decode(const std::vector<uint8_t>& data, const TiffHeader& header, Image* out,
                  std::string* why) {
-  Source src{&data};
+  Source src(data);
   Tiff tif = open_tiff(&src, std::max(kTagBytes, header.buffer_bytes), why);
   if (!tif) return false;
   char emsg[1024] = "";
@@ -177,7 +178,7 @@ bool tiff_decode(const std::vector<uint8_t>& data, const TiffHeader& header, Ima
 }
 
 std::vector<uint8_t> tiff_icc_profile(const std::vector<uint8_t>& data, std::string* warning) {
-  Source src{&data};
+  Source src(data);
   std::string why;
   Tiff tif = open_tiff(&src, kTagBytes, &why);
   uint32_t size = 0;

@@ -142,6 +142,63 @@ TEST(Containers, OrientationComesFromTheContainerAndIsAppliedOnce) {
     }
 }
 
+TEST(Containers, HeifTurnsByIrotAndImirAndNeverAgainByItsExif) {
+  // Per HEIF (ISO/IEC 23008-12), irot and imir are the orientation; an EXIF Orientation that
+  // repeats them, or contradicts them, must not turn the image a second time.
+  ImageOptions o;
+  o.format = Format::kPng;
+  o.sizes = {{256, 256}};
+  for (int exif : {6, 3}) {
+    Image stored = upright();
+    apply_orientation(stored, 8);  // the inverse of 6
+    const Bytes px(stored.pixels.get(), stored.pixels.get() + stored.bytes());
+    Item item = decoded(fixtures::make_heif_with_exif(px, stored.width, stored.height, 6, exif), o);
+    ASSERT_TRUE(item.ok()) << item.error;
+    EXPECT_EQ(item.orientation, 1);
+    EXPECT_EQ(item.image.width, kW) << "EXIF " << exif;
+    EXPECT_EQ(item.image.height, kH) << "EXIF " << exif;
+    EXPECT_TRUE(red(item.image, 4, 4)) << "EXIF " << exif << " turned the image again";
+    EXPECT_FALSE(red(item.image, kW - 5, kH - 5)) << "EXIF " << exif;
+  }
+}
+
+TEST(Containers, DeepHeifIsReducedTo8Bits) {
+  const Bytes want = quadrants(3);
+  // HEIC only: libheif 1.15 asks libaom 3.6 for AV1's professional profile for any deep image,
+  // and libaom aborts on an assertion (4:2:2 expected) instead of encoding it. dav1d decodes deep
+  // AVIF through the same libheif call with the same options.
+  for (int bits : {10, 12}) {
+    const std::string what = "HEIC " + std::to_string(bits) + "-bit";
+    std::vector<uint16_t> deep(want.size());
+    for (size_t i = 0; i < want.size(); ++i)  // the same colours at the deeper scale
+      deep[i] = uint16_t((want[i] * ((1 << bits) - 1) + 127) / 255);
+    const Bytes file = fixtures::make_deep_heic(deep, kW, kH, bits);
+    HeifHeader header;
+    std::string why;
+    ASSERT_TRUE(heif_header(std::vector<uint8_t>(file.begin(), file.end()), &header, &why))
+        << what << ": " << why;
+    EXPECT_EQ(header.bits, bits) << what;
+    Item item = decoded(file);
+    ASSERT_TRUE(item.ok()) << what << ": " << item.error;
+    expect_quadrants(item.image, want, 12, what);
+  }
+}
+
+TEST(Containers, LibtiffErrorsBecomeTheRowsMessageAndStayOffStderr) {
+  Bytes file = fixtures::make_tiff(quadrants(3), kW, kH, 3, 1, {}, kH);
+  // libtiff writes the strip first, at offset 8: a deflate stream it cannot inflate.
+  for (size_t i = 8; i < 40; ++i) file[i] = 0xA5;
+  testing::internal::CaptureStderr();
+  Item item = decoded(file);
+  Item header_only = decoded(fixtures::make_tiff_header_only(100, 100));
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(item.status, Status::kDecodeError) << item.error;
+  EXPECT_NE(item.error.find("corrupt TIFF: ZIPDecode"), std::string::npos) << item.error;
+  EXPECT_FALSE(header_only.ok());
+  EXPECT_NE(header_only.error.find("TIFF"), std::string::npos) << header_only.error;
+  EXPECT_EQ(err, "") << "libtiff printed to stderr";
+}
+
 TEST(Containers, EmbeddedProfilesReachTheColourStage) {
   const Bytes adobe = fixtures::make_rgb_profile(fixtures::RgbSpace::kAdobeRgb);
   const Bytes px = quadrants(3);
@@ -182,15 +239,20 @@ TEST(Containers, HeadersClaimingHugeImagesAreTooLargeBeforeDecoding) {
     EXPECT_EQ(item.image.pixels, nullptr) << what;
   }
   // Under --max-pixels, the estimate still goes to --decode-memory before anything is decoded.
-  PixelBudget budget(1'000'000);
-  Reservation held;
-  ImageOptions o;
-  Item item;
-  const Bytes tiff = fixtures::make_tiff_header_only(2000, 2000);
-  item.body.assign(tiff.begin(), tiff.end());
-  decode(item, o, &budget, &held);
-  EXPECT_EQ(item.status, Status::kTooLarge) << item.error;
-  EXPECT_NE(item.error.find("--decode-memory"), std::string::npos) << item.error;
+  for (const auto& [what, file] :
+       {std::pair<std::string, Bytes>{
+            "HEIC", fixtures::with_ispe(fixtures::make_heif(px, kW, kH, 3, false), 2000, 2000)},
+        {"TIFF", fixtures::make_tiff_header_only(2000, 2000)}}) {
+    PixelBudget budget(1'000'000);
+    Reservation held;
+    ImageOptions o;
+    Item item;
+    item.body.assign(file.begin(), file.end());
+    decode(item, o, &budget, &held);
+    EXPECT_EQ(item.status, Status::kTooLarge) << what << ": " << item.error;
+    EXPECT_NE(item.error.find("--decode-memory"), std::string::npos) << what << ": " << item.error;
+    EXPECT_EQ(item.image.pixels, nullptr) << what;
+  }
 }
 
 TEST(Containers, ACodedSizeTheContainerDoesNotDeclareIsRefused) {
