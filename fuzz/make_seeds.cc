@@ -10,6 +10,7 @@
 #include "fixtures/containers.h"
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
+#include "fixtures/profiles.h"
 #include "stages/reader.h"
 
 namespace {
@@ -69,6 +70,12 @@ int main(int argc, char** argv) {
       {"rgb.tif", fixtures::make_tiff(Bytes(30 * 20 * 3, 70), 30, 20, 3, 8, {}, 4)},
       {"rgba.tif", fixtures::make_tiff(Bytes(30 * 20 * 4, 130), 30, 20, 4, 1, {}, 20)},
       {"header.tif", fixtures::make_tiff_header_only(3000, 3000)},
+      {"deep.heic", fixtures::make_deep_heic(std::vector<uint16_t>(24 * 16 * 3, 700), 24, 16, 10)},
+      {"exif.heic", fixtures::make_heif_with_exif(Bytes(20 * 30 * 3, 40), 20, 30, 8, 6)},
+      {"gray.tif", fixtures::make_tiff(Bytes(30 * 20, 50), 30, 20, 1, 7, {}, 3)},
+      {"profile.tif",
+       fixtures::make_tiff(Bytes(16 * 16 * 3, 99), 16, 16, 3, 1,
+                           fixtures::make_rgb_profile(fixtures::RgbSpace::kAdobeRgb))},
   };
   uint8_t knobs = 0;
   for (const auto& [name, bytes] : images) put(img + "/" + name, knobs += 37, bytes);

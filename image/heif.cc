@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "image/icc.h"
@@ -51,6 +52,10 @@ bool open_primary(const std::vector<uint8_t>& data, Context* ctx, Handle* handle
   }
   // Grid tiles decode on the calling thread: the pipeline already runs one decode per core.
   heif_context_set_max_decoding_threads(ctx->get(), 0);
+  // libheif refuses an ispe side of 32768 or more as it reads the boxes. The size is ours to
+  // judge (--max-pixels, --decode-memory: a 40000x2000 panorama is fine), so the reading allows
+  // any; heif_decode narrows the limit before anything is allocated from it.
+  heif_context_set_maximum_image_size_limit(ctx->get(), std::numeric_limits<int>::max());
   if (failed(
           heif_context_read_from_memory_without_copy(ctx->get(), data.data(), data.size(), nullptr),
           "HEIF container", why))

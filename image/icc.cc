@@ -161,7 +161,9 @@ cmsHPROFILE srgb_gray(cmsContext ctx) {
   return p;
 }
 
-IccSpace space_of(cmsColorSpaceSignature s) {
+// A plain number, not lcms's enum: a profile's header may hold any value, and an enum holding one
+// it does not name is undefined behaviour (UBSan, found by fuzz_image).
+IccSpace space_of(uint32_t s) {
   if (s == cmsSigGrayData) return IccSpace::kGray;
   if (s == cmsSigRgbData) return IccSpace::kRgb;
   if (s == cmsSigCmykData) return IccSpace::kCmyk;
@@ -198,7 +200,7 @@ std::string unsuitable(cmsHPROFILE src, Layout layout) {
   if (space != layout_space(layout))
     return std::string("a ") + space_name(space) + " profile on " +
            space_name(layout_space(layout)) + " pixels";
-  const cmsProfileClassSignature c = cmsGetDeviceClass(src);
+  const uint32_t c = cmsGetDeviceClass(src);  // any value, as in space_of
   if (c == cmsSigLinkClass || c == cmsSigAbstractClass || c == cmsSigNamedColorClass)
     return "a device link, abstract or named-colour profile describes no image's colours";
   return "";
@@ -369,7 +371,7 @@ const std::string kNoProfile = "no profile";
 IccSpace icc_space(const std::vector<uint8_t>& profile) {
   if (profile.size() < 128) return IccSpace::kUnknown;
   const uint32_t s = big_endian32(&profile[16]);
-  return space_of(static_cast<cmsColorSpaceSignature>(s));
+  return space_of(s);
 }
 
 bool icc_fits(const std::vector<uint8_t>& profile, int components, std::string* why) {
