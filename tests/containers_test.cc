@@ -258,6 +258,17 @@ TEST(Containers, HeadersClaimingHugeImagesAreTooLargeBeforeDecoding) {
   }
 }
 
+TEST(Containers, APanoramaWiderThanLibheifsDefaultLimitDecodes) {
+  // libheif refuses a side of 32768 or more by default; under --max-pixels it is ours to take.
+  constexpr int kWide = 33000, kTall = 8;
+  const Bytes file =
+      fixtures::make_heif(Bytes(size_t(kWide) * kTall * 3, 120), kWide, kTall, 3, true);
+  Item item = decoded(file);
+  ASSERT_TRUE(item.ok()) << item.error;
+  EXPECT_EQ(item.image.width, kWide);
+  EXPECT_EQ(item.image.height, kTall);
+}
+
 TEST(Containers, ACodedSizeTheContainerDoesNotDeclareIsRefused) {
   // The ispe says 16x16, the HEVC stream holds 64x48: libheif would hand back more pixels than
   // the header checks judged.
