@@ -90,6 +90,138 @@ bool copy_out(heif_image* img, int channels, int width, int height, Image* out, 
   return true;
 }
 
+// A big-endian reader over [p, end): an overrun fails it (ok false) and reads 0 from then on.
+struct Cursor {
+  const uint8_t* p;
+  const uint8_t* end;
+  bool ok = true;
+  uint64_t get(unsigned bytes) {
+    if (bytes > 8 || size_t(end - p) < bytes) return fail();
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes; ++i) v = v << 8 | *p++;
+    return v;
+  }
+  void skip(uint64_t n) {
+    if (uint64_t(end - p) < n)
+      fail();
+    else
+      p += n;
+  }
+  uint64_t fail() {
+    ok = false, p = end;
+    return 0;
+  }
+};
+
+constexpr uint32_t fourcc(const char (&s)[5]) {
+  return uint32_t(uint8_t(s[0])) << 24 | uint32_t(uint8_t(s[1])) << 16 |
+         uint32_t(uint8_t(s[2])) << 8 | uint8_t(s[3]);
+}
+
+// One ISO BMFF box: its type and its body, [body.p, body.end).
+struct Box {
+  uint32_t type = 0;
+  Cursor body{nullptr, nullptr};
+};
+
+// The next box at c, which moves past it; false at the end or on a size that does not fit.
+bool next_box(Cursor& c, Box* box) {
+  const uint8_t* start = c.p;
+  uint64_t size = c.get(4);
+  box->type = uint32_t(c.get(4));
+  if (size == 1) size = c.get(8);
+  if (size == 0) size = uint64_t(c.end - start);
+  if (!c.ok || size < uint64_t(c.p - start) || size > uint64_t(c.end - start)) return false;
+  box->body = Cursor{c.p, start + size};
+  c.p = start + size;
+  return true;
+}
+
+// The first child of `parent` of this type (its body), skipping `header` bytes of the parent.
+bool child(Cursor parent, uint32_t type, Cursor* body, unsigned header = 0) {
+  parent.skip(header);
+  for (Box b; next_box(parent, &b);)
+    if (b.type == type) return *body = b.body, true;
+  return false;
+}
+
+// The primary item's id (pitm) and type (its infe in iinf).
+bool primary_item(Cursor meta, uint32_t* id, uint32_t* type) {
+  Cursor pitm{nullptr, nullptr}, iinf{nullptr, nullptr};
+  if (!child(meta, fourcc("pitm"), &pitm, 4) || !child(meta, fourcc("iinf"), &iinf, 4))
+    return false;
+  const unsigned v = unsigned(pitm.get(1));
+  pitm.skip(3);
+  *id = uint32_t(pitm.get(v == 0 ? 2 : 4));
+  const unsigned iv = unsigned(iinf.get(1));
+  iinf.skip(3);
+  iinf.skip(iv == 0 ? 2 : 4);  // the entry count: the boxes say it again
+  for (Box b; next_box(iinf, &b);) {
+    if (b.type != fourcc("infe")) continue;
+    const unsigned ev = unsigned(b.body.get(1));
+    b.body.skip(3);
+    if (ev < 2) continue;  // no item type before version 2
+    const uint32_t item = uint32_t(b.body.get(ev == 2 ? 2 : 4));
+    b.body.skip(2);  // protection index
+    const uint32_t t = uint32_t(b.body.get(4));
+    if (b.body.ok && item == *id) return *type = t, pitm.ok;
+  }
+  return false;
+}
+
+// The first `want` bytes of item `id`'s data, from the file (construction method 0) or from the
+// meta box's idat (method 1), as iloc places them.
+bool item_bytes(Cursor file, Cursor meta, uint32_t id, size_t want, std::vector<uint8_t>* out) {
+  Cursor iloc{nullptr, nullptr}, idat{meta.end, meta.end};
+  if (!child(meta, fourcc("iloc"), &iloc, 4)) return false;
+  child(meta, fourcc("idat"), &idat, 4);
+  const unsigned v = unsigned(iloc.get(1));
+  iloc.skip(3);
+  const unsigned sizes = unsigned(iloc.get(1)), more = unsigned(iloc.get(1));
+  const unsigned offset_size = sizes >> 4, length_size = sizes & 15, base_size = more >> 4;
+  const unsigned index_size = v == 1 || v == 2 ? more & 15 : 0;
+  const uint64_t count = iloc.get(v < 2 ? 2 : 4);
+  for (uint64_t i = 0; i < count && iloc.ok && out->size() < want; ++i) {
+    const uint64_t item = iloc.get(v < 2 ? 2 : 4);
+    const unsigned method = v == 1 || v == 2 ? unsigned(iloc.get(2) & 15) : 0;
+    iloc.skip(2);  // data reference index
+    const uint64_t base = iloc.get(base_size);
+    const uint64_t extents = iloc.get(2);
+    for (uint64_t e = 0; e < extents && iloc.ok; ++e) {
+      iloc.skip(index_size);
+      const uint64_t offset = base + iloc.get(offset_size), length = iloc.get(length_size);
+      if (item != id || out->size() >= want) continue;
+      const Cursor& from = method == 0 ? file : idat;
+      if (method > 1 || offset > uint64_t(from.end - from.p)) return false;
+      const uint64_t left = uint64_t(from.end - from.p) - offset;
+      const uint64_t n = std::min<uint64_t>({length ? length : left, left, want - out->size()});
+      out->insert(out->end(), from.p + offset, from.p + offset + n);
+    }
+  }
+  return iloc.ok && out->size() >= std::min<size_t>(want, 1);
+}
+
+// A grid's or an overlay's canvas (its data's output_width and output_height): libheif 1.15
+// allocates it as the data says, apart from the item's ispe, checking only each side against its
+// size limit. {0, 0} when the primary image is neither; false when its data cannot be read.
+bool derived_canvas(const std::vector<uint8_t>& data, int64_t* width, int64_t* height) {
+  *width = *height = 0;
+  const Cursor file{data.data(), data.data() + data.size()};
+  Cursor meta{nullptr, nullptr};
+  uint32_t id = 0, type = 0;
+  if (!child(file, fourcc("meta"), &meta) || !primary_item(meta, &id, &type)) return true;
+  const bool grid = type == fourcc("grid");
+  if (!grid && type != fourcc("iovl")) return true;
+  std::vector<uint8_t> bytes;
+  if (!item_bytes(file, meta, id, 20, &bytes)) return false;
+  Cursor c{bytes.data(), bytes.data() + bytes.size()};
+  c.skip(1);  // version
+  const unsigned field = c.get(1) & 1 ? 4 : 2;
+  c.skip(grid ? 2 : 8);  // rows and columns less one; or four 16-bit fill values
+  *width = int64_t(c.get(field)), *height = int64_t(c.get(field));
+  return c.ok;
+}
+
 }  // namespace
 
 bool heif_header(const std::vector<uint8_t>& data, HeifHeader* out, std::string* why) {
@@ -103,6 +235,15 @@ bool heif_header(const std::vector<uint8_t>& data, HeifHeader* out, std::string*
   out->coded_height = heif_image_handle_get_ispe_height(h);
   out->alpha = heif_image_handle_has_alpha_channel(h) != 0;
   out->bits = std::max(8, heif_image_handle_get_luma_bits_per_pixel(h));
+  int64_t canvas_w = 0, canvas_h = 0;
+  if (!derived_canvas(data, &canvas_w, &canvas_h)) {
+    *why = "the primary image's grid or overlay data cannot be read";
+    return false;
+  }
+  // What the decoder allocates: the larger of the ispe and the canvas, side by side.
+  constexpr int64_t kMax = std::numeric_limits<int>::max();
+  out->coded_width = int(std::min(kMax, std::max<int64_t>(out->coded_width, canvas_w)));
+  out->coded_height = int(std::min(kMax, std::max<int64_t>(out->coded_height, canvas_h)));
   return true;
 }
 

@@ -19,7 +19,9 @@ struct HeifHeader {
   // As displayed: after the container's crop (clap) and rotation (irot), which libheif applies
   // while decoding.
   int width = 0, height = 0;
-  // The coded size (ispe), before those transforms: what the decoder allocates.
+  // What the decoder allocates, before those transforms: the coded size (ispe), or a grid's or
+  // an overlay's canvas where it is larger on a side (read from the item's data by imgpipe:
+  // libheif 1.15 does not say).
   int coded_width = 0, coded_height = 0;
   bool alpha = false;
   int bits = 8;  // luma bits per sample; more than 8 decodes through 16-bit buffers

@@ -269,6 +269,22 @@ TEST(Containers, APanoramaWiderThanLibheifsDefaultLimitDecodes) {
   EXPECT_EQ(item.image.height, kTall);
 }
 
+TEST(Containers, AGridCanvasIsJudgedBeforeDecodingNotJustItsIspe) {
+  const Bytes px = quadrants(3);
+  const Bytes tile = fixtures::make_heif(px, kW, kH, 3, false);
+  // A valid grid of one tile: decoded like the tile.
+  Item valid = decoded(fixtures::make_heic_grid(tile, kW, kH, kW, kH));
+  ASSERT_TRUE(valid.ok()) << valid.error;
+  expect_quadrants(valid.image, px, 12, "grid");
+  // An ispe of 2000x2 over a 1999x1999 canvas: libheif's per-side limit (2001) lets the canvas
+  // through and would allocate it; judged as 2000x1999, it is too large before that.
+  ImageOptions o;
+  o.max_pixels = 1'000'000;
+  Item hostile = decoded(fixtures::make_heic_grid(tile, 1999, 1999, 2000, 2), o);
+  EXPECT_EQ(hostile.status, Status::kTooLarge) << hostile.error;
+  EXPECT_NE(hostile.error.find("2000x1999"), std::string::npos) << hostile.error;
+}
+
 TEST(Containers, ACodedSizeTheContainerDoesNotDeclareIsRefused) {
   // The ispe says 16x16, the HEVC stream holds 64x48: libheif would hand back more pixels than
   // the header checks judged.
