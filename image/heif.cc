@@ -285,12 +285,28 @@ bool heif_decode(const std::vector<uint8_t>& data, Image* out, std::string* why)
                   heif_image_handle_get_height(h), out, why);
 }
 
+namespace {
+
+// Colour given as code points: a profile built for them when they are not sRGB's. libheif has
+// already used the matrix coefficients to turn YCbCr into RGB.
+std::vector<uint8_t> nclx_profile(const heif_image_handle* handle, std::string* warning) {
+  heif_color_profile_nclx* nclx = nullptr;
+  if (heif_image_handle_get_nclx_color_profile(handle, &nclx).code != heif_error_Ok || !nclx)
+    return {};
+  const int primaries = nclx->color_primaries, transfer = nclx->transfer_characteristics;
+  heif_nclx_color_profile_free(nclx);
+  return icc_from_cicp(primaries, transfer, warning);
+}
+
+}  // namespace
+
 std::vector<uint8_t> heif_icc_profile(const std::vector<uint8_t>& data, std::string* warning) {
   Context ctx;
   Handle handle;
   std::string why;
   if (!open_primary(data, &ctx, &handle, &why)) return {};
   const heif_color_profile_type type = heif_image_handle_get_color_profile_type(handle.get());
+  if (type == heif_color_profile_type_nclx) return nclx_profile(handle.get(), warning);
   if (type != heif_color_profile_type_prof && type != heif_color_profile_type_rICC) return {};
   const size_t size = heif_image_handle_get_raw_color_profile_size(handle.get());
   if (size > kMaxIccBytes) {

@@ -40,9 +40,9 @@ uint64_t heif_peak_bytes(const HeifHeader& header);
 // the header's; a grid or overlay may not claim more than the coded size's longer side.
 bool heif_decode(const std::vector<uint8_t>& data, Image* out, std::string* why);
 
-// The primary image's ICC profile (colr of type prof or rICC). Empty if there is none (or the
-// colour is described by nclx code points); empty with *warning when it is longer than
-// kMaxIccBytes.
+// The primary image's ICC profile (colr of type prof or rICC), or one built for its nclx code
+// points when they are not sRGB's (icc_from_cicp). Empty if there is none or it is sRGB; empty
+// with *warning when it is longer than kMaxIccBytes or the nclx colour is HDR or unknown.
 std::vector<uint8_t> heif_icc_profile(const std::vector<uint8_t>& data, std::string* warning);
 
 // Encodes gray, RGB or RGBA pixels as AVIF with libaom (gray is widened to RGB), quality 0-100,

@@ -226,6 +226,34 @@ TEST(Containers, EmbeddedProfilesReachTheColourStage) {
   }
 }
 
+TEST(Containers, NclxColourIsConvertedUnlessItIsSrgbs) {
+  const Bytes px = quadrants(3);
+  ImageOptions o;
+  o.format = Format::kPng;
+  o.sizes = {{256, 256}};
+  auto green = [&](int primaries, int transfer, std::string* warnings) {
+    Item item = decoded(fixtures::make_avif_nclx(px, kW, kH, primaries, transfer), o);
+    EXPECT_TRUE(item.ok()) << item.error;
+    *warnings = nlohmann::json(item.warnings).dump();
+    resize(item, o);
+    const uint8_t* p = &item.thumbs.at(0).image.pixels[(size_t(kH / 4) * kW + 3 * kW / 4) * 3];
+    return std::vector<int>{p[0], p[1], p[2]};
+  };
+  std::string w_srgb, w_p3, w_pq;
+  const std::vector<int> srgb = green(1, 13, &w_srgb);  // sRGB: as stored
+  const std::vector<int> p3 = green(12, 13, &w_p3);     // Display P3
+  const std::vector<int> pq = green(9, 16, &w_pq);      // BT.2020 PQ: HDR, not converted
+  EXPECT_NEAR(srgb[0], 30, 12);
+  EXPECT_NEAR(srgb[1], 200, 12);
+  // P3's green is more saturated than sRGB's: converted, red falls (measured: 30,200,40 -> 0,204,0;
+  // stored as sRGB it stays 30,200,41).
+  EXPECT_LT(p3[0] + 15, srgb[0]) << "Display P3 was not converted";
+  EXPECT_EQ(w_srgb, "[]");
+  EXPECT_EQ(w_p3, "[]");
+  EXPECT_NEAR(pq[0], srgb[0], 3);
+  EXPECT_NE(w_pq.find("nclx"), std::string::npos) << w_pq;
+}
+
 TEST(Containers, HeadersClaimingHugeImagesAreTooLargeBeforeDecoding) {
   const Bytes px = quadrants(3);
   for (const auto& [what, file] :
