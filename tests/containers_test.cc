@@ -348,6 +348,24 @@ TEST(Containers, AvifOutputRoundTripsThroughLibheif) {
   }
 }
 
+TEST(Containers, AvifQualityIsQuality) {
+  auto encoded = [](int quality) {
+    // Noise over a gradient: detail that a lower quality gives up. (encode_image frees the
+    // pixels, so each call gets its own.)
+    Image img = solid_image(kW, kH, 3, 0);
+    for (size_t i = 0; i < img.bytes(); ++i) img.pixels[i] = uint8_t(i * 7 % 251 + i / 192 % 5);
+    ImageOptions o;
+    o.format = Format::kAvif;
+    o.quality = quality;
+    std::vector<uint8_t> file;
+    std::string why;
+    EXPECT_TRUE(encode_image(img, o, &file, &why, {})) << why;
+    return file.size();
+  };
+  const size_t low = encoded(30), high = encoded(95);
+  EXPECT_LT(low * 2, high) << low << " vs " << high;
+}
+
 class ContainersE2e : public E2eTest {};
 
 // Through the real binary from the loopback server: HEIC, AVIF and TIFF in, AVIF out, turned by
