@@ -31,6 +31,9 @@ struct EncoderFree {
 struct DecodingOptionsFree {
   void operator()(heif_decoding_options* o) const { heif_decoding_options_free(o); }
 };
+struct NclxFree {
+  void operator()(heif_color_profile_nclx* n) const { heif_nclx_color_profile_free(n); }
+};
 using Context = std::unique_ptr<heif_context, ContextFree>;
 using Handle = std::unique_ptr<heif_image_handle, HandleFree>;
 using HeifImage = std::unique_ptr<heif_image, ImageFree>;
@@ -291,11 +294,12 @@ namespace {
 // already used the matrix coefficients to turn YCbCr into RGB.
 std::vector<uint8_t> nclx_profile(const heif_image_handle* handle, std::string* warning) {
   heif_color_profile_nclx* nclx = nullptr;
-  if (heif_image_handle_get_nclx_color_profile(handle, &nclx).code != heif_error_Ok || !nclx)
-    return {};
-  const int primaries = nclx->color_primaries, transfer = nclx->transfer_characteristics;
-  heif_nclx_color_profile_free(nclx);
-  return icc_from_cicp(primaries, transfer, warning);
+  const heif_error e = heif_image_handle_get_nclx_color_profile(handle, &nclx);
+  // libheif allocates the struct before it judges the code points: an error may come with one
+  // (fuzz_image: a leak on transfer 128).
+  std::unique_ptr<heif_color_profile_nclx, NclxFree> owned(nclx);
+  if (e.code != heif_error_Ok || !nclx) return {};
+  return icc_from_cicp(nclx->color_primaries, nclx->transfer_characteristics, warning);
 }
 
 }  // namespace
