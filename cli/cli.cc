@@ -165,8 +165,8 @@ void add_image_flags(CLI::App& app, ImageOptions& im, std::vector<std::string>& 
   app.add_option("--max-aspect", im.max_aspect, "Skip sources with long/short side ratio above R")
       ->check(CLI::Range(1.0, 1e6));
   app.add_option("-f,--format", im.format, "Output format")
-      ->transform(words({Format::kJpeg, Format::kPng, Format::kWebp}))
-      ->type_name("jpg|png|webp")
+      ->transform(words({Format::kJpeg, Format::kPng, Format::kWebp, Format::kAvif}))
+      ->type_name("jpg|png|webp|avif")
       ->default_str("jpg");
   app.add_option("--codec", im.codec,
                  "fast: shrink-on-load, box pre-shrink, Lanczos; stb: full-size decode, stb resize "

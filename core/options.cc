@@ -9,6 +9,8 @@ const char* word(Format f) {
       return "png";
     case Format::kWebp:
       return "webp";
+    case Format::kAvif:
+      return "avif";
     case Format::kJpeg:
       break;
   }

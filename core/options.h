@@ -14,7 +14,7 @@
 
 namespace imgpipe {
 
-enum class Format { kJpeg, kPng, kWebp };
+enum class Format { kJpeg, kPng, kWebp, kAvif };
 
 // Which libraries do the image work. kFast: libjpeg-turbo for JPEG (decoded straight at a reduced
 // DCT scale), lodepng + libdeflate or libspng for PNG (image/png.h), libwebp for WebP, stb_image
@@ -114,8 +114,8 @@ struct ImageOptions {
   bool upscale = false;  // enlarge sources smaller than the box (off: thumbnails never upscale)
   Rgba background;       // --fit pad's fill colour (default white)
   Format format = Format::kJpeg;  // JPEG: small thumbnails, what web pages use
-  int quality = 85;               // JPEG/WebP quality: visually clean at a third of q100's size
-  Codec codec = Codec::kFast;     // see Codec
+  int quality = 85;            // JPEG/WebP/AVIF quality: visually clean at a third of q100's size
+  Codec codec = Codec::kFast;  // see Codec
   Resizer resizer = Resizer::kLanczos;  // see Resizer
   // --linear: resample in linear light (sRGB decoded to light, filtered, encoded again; alpha
   // premultiplied in light), so fine detail keeps its brightness: a 1-px black and white stripe
@@ -164,7 +164,7 @@ struct OutputOptions {
 enum class ListFormat { kTxt, kCsv, kTsv, kJsonl };
 
 // The word each choice has on the command line, in the options record and in file extensions
-// (Format: "jpg", "png", "webp"). cli/ parses these words; nothing else spells them.
+// (Format: "jpg", "png", "webp", "avif"). cli/ parses these words; nothing else spells them.
 const char* word(Format f);
 const char* word(Codec c);
 const char* word(Resizer r);

@@ -22,7 +22,7 @@ void fuzz_image(const uint8_t* data, size_t size) {
   o.codec = knobs & 1 ? Codec::kStb : Codec::kFast;
   o.resizer = knobs & 2 ? Resizer::kStb : Resizer::kLanczos;
   o.fit = static_cast<Fit>((knobs >> 2) & 3);
-  o.format = static_cast<Format>(((knobs >> 4) & 3) % 3);
+  o.format = static_cast<Format>((knobs >> 4) & 3);  // JPEG, PNG, WebP, AVIF
   o.upscale = knobs & 64;
   o.sizes = {{64, 64}, {40, 17}};
   // A fuzzer-made header may claim anything: keep each run quick (the stb resizer, with no

@@ -1,14 +1,16 @@
 // Writes the fuzzers' seed corpora with the tests' own image generators: every format and
 // variant the tests use (progressive/CMYK/EXIF JPEG, 16-bit/palette PNG, WebP, animated GIF and
-// WebP, BMP, PNM, TGA, PSD, and the hostile files of the decoders' safety checks: header-only
-// files, a JPEG with many scans, a GIF LZW bomb, huge canvases), plus small lists in every format.
-// Usage: make_seeds IMAGE_DIR LIST_DIR
+// WebP, BMP, PNM, TGA, PSD, HEIC, AVIF, TIFF, and the hostile files of the decoders' safety checks:
+// header-only files, a JPEG with many scans, a GIF LZW bomb, huge canvases), plus small lists in
+// every format. Usage: make_seeds IMAGE_DIR LIST_DIR
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "fixtures/containers.h"
 #include "fixtures/images.h"
 #include "fixtures/kinds.h"
+#include "fixtures/profiles.h"
 #include "stages/reader.h"
 
 namespace {
@@ -112,6 +114,25 @@ int main(int argc, char** argv) {
       {"cut.pgm", text("P2 4 4 9 1 2 3")},
       // image/gif.cc: no colour table anywhere.
       {"no-palette.gif", gif_without_palette()},
+      // image/heif.cc and image/tiff.cc: HEIC, AVIF, TIFF; a huge ispe claim; a grid; nclx.
+      {"rgb.heic", fixtures::make_heif(Bytes(30 * 20 * 3, 90), 30, 20, 3, false, 6)},
+      {"rgba.avif", fixtures::make_heif(Bytes(30 * 20 * 4, 200), 30, 20, 4, true, 5)},
+      {"huge.heic",
+       fixtures::with_ispe(fixtures::make_heif(Bytes(16 * 16 * 3, 9), 16, 16, 3, false), 30000,
+                           30000)},
+      {"rgb.tif", fixtures::make_tiff(Bytes(30 * 20 * 3, 70), 30, 20, 3, 8, {}, 4)},
+      {"rgba.tif", fixtures::make_tiff(Bytes(30 * 20 * 4, 130), 30, 20, 4, 1, {}, 20)},
+      {"header.tif", fixtures::make_tiff_header_only(3000, 3000)},
+      {"deep.heic", fixtures::make_deep_heic(std::vector<uint16_t>(24 * 16 * 3, 700), 24, 16, 10)},
+      {"exif.heic", fixtures::make_heif_with_exif(Bytes(20 * 30 * 3, 40), 20, 30, 8, 6)},
+      {"grid.heic",
+       fixtures::make_heic_grid(fixtures::make_heif(Bytes(16 * 16 * 3, 60), 16, 16, 3, false), 16,
+                                16, 16, 16)},
+      {"p3.avif", fixtures::make_avif_nclx(Bytes(16 * 16 * 3, 140), 16, 16, 12, 13)},
+      {"gray.tif", fixtures::make_tiff(Bytes(30 * 20, 50), 30, 20, 1, 7, {}, 3)},
+      {"profile.tif",
+       fixtures::make_tiff(Bytes(16 * 16 * 3, 99), 16, 16, 3, 1,
+                           fixtures::make_rgb_profile(fixtures::RgbSpace::kAdobeRgb))},
   };
   uint8_t knobs = 0;
   for (const auto& [name, bytes] : images) put(img + "/" + name, knobs += 37, bytes);

@@ -161,7 +161,9 @@ cmsHPROFILE srgb_gray(cmsContext ctx) {
   return p;
 }
 
-IccSpace space_of(cmsColorSpaceSignature s) {
+// A plain number, not lcms's enum: a profile's header may hold any value, and an enum holding one
+// it does not name is undefined behaviour (UBSan, found by fuzz_image).
+IccSpace space_of(uint32_t s) {
   if (s == cmsSigGrayData) return IccSpace::kGray;
   if (s == cmsSigRgbData) return IccSpace::kRgb;
   if (s == cmsSigCmykData) return IccSpace::kCmyk;
@@ -198,7 +200,7 @@ std::string unsuitable(cmsHPROFILE src, Layout layout) {
   if (space != layout_space(layout))
     return std::string("a ") + space_name(space) + " profile on " +
            space_name(layout_space(layout)) + " pixels";
-  const cmsProfileClassSignature c = cmsGetDeviceClass(src);
+  const uint32_t c = cmsGetDeviceClass(src);  // any value, as in space_of
   if (c == cmsSigLinkClass || c == cmsSigAbstractClass || c == cmsSigNamedColorClass)
     return "a device link, abstract or named-colour profile describes no image's colours";
   return "";
@@ -366,10 +368,86 @@ const std::string kNoProfile = "no profile";
 
 }  // namespace
 
+namespace {
+
+struct Primaries {
+  int code;
+  cmsCIExyY white;
+  cmsCIExyYTRIPLE rgb;
+};
+
+// H.273 table 2 (the colour_primaries code points a still image uses).
+constexpr cmsCIExyY kD65{0.3127, 0.3290, 1.0};
+const Primaries kPrimaries[] = {
+    {1, kD65, {{0.640, 0.330, 1}, {0.300, 0.600, 1}, {0.150, 0.060, 1}}},
+    {5, kD65, {{0.640, 0.330, 1}, {0.290, 0.600, 1}, {0.150, 0.060, 1}}},
+    {6, kD65, {{0.630, 0.340, 1}, {0.310, 0.595, 1}, {0.155, 0.070, 1}}},
+    {9, kD65, {{0.708, 0.292, 1}, {0.170, 0.797, 1}, {0.131, 0.046, 1}}},
+    {11, {0.314, 0.351, 1}, {{0.680, 0.320, 1}, {0.265, 0.690, 1}, {0.150, 0.060, 1}}},
+    {12, kD65, {{0.680, 0.320, 1}, {0.265, 0.690, 1}, {0.150, 0.060, 1}}},
+};
+
+// lcms parametric curve type 4 (Y = (aX + b)^g above d, cX below) for an H.273 transfer; false
+// for the ones it cannot be (HDR, unknown).
+bool transfer_curve(int transfer, cmsFloat64Number params[5]) {
+  auto set = [&](double g, double a, double b, double c, double d) {
+    params[0] = g, params[1] = a, params[2] = b, params[3] = c, params[4] = d;
+    return true;
+  };
+  switch (transfer) {
+    case 1:
+    case 6:
+    case 14:
+    case 15:  // BT.709's OETF, inverted
+      return set(1 / 0.45, 1 / 1.099, 0.099 / 1.099, 1 / 4.5, 0.081);
+    case 4:
+      return set(2.2, 1, 0, 0, 0);
+    case 5:
+      return set(2.8, 1, 0, 0, 0);
+    case 8:
+      return set(1, 1, 0, 0, 0);
+    case 2:
+    case 13:  // unspecified: taken as sRGB, as untagged images are
+      return set(2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<uint8_t> icc_from_cicp(int primaries, int transfer, std::string* why) {
+  if (primaries == 2) primaries = 1;  // unspecified: taken as sRGB's
+  const bool srgb_like = transfer == 2 || transfer == 13 || transfer == 1 || transfer == 6 ||
+                         transfer == 14 || transfer == 15;
+  if (primaries == 1 && srgb_like) return {};
+  cmsFloat64Number params[5];
+  const Primaries* p = nullptr;
+  for (const Primaries& candidate : kPrimaries)
+    if (candidate.code == primaries) p = &candidate;
+  if (!p || !transfer_curve(transfer, params)) {
+    *why = "colour given as nclx primaries " + std::to_string(primaries) + ", transfer " +
+           std::to_string(transfer) + " (HDR or unknown): not converted, colours as stored";
+    return {};
+  }
+  cmsToneCurve* curve = cmsBuildParametricToneCurve(nullptr, 4, params);
+  cmsToneCurve* curves[3] = {curve, curve, curve};
+  cmsHPROFILE profile = curve ? cmsCreateRGBProfile(&p->white, &p->rgb, curves) : nullptr;
+  cmsUInt32Number size = 0;
+  std::vector<uint8_t> bytes;
+  if (profile && cmsSaveProfileToMem(profile, nullptr, &size) && size > 0) {
+    bytes.resize(size);
+    if (!cmsSaveProfileToMem(profile, bytes.data(), &size)) bytes.clear();
+  }
+  if (profile) cmsCloseProfile(profile);
+  if (curve) cmsFreeToneCurve(curve);
+  if (bytes.empty()) *why = "lcms could not build a profile for the nclx colour";
+  return bytes;
+}
+
 IccSpace icc_space(const std::vector<uint8_t>& profile) {
   if (profile.size() < 128) return IccSpace::kUnknown;
   const uint32_t s = big_endian32(&profile[16]);
-  return space_of(static_cast<cmsColorSpaceSignature>(s));
+  return space_of(s);
 }
 
 bool icc_fits(const std::vector<uint8_t>& profile, int components, std::string* why) {

@@ -42,6 +42,14 @@ namespace icc_detail {
 struct Entry;
 }
 
+// An RGB profile for colour given as ITU-T H.273 code points (a HEIF's or AVIF's nclx box): the
+// primaries BT.709 (1), BT.470BG (5), SMPTE 170M (6), BT.2020 (9), DCI-P3 (11) or Display P3 (12)
+// with the transfer BT.709 (1, 6, 14, 15), gamma 2.2 (4) or 2.8 (5), linear (8) or sRGB (13).
+// Empty for sRGB itself (BT.709 primaries with an sRGB-like transfer, or unspecified: no
+// conversion needed), and empty with *why for what it cannot describe: HDR transfers (PQ, HLG),
+// which need tone mapping, and unknown code points.
+std::vector<uint8_t> icc_from_cicp(int primaries, int transfer, std::string* why);
+
 // One profile's conversion to sRGB for one pixel layout, from the cache. Cheap to copy (it shares
 // the cached entry); a converter stays valid after the cache drops its entry.
 class IccConverter {

@@ -12,6 +12,7 @@
 #include "image/box.h"
 #include "image/fit.h"
 #include "image/gif.h"
+#include "image/heif.h"
 #include "image/icc.h"
 #include "image/jpeg.h"
 #include "image/orientation.h"
@@ -19,13 +20,33 @@
 #include "image/png_chunks.h"
 #include "image/pnm.h"
 #include "image/stb.h"
+#include "image/tiff.h"
 #include "image/webp.h"
 
 namespace imgpipe {
 namespace {
 
 // kPnm: plain P1-P3 and 1-bit P4 only (image/pnm.h); binary P5 and P6 go to stb with the others.
-enum class Kind { kUnknown, kJpeg, kPng, kGif, kBmp, kWebp, kPnm };
+enum class Kind { kUnknown, kJpeg, kPng, kGif, kBmp, kWebp, kPnm, kHeif, kTiff };
+
+uint32_t big_endian32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+
+// Whether the file opens with an ISO BMFF ftyp box naming a HEIF brand, as its major brand or
+// among its compatible ones: HEIC (heic, heix, hevc, hevx, heim, heis), AVIF (avif, avis) or
+// plain HEIF (mif1, msf1), whose codec libheif tells.
+bool heif_brand(const std::vector<uint8_t>& b) {
+  if (b.size() < 16 || !std::equal(b.begin() + 4, b.begin() + 8, "ftyp")) return false;
+  const uint64_t box = std::min<uint64_t>(big_endian32(&b[0]), b.size());
+  for (uint64_t at = 8; at + 4 <= box; at += at == 8 ? 8 : 4) {  // skip the minor version
+    const std::string brand(b.begin() + at, b.begin() + at + 4);
+    for (const char* heif :
+         {"heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis"})
+      if (brand == heif) return true;
+  }
+  return false;
+}
 
 // What the magic bytes announce. stb says "unknown image type" both for non-images and for images
 // whose header it refused; the magic tells the two apart.
@@ -39,6 +60,11 @@ Kind magic_kind(const std::vector<uint8_t>& b) {
   if (at(0, {'B', 'M'})) return Kind::kBmp;
   if (at(0, {'R', 'I', 'F', 'F'}) && at(8, {'W', 'E', 'B', 'P'})) return Kind::kWebp;
   if (is_plain_or_bitmap_pnm(b)) return Kind::kPnm;
+  // Little- and big-endian TIFF; BigTIFF (43) too, which libtiff reads.
+  if (at(0, {'I', 'I', 42, 0}) || at(0, {'M', 'M', 0, 42}) || at(0, {'I', 'I', 43, 0}) ||
+      at(0, {'M', 'M', 0, 43}))
+    return Kind::kTiff;
+  if (heif_brand(b)) return Kind::kHeif;
   return Kind::kUnknown;
 }
 
@@ -56,14 +82,14 @@ const char* kind_name(Kind k) {
       return "WebP";
     case Kind::kPnm:
       return "PNM";
+    case Kind::kHeif:
+      return "HEIF";
+    case Kind::kTiff:
+      return "TIFF";
     case Kind::kUnknown:
       break;
   }
   return "image";
-}
-
-uint32_t big_endian32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
 
 std::string megabytes(uint64_t bytes) {
@@ -112,9 +138,31 @@ struct Header {
   WebpHeader webp;
   BmpHeader bmp;
   PnmHeader pnm;
+  HeifHeader heif;
+  TiffHeader tiff;
   StbHeader stb;
   bool truncated = false;  // the data ends within the image (GIF, RLE BMP, plain PNM): probed
+  // What --max-pixels judges: width × height, or more where the decoder allocates more than it
+  // shows (a HEIF's coded size, before its crop).
+  int64_t pixels() const {
+    return std::max(int64_t{width} * height, int64_t{heif.coded_width} * heif.coded_height);
+  }
 };
+
+// HEIF and TIFF: libheif and libtiff read the container's boxes or tags, no pixel data. No bound
+// on the data's size: both compress far beyond any ratio worth checking (a grid of tiny tiles,
+// deflate). --max-pixels on the header and --decode-memory on the estimate are their defences.
+bool read_container_header(const std::vector<uint8_t>& data, Kind kind, Header* h,
+                           std::string* why) {
+  if (kind == Kind::kHeif) {
+    if (!heif_header(data, &h->heif, why)) return false;
+    h->width = h->heif.width, h->height = h->heif.height, h->format = "HEIF";
+    return true;
+  }
+  if (!tiff_header(data, &h->tiff, why)) return false;
+  h->width = h->tiff.width, h->height = h->tiff.height, h->format = "TIFF";
+  return true;
+}
 
 bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::string* why) {
   if (kind == Kind::kJpeg) {  // never stb: see stb_impl.cc
@@ -151,6 +199,7 @@ bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::st
     h->truncated = h->pnm.truncated;
     return true;
   }
+  if (kind == Kind::kHeif || kind == Kind::kTiff) return read_container_header(data, kind, h, why);
   if (!stb_probe(data, &h->stb, why)) return false;
   h->truncated = h->stb.truncated;
   h->width = h->stb.width, h->height = h->stb.height, h->format = h->stb.format;
@@ -161,6 +210,10 @@ bool read_header(const std::vector<uint8_t>& data, Kind kind, Header* h, std::st
 // The EXIF orientation the file carries: JPEG's APP1 segment, PNG's eXIf chunk, WebP's EXIF chunk.
 int source_orientation(const std::vector<uint8_t>& b, Kind kind, const Header& h) {
   if (kind == Kind::kJpeg) return exif_orientation(b);
+  // HEIF: libheif applies irot and imir as it decodes (and its EXIF orientation, if any, only
+  // repeats them), so nothing is left to turn.
+  if (kind == Kind::kHeif) return 1;
+  if (kind == Kind::kTiff) return h.tiff.orientation;
   size_t at = h.chunks.exif_offset, size = h.chunks.exif_size;
   if (kind == Kind::kWebp && !webp_exif(b, &at, &size)) return 1;
   return size > 0 ? exif_block_orientation(b.data() + at, size) : 1;
@@ -270,6 +323,10 @@ std::pair<uint64_t, uint64_t> decode_bytes(Kind kind, const Header& h, const Pla
       return {h.bmp.peak_bytes, h.bmp.peak_bytes};
     case Kind::kPnm:
       return {h.pnm.peak_bytes, h.pnm.peak_bytes};
+    case Kind::kHeif:
+      return {w * ht * (h.heif.alpha ? 4 : 3), heif_peak_bytes(h.heif)};
+    case Kind::kTiff:  // RGB in the RGBA raster's buffer, which keeps its 4 bytes a pixel
+      return {w * ht * 4, tiff_peak_bytes(h.tiff)};
     default:
       return {w * ht * h.stb.channels, h.stb.peak_bytes};
   }
@@ -322,6 +379,11 @@ void read_profile(Item& item, Kind kind, const Header& h) {
     components = h.png.gray ? 1 : 3;
   } else if (kind == Kind::kWebp) {
     profile = webp_icc_profile(item.body, &warning);
+  } else if (kind == Kind::kHeif) {
+    profile = heif_icc_profile(item.body, &warning);
+  } else if (kind == Kind::kTiff) {
+    profile = tiff_icc_profile(item.body, &warning);
+    components = h.tiff.gray ? 1 : 3;
   }
   if (!profile.empty() && icc_fits(profile, components, &warning))
     item.icc_profile = std::move(profile);
@@ -331,8 +393,8 @@ void read_profile(Item& item, Kind kind, const Header& h) {
 // Decodes with the codec for `kind` as planned; *warning: what the decoder recovered from. A CMYK
 // JPEG is converted to RGB as it decodes, through its profile when it has one (which is then used
 // up: the pixels are sRGB).
-bool decode_pixels(Item& item, Kind kind, const ImageOptions& options, const Plan& p, Image* out,
-                   std::string* why, std::string* warning) {
+bool decode_pixels(Item& item, Kind kind, const ImageOptions& options, const Header& h,
+                   const Plan& p, Image* out, std::string* why, std::string* warning) {
   const std::vector<uint8_t>& data = item.body;
   if (kind == Kind::kJpeg) {
     JpegCmyk cmyk;
@@ -357,6 +419,8 @@ bool decode_pixels(Item& item, Kind kind, const ImageOptions& options, const Pla
   // stb_probe has read a GIF's header. giflib refuses an LZW minimum code size above 8, which
   // stb, Pillow and libvips read (pillow/issue_2811.gif has 11): stb decodes those.
   if (kind == Kind::kGif) return gif_decode(data, out, why) || stb_decode(data, out, why);
+  if (kind == Kind::kHeif) return heif_decode(data, out, why);
+  if (kind == Kind::kTiff) return tiff_decode(data, h.tiff, out, why);
   return stb_decode(data, out, why);
 }
 
@@ -400,7 +464,7 @@ bool decode_and_judge(Item& item, Kind kind, const ImageOptions& o, const Header
                       const Plan& plan) {
   std::string why, warning;
   const bool early = ends_early(item.body, kind, h);
-  if (!decode_pixels(item, kind, o, plan, &item.image, &why, &warning)) {
+  if (!decode_pixels(item, kind, o, h, plan, &item.image, &why, &warning)) {
     item.fail(early ? Status::kTruncated : Status::kDecodeError,
               std::string(early ? "truncated " : "corrupt ") + h.format + ": " + why);
     return false;
@@ -447,10 +511,11 @@ Size webp_scaled_size(int src_width, int src_height, Size target) {
   return {0, 0};
 }
 
-// The costliest decode per source pixel, over every path (a progressive CMYK JPEG at full scale:
-// 8 bytes of coefficients and 4 of output; GIF and 16-bit PNM take 9, WebP up to 9, the others
-// less), and resize's three 4-byte copies with several --size boxes (12 again).
-constexpr uint64_t kWorstBytesPerPixel = 12;
+// The costliest decode per source pixel, over every path (a HEIF of more than 8 bits: 20, see
+// heif_peak_bytes; a progressive CMYK JPEG at full scale: 8 bytes of coefficients and 4 of output;
+// GIF and 16-bit PNM take 9, WebP up to 9, the others less), and resize's three 4-byte copies
+// with several --size boxes (12).
+constexpr uint64_t kWorstBytesPerPixel = 20;
 
 uint64_t largest_item_bytes(const ImageOptions& o) {
   uint64_t thumbs = 0;  // thumb_bytes at its largest: resampled, and the box filled
@@ -482,8 +547,10 @@ void decode(Item& item, const ImageOptions& options, PixelBudget* budget, Reserv
   const bool swap = swaps_axes(item.orientation);
   item.source_width = swap ? h.height : h.width;
   item.source_height = swap ? h.width : h.height;
-  if (static_cast<int64_t>(h.width) * h.height > options.max_pixels) {
-    fail_too_large(item, h.width, h.height, options.max_pixels);
+  if (h.pixels() > options.max_pixels) {
+    const bool coded = h.pixels() > int64_t{h.width} * h.height;
+    fail_too_large(item, coded ? h.heif.coded_width : h.width,
+                   coded ? h.heif.coded_height : h.height, options.max_pixels);
     return;
   }
   if (refuse_before_decoding(item, h, options.fail_on) || !passes_filters(item, options)) return;

@@ -1,5 +1,5 @@
-// The encode stage: JPEG through libjpeg-turbo, WebP through libwebp, PNG (and JPEG with
-// --codec stb) through stb_image_write.
+// The encode stage: JPEG through libjpeg-turbo, WebP through libwebp, AVIF through libheif
+// (libaom), PNG (and JPEG with --codec stb) through stb_image_write.
 #include "stages/encode.h"
 
 #include <stb/stb_image_write.h>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "image/fit.h"
+#include "image/heif.h"
 #include "image/jpeg.h"
 #include "image/png.h"
 #include "image/webp.h"
@@ -42,8 +43,13 @@ bool encode_image(Image& img, const ImageOptions& options, std::vector<uint8_t>*
   out->clear();
   *why = "encode failed";
   bool ok = false;
+  // AVIF takes the profile in as the image's colr box; the others get it added afterwards.
+  bool embedded = icc_profile.empty();
   if (options.format == Format::kJpeg) flatten_alpha(img);
-  if (options.format == Format::kWebp) {
+  if (options.format == Format::kAvif) {
+    ok = avif_encode(img, options.quality, icc_profile, out, why);
+    embedded = true;
+  } else if (options.format == Format::kWebp) {
     ok = webp_encode(img, options.quality, out, why);
   } else if (options.format == Format::kJpeg && options.codec == Codec::kFast) {
     ok = jpeg_encode(img, options.quality, out, why);
@@ -51,7 +57,7 @@ bool encode_image(Image& img, const ImageOptions& options, std::vector<uint8_t>*
     ok = stb_encode(img, options.format, options.quality, out);
   }
   if (!ok || out->empty()) return false;
-  if (!icc_profile.empty() && !embed_icc(out, options.format, icc_profile)) {
+  if (!embedded && !embed_icc(out, options.format, icc_profile)) {
     *why = "could not embed the ICC profile";
     return false;
   }

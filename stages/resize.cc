@@ -92,11 +92,11 @@ bool make_thumb(Image img, const Item& item, Size box, const ImageOptions& o, Th
 }
 
 // Whether a thumbnail of `channels` channels (before padding) in format `f` can carry a profile
-// of the source's: an RGB one always; a gray one only on gray pixels, and not in WebP, which
-// widens gray to RGB.
+// of the source's: an RGB one always; a gray one only on gray pixels, and not in WebP or AVIF,
+// whose encoders widen gray to RGB.
 bool can_carry(IccSpace space, int channels, Format f) {
   if (space == IccSpace::kRgb) return channels >= 3;
-  return space == IccSpace::kGray && channels <= 2 && f != Format::kWebp;
+  return space == IccSpace::kGray && channels <= 2 && f != Format::kWebp && f != Format::kAvif;
 }
 
 // What becomes of the item's profile: the converter every thumbnail goes through (to sRGB), or,

@@ -382,5 +382,30 @@ TEST(IccCodecs, WebpProfilesRoundTrip) {
   ASSERT_TRUE(webp_decode(plain, {0, 0}, &img, &why)) << why;
 }
 
+TEST(IccFromCicp, SrgbNeedsNoProfileWideGamutGetsOneHdrIsRefused) {
+  std::string why;
+  EXPECT_TRUE(icc_from_cicp(1, 13, &why).empty());  // sRGB
+  EXPECT_TRUE(icc_from_cicp(2, 2, &why).empty());   // unspecified: taken as sRGB
+  EXPECT_EQ(why, "");
+  for (int primaries : {1, 5, 6, 9, 11, 12}) {
+    const std::vector<uint8_t> p = icc_from_cicp(primaries, 8, &why);  // linear: never sRGB
+    ASSERT_FALSE(p.empty()) << primaries << ": " << why;
+    EXPECT_EQ(icc_space(p), IccSpace::kRgb);
+    EXPECT_TRUE(icc_fits(p, 3, &why)) << why;
+    // The profile converts: linear mid-grey is brighter in sRGB's encoding.
+    Image img = solid_image(4, 4, 3, 50);
+    const IccConverter c = icc_to_srgb(p, 3);
+    ASSERT_TRUE(c.usable()) << c.problem();
+    c.apply(img);
+    EXPECT_GT(img.pixels[0], 100) << primaries;
+  }
+  EXPECT_FALSE(icc_from_cicp(12, 13, &why).empty());  // Display P3
+  for (auto [primaries, transfer] : {std::pair{9, 16}, {9, 18}, {99, 13}}) {
+    why.clear();
+    EXPECT_TRUE(icc_from_cicp(primaries, transfer, &why).empty());
+    EXPECT_NE(why.find("nclx"), std::string::npos) << primaries << "/" << transfer;
+  }
+}
+
 }  // namespace
 }  // namespace imgpipe
