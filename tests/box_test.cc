@@ -85,7 +85,8 @@ TEST(BoxShrink, OpaqueBlocksGiveTheExactMeanOnEveryPath) {
   std::uniform_int_distribution<int> byte(0, 255), side(1, 90);
   const std::pair<int, int> factors[] = {{2, 2},   {3, 3},   {4, 4},   {5, 5}, {7, 7},
                                          {16, 16}, {17, 17}, {31, 31}, {3, 1}, {1, 4},
-                                         {5, 2},   {32, 8},  {9, 40}};
+                                         {5, 2},   {32, 8},  {9, 40}, {20, 3}, {64, 4},
+                                         {256, 1}};  // the last three: wide blocks, summed apart
   for (int channels : {1, 3})
     for (auto [kx, ky] : factors) {
       const int w = kx * side(rng) / 3 + side(rng) % kx + 1, h = ky + side(rng) % (2 * ky) + 1;
