@@ -193,8 +193,8 @@ struct ShardOptions {
   // run: the shards named by --shard K / A-B (inclusive ranges, as given).
   std::vector<std::pair<int64_t, int64_t>> ranges;
   // run: --shard auto, the shard whose number the scheduler's array index names (shards.h:
-  // kArrayIndexVariables); --worker I/W, every shard s with s mod W == I; I < 0 with
-  // worker_auto: I from the array index. worker_count 0 = no --worker.
+  // kArrayIndexVariables); --worker I/W, every shard s with s mod W == I, and with worker_auto
+  // (--worker auto/W) I is the array index. worker_count 0 = no --worker.
   bool shard_auto = false;
   int64_t worker_index = 0;
   int64_t worker_count = 0;

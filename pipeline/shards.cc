@@ -118,9 +118,11 @@ class ShardFiles {
 
   void add(int64_t k, const std::string& record) {
     grow(k + 1);
-    buffers_[k] += record;
+    std::string& b = buffers_[k];
+    const size_t before = b.capacity();
+    b += record;
     ++lines_[k];
-    held_ += record.size();
+    held_ += b.capacity() - before;  // capacity, not size: what the buffer really holds
     if (held_ > kPlanBufferBytes) flush_all();
   }
   // Appends shard k's waiting records now (--shard-by line: k is complete).
@@ -140,7 +142,7 @@ class ShardFiles {
       throw SetupError("cannot write " + shown_ + "/" + name + ": " + std::strerror(errno));
     fd.fd = -1;
     created_[k] = true;
-    held_ -= b.size();
+    held_ -= b.capacity() - std::string().capacity();  // what add() counted
     std::string().swap(buffers_[k]);  // clear() would keep the capacity: memory would add up
   }
   // Every shard file up to `count` written, empty ones too (a host hash may leave one empty).
@@ -294,12 +296,23 @@ void run_locked(const Plan& plan, const Options& so, int64_t k, ShardOutcome* ou
   out->state = ShardState::kDone;
 }
 
-ShardOutcome run_shard(const Plan& plan, const Options& base, int shards_fd, int64_t k) {
+// The shard's input must be the regular file plan wrote, not a symlink planted in its place (the
+// run reads it by path, as any list).
+void check_input(int inputs_fd, int64_t k, const std::string& shown) {
+  struct stat st {};
+  const std::string name = shard_name(k) + ".jsonl";
+  if (::fstatat(inputs_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+    throw SetupError(shown + " is missing or not a regular file");
+}
+
+ShardOutcome run_shard(const Plan& plan, const Options& base, int shards_fd, int inputs_fd,
+                       int64_t k) {
   ShardOutcome out;
   out.shard = k;
   const Options so = shard_options(plan, base, k);
   try {
     ::close(open_subdir(shards_fd, shard_name(k), so.output_dir));  // never through a symlink
+    check_input(inputs_fd, k, so.input);
     run_locked(plan, so, k, &out);
   } catch (const SetupError& e) {
     out.state = ShardState::kFailed;
@@ -447,9 +460,13 @@ std::vector<ShardOutcome> run_shards(const Options& o,
       select_shards(o.shard, static_cast<int64_t>(plan.shard_lines.size()), std::getenv);
   Fd dir{open_outdir(o.output_dir, false)};
   Fd shards_fd{open_subdir(dir.fd, kShardsDir, o.output_dir + "/" + kShardsDir)};
+  Fd inputs_fd{::openat(dir.fd, kInputsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (inputs_fd.fd < 0)
+    throw SetupError("cannot open " + o.output_dir + "/" + kInputsDir + ": " +
+                     std::strerror(errno));
   std::vector<ShardOutcome> outcomes;
   for (int64_t k : shards) {
-    outcomes.push_back(run_shard(plan, o, shards_fd.fd, k));
+    outcomes.push_back(run_shard(plan, o, shards_fd.fd, inputs_fd.fd, k));
     report(outcomes.back());
     if (outcomes.back().state == ShardState::kInterrupted) break;
   }
