@@ -50,8 +50,9 @@ int run_plan(const Options& options) {
     const Plan plan = make_plan(options);
     if (!options.quiet)
       std::cerr << "imgpipe plan: " << plan.lines << " lines in " << plan.shard_lines.size()
-                << " shards (0-" << plan.shard_lines.size() - 1 << ") in " << options.output_dir
-                << "; run them with: imgpipe run " << options.output_dir << " --shard K\n";
+                << " shards in " << options.output_dir << "; run them with: imgpipe run "
+                << options.output_dir << " --shard K (0 <= K < " << plan.shard_lines.size()
+                << ")\n";
   } catch (const SetupError& e) {
     std::cerr << "imgpipe plan: " << e.what() << "\n";
     return kExitUsage;

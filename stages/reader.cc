@@ -709,6 +709,15 @@ bool get_text(const Json& record, const char* key, std::string* out) {
   return hex == record.end() || (hex->is_string() && from_hex(hex->get<std::string>(), out));
 }
 
+// Whether `v` nests deeper than `limit` levels (a scalar is 0), walking no deeper than that.
+bool deeper_than(const Json& v, size_t limit) {
+  if (!v.is_structured()) return false;
+  if (limit == 0) return true;
+  for (const Json& child : v)
+    if (deeper_than(child, limit - 1)) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string shard_record(const ListLine& line) {
@@ -740,6 +749,14 @@ bool ListReader::next_shard(ListLine* out) {
     auto input = record.find("input");
     if (input != record.end() && input->is_object()) out->extra = std::move(*input);
     out->too_long = record.value("too_long", false);
+    // What every record promises (kMaxJsonDepth, no NUL in a URL), kept even for a shard file
+    // that something other than plan wrote.
+    if (deeper_than(out->extra, kMaxJsonDepth) ||
+        (out->error.empty() && !out->too_long && out->text.find('\0') != std::string::npos)) {
+      *out = ListLine();
+      out->number = physical;
+      out->error = "shard file line " + std::to_string(physical) + " is damaged";
+    }
     return true;
   }
   return false;
