@@ -16,27 +16,17 @@
 namespace imgpipe {
 namespace {
 
-struct ContextFree {
-  void operator()(heif_context* c) const { heif_context_free(c); }
+// unique_ptr deleters from libheif's free/release functions.
+template <auto kFree>
+struct Free {
+  template <typename T>
+  void operator()(T* p) const {
+    kFree(p);
+  }
 };
-struct HandleFree {
-  void operator()(heif_image_handle* h) const { heif_image_handle_release(h); }
-};
-struct ImageFree {
-  void operator()(heif_image* i) const { heif_image_release(i); }
-};
-struct EncoderFree {
-  void operator()(heif_encoder* e) const { heif_encoder_release(e); }
-};
-struct DecodingOptionsFree {
-  void operator()(heif_decoding_options* o) const { heif_decoding_options_free(o); }
-};
-struct NclxFree {
-  void operator()(heif_color_profile_nclx* n) const { heif_nclx_color_profile_free(n); }
-};
-using Context = std::unique_ptr<heif_context, ContextFree>;
-using Handle = std::unique_ptr<heif_image_handle, HandleFree>;
-using HeifImage = std::unique_ptr<heif_image, ImageFree>;
+using Context = std::unique_ptr<heif_context, Free<heif_context_free>>;
+using Handle = std::unique_ptr<heif_image_handle, Free<heif_image_handle_release>>;
+using HeifImage = std::unique_ptr<heif_image, Free<heif_image_release>>;
 
 bool failed(const heif_error& e, const char* what, std::string* why) {
   if (e.code == heif_error_Ok) return false;
@@ -273,7 +263,7 @@ bool heif_decode(const std::vector<uint8_t>& data, Image* out, std::string* why)
       std::max({heif_image_handle_get_ispe_width(h), heif_image_handle_get_ispe_height(h), 1});
   heif_context_set_maximum_image_size_limit(ctx.get(), longest + 1);
   const bool alpha = heif_image_handle_has_alpha_channel(h) != 0;
-  std::unique_ptr<heif_decoding_options, DecodingOptionsFree> options(
+  std::unique_ptr<heif_decoding_options, Free<heif_decoding_options_free>> options(
       heif_decoding_options_alloc());
   options->convert_hdr_to_8bit = 1;
   options->ignore_transformations = 0;  // upright here, so the caller's orientation is 1
@@ -297,7 +287,7 @@ std::vector<uint8_t> nclx_profile(const heif_image_handle* handle, std::string* 
   const heif_error e = heif_image_handle_get_nclx_color_profile(handle, &nclx);
   // libheif allocates the struct before it judges the code points: an error may come with one
   // (fuzz_image: a leak on transfer 128).
-  std::unique_ptr<heif_color_profile_nclx, NclxFree> owned(nclx);
+  std::unique_ptr<heif_color_profile_nclx, Free<heif_nclx_color_profile_free>> owned(nclx);
   if (e.code != heif_error_Ok || !nclx) return {};
   return icc_from_cicp(nclx->color_primaries, nclx->transfer_characteristics, warning);
 }
@@ -383,7 +373,7 @@ bool avif_encode(const Image& image, int quality, const std::vector<uint8_t>& pr
   if (!ctx || failed(heif_context_get_encoder_for_format(ctx.get(), heif_compression_AV1, &e),
                      "AVIF encoder", why))
     return false;
-  std::unique_ptr<heif_encoder, EncoderFree> encoder(e);
+  std::unique_ptr<heif_encoder, Free<heif_encoder_release>> encoder(e);
   heif_encoder_set_lossy_quality(e, quality);
   // One thread: the pipeline already encodes one thumbnail per core. libaom's other defaults
   // (speed 6, 4:2:0) are libheif's.

@@ -1,5 +1,6 @@
-// lanczos: imgpipe's final resize filter — separable Lanczos-3 in float, with loops the compiler
-// vectorises (AVX2 where the CPU has it), for 1 to 4 channels; alpha is filtered premultiplied.
+// lanczos: imgpipe's final resize filter — separable Lanczos-3, for 1 to 4 channels: opaque images
+// in 16-bit fixed point (image/fixed_filter.h), alpha (filtered premultiplied) and --linear in
+// float, with loops the compiler vectorises (AVX2 where the CPU has it).
 // It maps a fractional region of the source, so geometry stays exact through crops and shrinks.
 //
 // A plain function on one Image; its scratch buffers are per thread, so any number of threads may

@@ -101,9 +101,10 @@ void expect_matches_reference(int w, int h, int channels, int ow, int oh, Region
   double worst = 0;
   for (size_t i = 0; i < want.size(); ++i)
     worst = std::fmax(worst, std::fabs(img.pixels[i] - std::fmin(255, std::fmax(0, want[i]))));
-  // Float accumulation and the tabulated kernel against one exact 2-D sum: at most one step of
-  // rounding apart.
-  EXPECT_LE(worst, 1.0) << w << "x" << h << "x" << channels << " -> " << ow << "x" << oh
+  // Fixed-point or float sums and the tabulated kernel against one exact 2-D sum: the rounding to
+  // a byte (0.5) and little more (measured: 0.513 at most; with bytes between the fixed-point
+  // passes, as Pillow keeps them, it was 1.17).
+  EXPECT_LE(worst, 0.6) << w << "x" << h << "x" << channels << " -> " << ow << "x" << oh
                         << (linear ? " linear" : "");
 }
 
