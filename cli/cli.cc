@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <map>
 #include <vector>
 
@@ -220,15 +221,23 @@ void add_output_flags(CLI::App& app, OutputOptions& out) {
   app.add_flag("--dedup", out.dedup, "Process identical bytes once; the other rows point at it");
 }
 
-void add_run_flags(CLI::App& app, Options& o) {
+void add_list_flags(CLI::App& app, Options& o) {
   app.add_option("--input-format", o.input_format, "List format (default: from the extension)")
       ->transform(words({ListFormat::kTxt, ListFormat::kCsv, ListFormat::kTsv, ListFormat::kJsonl}))
       ->type_name("txt|csv|tsv|jsonl");
   app.add_option("--url-column", o.url_column, "CSV/TSV column or JSONL field with the URL")
       ->capture_default_str();
+}
+
+void add_threads_flag(CLI::App& app, Options& o) {
   // ≤ 1024: far above any machine's cores; each thread may hold a few decoded images.
   app.add_option("-t,--threads", o.threads, "Image-processing threads (default: all cores)")
       ->check(CLI::Range(1, 1024));
+}
+
+void add_run_flags(CLI::App& app, Options& o) {
+  add_list_flags(app, o);
+  add_threads_flag(app, o);
   CLI::Option* resume =
       app.add_flag("--resume", o.resume, "Skip lines already done in OUTDIR/manifest.jsonl");
   app.add_flag("--overwrite", o.overwrite,
@@ -241,20 +250,192 @@ void add_run_flags(CLI::App& app, Options& o) {
   app.add_flag("!--no-progress", o.progress, "No progress line on a terminal");
 }
 
+// Parses args into cl with app; false (cl.exit_code set) on help, version or an error.
+bool parse_into(CLI::App& app, std::vector<const char*>& args, CommandLine* cl) {
+  try {
+    app.parse(static_cast<int>(args.size()), args.data());
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help/version to stdout, errors to stderr
+    cl->exit_code = rc == 0 ? kExitOk : kExitUsage;
+    return false;
+  }
+  return true;
+}
+
+// The --size and --background texts into the Options tree.
+void finish_image_options(const std::vector<std::string>& size_texts, const std::string& background,
+                          ImageOptions* im) {
+  im->sizes.clear();
+  for (const auto& t : size_texts) {  // a size given twice is one size (one folder, one file)
+    Size s = *parse_size(t);
+    auto same = [s](Size x) { return x.width == s.width && x.height == s.height; };
+    if (std::none_of(im->sizes.begin(), im->sizes.end(), same)) im->sizes.push_back(s);
+  }
+  parse_color(background, &im->background, nullptr);
+}
+
+// `imgpipe plan`: the list, the shard size and rule, and every option that shapes outputs.
+CommandLine parse_plan(std::vector<const char*> args) {
+  CommandLine cl;
+  cl.command = Command::kPlan;
+  Options& o = cl.options;
+  CLI::App app(
+      "imgpipe plan: split a URL list into shards, each processed on its own by "
+      "`imgpipe run OUTDIR --shard K` (README: Running on a cluster).",
+      "imgpipe plan");
+  app.add_option("-i,--input", o.input,
+                 "URL list (txt, csv, tsv, jsonl; .gz read directly); '-' reads stdin")
+      ->required();
+  app.add_option("-o,--output", o.output_dir, "Output folder of the whole job, created if missing")
+      ->required();
+  // ≤ 10^9: a shard is one run on one machine, and a billion lines is days of work there.
+  app.add_option("--shard-size", o.shard.size, "Lines per shard (--shard-by host: on average)")
+      ->required()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
+  app.add_option("--shard-by", o.shard.by,
+                 "line: consecutive lines; host: every line of a host in one shard (the list "
+                 "must be a file)")
+      ->transform(words({ShardBy::kLine, ShardBy::kHost}))
+      ->type_name("line|host")
+      ->default_str("line");
+  add_list_flags(app, o);
+  std::vector<std::string> size_texts = {"256"};
+  std::string background = "white";
+  add_image_flags(app, o.image, size_texts, background);
+  add_output_flags(app, o.output);
+  app.add_flag("--quiet", o.quiet, "No summary line");
+  if (parse_into(app, args, &cl)) finish_image_options(size_texts, background, &o.image);
+  return cl;
+}
+
+// `imgpipe run OUTDIR`: which shards, and the options of this machine (downloads, threads).
+CommandLine parse_run(std::vector<const char*> args) {
+  CommandLine cl;
+  cl.command = Command::kRun;
+  Options& o = cl.options;
+  CLI::App app(
+      "imgpipe run OUTDIR: process shards of the plan in OUTDIR with its options; a shard "
+      "already done is skipped, one a killed worker left is resumed.",
+      "imgpipe run");
+  app.add_option("OUTDIR", o.output_dir, "The folder imgpipe plan wrote")->required();
+  std::vector<std::string> shard_texts;
+  std::string worker_text;
+  auto* shard = app.add_option("--shard", shard_texts,
+                               "Shard K, range A-B, or auto (the array index); repeatable")
+                    ->check([](const std::string& t) {
+                      std::string why;
+                      ShardOptions probe;
+                      return parse_shard_value(t, &probe, &why) ? std::string() : why;
+                    });
+  auto* worker = app.add_option("--worker", worker_text,
+                                "I/W: every shard s with s mod W = I; auto/W: I is the array "
+                                "index")
+                     ->check([](const std::string& t) {
+                       std::string why;
+                       ShardOptions probe;
+                       return parse_worker_value(t, &probe, &why) ? std::string() : why;
+                     });
+  add_threads_flag(app, o);
+  add_download_flags(app, o.download);
+  app.add_flag("--json", o.json, "Print each shard's outcome as JSON on stdout");
+  app.add_flag("--quiet", o.quiet, "No line per shard, no progress line");
+  app.add_flag("!--no-progress", o.progress, "No progress line on a terminal");
+  if (!parse_into(app, args, &cl)) return cl;
+  std::string why;
+  for (const auto& t : shard_texts) parse_shard_value(t, &o.shard, &why);
+  if (!worker_text.empty()) parse_worker_value(worker_text, &o.shard, &why);
+  if (shard->count() == 0 && worker->count() == 0) {
+    std::cerr << "imgpipe run: name the shards: --shard K, --shard auto or --worker I/W\n";
+    cl.exit_code = kExitUsage;
+  }
+  return cl;
+}
+
+// `imgpipe status OUTDIR`.
+CommandLine parse_status(std::vector<const char*> args) {
+  CommandLine cl;
+  cl.command = Command::kStatus;
+  CLI::App app(
+      "imgpipe status OUTDIR: shards done, failed and missing, the metrics of the done ones, "
+      "and the shards to run again as a Slurm --array spec; exit 0 only when all are done.",
+      "imgpipe status");
+  app.add_option("OUTDIR", cl.options.output_dir, "The folder imgpipe plan wrote")->required();
+  app.add_flag("--json", cl.options.json, "Print the status as JSON");
+  parse_into(app, args, &cl);
+  return cl;
+}
+
+// A whole decimal number in [0, 2^62]: no sign, no spaces, no suffix.
+bool parse_index(const std::string& t, int64_t* out) {
+  if (t.empty() || t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  *out = std::stoll(t);
+  return true;
+}
+
 }  // namespace
 
+bool parse_shard_value(const std::string& text, ShardOptions* s, std::string* why) {
+  if (text == "auto") {
+    s->shard_auto = true;
+    return true;
+  }
+  const size_t dash = text.find('-');
+  int64_t first = 0, last = 0;
+  bool ok = dash == std::string::npos
+                ? parse_index(text, &first) && parse_index(text, &last)
+                : parse_index(text.substr(0, dash), &first) &&
+                      parse_index(text.substr(dash + 1), &last) && first <= last;
+  if (!ok) {
+    *why = "expected a shard K, a range A-B (A <= B) or auto, got '" + text + "'";
+    return false;
+  }
+  s->ranges.emplace_back(first, last);
+  return true;
+}
+
+bool parse_worker_value(const std::string& text, ShardOptions* s, std::string* why) {
+  const size_t slash = text.find('/');
+  int64_t index = 0, count = 0;
+  const std::string first = text.substr(0, slash);
+  const bool is_auto = first == "auto";
+  // ≤ 10^7 workers: past Slurm's largest array (MaxArraySize ≤ 4,000,001) and any real cluster.
+  bool ok = slash != std::string::npos && (is_auto || parse_index(first, &index)) &&
+            parse_index(text.substr(slash + 1), &count) && count >= 1 && count <= 10'000'000 &&
+            (is_auto || index < count);
+  if (!ok) {
+    *why = "expected I/W (0 <= I < W) or auto/W, got '" + text + "'";
+    return false;
+  }
+  s->worker_auto = is_auto;
+  s->worker_index = index;
+  s->worker_count = count;
+  return true;
+}
+
 CommandLine parse_command_line(int argc, const char* const* argv) {
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (first == "plan" || first == "run" || first == "status") {
+    std::vector<const char*> rest(argv, argv + argc);
+    rest.erase(rest.begin() + 1);
+    return first == "plan"  ? parse_plan(rest)
+           : first == "run" ? parse_run(rest)
+                            : parse_status(rest);
+  }
   CommandLine cl;
   Options& o = cl.options;
   CLI::App app(
       "imgpipe: download image URLs concurrently and thumbnail them on every core.\n"
       "imgpipe compare [OPTIONS]: the same list four ways, to show what concurrency and "
-      "parallelism buy.",
+      "parallelism buy.\n"
+      "imgpipe plan | run | status: split a list into shards and process them on many machines "
+      "(see imgpipe plan --help).",
       "imgpipe");
   app.footer(kExamples);
   app.set_version_flag("--version", std::string("imgpipe ") + IMGPIPE_VERSION);
   // `imgpipe compare [same options]`: the word comes first and takes no options of its own.
   cl.compare = argc > 1 && std::string(argv[1]) == "compare";
+  if (cl.compare) cl.command = Command::kCompare;
   std::vector<const char*> args(argv, argv + argc);
   if (cl.compare) args.erase(args.begin() + 1);
   app.add_option("-i,--input", o.input,
@@ -267,20 +448,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   add_output_flags(app, o.output);
   add_download_flags(app, o.download);
   add_run_flags(app, o);
-  try {
-    app.parse(static_cast<int>(args.size()), args.data());
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);  // prints help/version to stdout, errors to stderr
-    cl.exit_code = rc == 0 ? kExitOk : kExitUsage;
-    return cl;
-  }
-  o.image.sizes.clear();
-  for (const auto& t : size_texts) {  // a size given twice is one size (one folder, one file)
-    Size s = *parse_size(t);
-    auto same = [s](Size x) { return x.width == s.width && x.height == s.height; };
-    if (std::none_of(o.image.sizes.begin(), o.image.sizes.end(), same)) o.image.sizes.push_back(s);
-  }
-  parse_color(background, &o.image.background, nullptr);
+  if (parse_into(app, args, &cl)) finish_image_options(size_texts, background, &o.image);
   return cl;
 }
 

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "pipeline/compare.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/shards.h"
 
 using namespace imgpipe;
 
@@ -44,6 +45,83 @@ int run_compare(const Options& options) {
   return result.interrupted ? kExitInterrupted : kExitOk;
 }
 
+int run_plan(const Options& options) {
+  try {
+    const Plan plan = make_plan(options);
+    if (!options.quiet)
+      std::cerr << "imgpipe plan: " << plan.lines << " lines in " << plan.shard_lines.size()
+                << " shards in " << options.output_dir << "; run them with: imgpipe run "
+                << options.output_dir << " --shard K (0 <= K < " << plan.shard_lines.size()
+                << ")\n";
+  } catch (const SetupError& e) {
+    std::cerr << "imgpipe plan: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+const char* state_word(ShardState s) {
+  switch (s) {
+    case ShardState::kDone:
+      return "done";
+    case ShardState::kAlreadyDone:
+      return "already done";
+    case ShardState::kInterrupted:
+      return "interrupted";
+    case ShardState::kFailed:
+      break;
+  }
+  return "failed";
+}
+
+// One line per shard on stderr as it ends; the exit code of them all: 130 interrupted, 2 a shard
+// not done, 1 some lines failed, 0 every line ok.
+int run_shards_command(const Options& options) {
+  std::vector<ShardOutcome> outcomes;
+  try {
+    outcomes = run_shards(options, [&options](const ShardOutcome& o) {
+      if (options.quiet) return;
+      std::cerr << "imgpipe run: shard " << o.shard << ": " << state_word(o.state);
+      if (o.state == ShardState::kDone || o.state == ShardState::kAlreadyDone)
+        std::cerr << ", " << o.lines << " lines, " << o.failed_lines << " failed";
+      std::cerr << (o.message.empty() ? "" : ": ") << o.message << "\n";
+    });
+  } catch (const SetupError& e) {
+    std::cerr << "imgpipe run: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  nlohmann::ordered_json json = nlohmann::ordered_json::array();
+  int rc = kExitOk;
+  for (const ShardOutcome& o : outcomes) {
+    json.push_back({{"shard", o.shard},
+                    {"state", state_word(o.state)},
+                    {"lines", o.lines},
+                    {"failed", o.failed_lines},
+                    {"message", o.message}});
+    if (o.state == ShardState::kInterrupted) rc = kExitInterrupted;
+    if (o.state == ShardState::kFailed && rc != kExitInterrupted) rc = kExitUsage;
+    if (o.failed_lines > 0 && rc == kExitOk) rc = kExitSomeFailed;
+  }
+  if (options.json) std::cout << json.dump(2) << "\n";
+  return stdout_ok() ? rc : kExitUsage;
+}
+
+int run_status(const Options& options) {
+  ShardStatus status;
+  try {
+    status = shard_status(options.output_dir);
+  } catch (const SetupError& e) {
+    std::cerr << "imgpipe status: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (options.json)
+    std::cout << status_json(status).dump(2) << "\n";
+  else
+    std::cout << format_status(status);
+  if (!stdout_ok()) return kExitUsage;
+  return status.done.size() == status.plan.shard_lines.size() ? kExitOk : kExitSomeFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,7 +130,18 @@ int main(int argc, char** argv) {
   CommandLine cl = parse_command_line(argc, argv);
   if (cl.exit_code) return *cl.exit_code;
   const Options& options = cl.options;
-  if (cl.compare) return run_compare(options);
+  switch (cl.command) {
+    case Command::kCompare:
+      return run_compare(options);
+    case Command::kPlan:
+      return run_plan(options);
+    case Command::kRun:
+      return run_shards_command(options);
+    case Command::kStatus:
+      return run_status(options);
+    case Command::kThumbnails:
+      break;
+  }
 
   RunResult result;
   try {

@@ -67,10 +67,14 @@ const char* word(ListFormat f) {
       return "tsv";
     case ListFormat::kJsonl:
       return "jsonl";
+    case ListFormat::kShard:
+      return "shard";
     case ListFormat::kTxt:
       break;
   }
   return "txt";
 }
+
+const char* word(ShardBy b) { return b == ShardBy::kHost ? "host" : "line"; }
 
 }  // namespace imgpipe

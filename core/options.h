@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/image.h"
@@ -160,8 +161,16 @@ struct OutputOptions {
   bool dedup = false;
 };
 
-// The URL list's format: text (one URL a line), CSV or TSV with a header, or JSONL.
-enum class ListFormat { kTxt, kCsv, kTsv, kJsonl };
+// The URL list's format: text (one URL a line), CSV or TSV with a header, or JSONL. kShard is
+// imgpipe's own: a shard input file that `imgpipe plan` wrote (stages/reader.h: shard_record),
+// one parsed record a line with its original line number; never chosen from a file name.
+enum class ListFormat { kTxt, kCsv, kTsv, kJsonl, kShard };
+
+// How `imgpipe plan` splits a list into shards (pipeline/shards.h).
+enum class ShardBy {
+  kLine,  // consecutive runs of --shard-size lines: shard k holds records k·N .. k·N+N-1
+  kHost,  // by a stable hash of the URL's host, so one host's lines are all in one shard
+};
 
 // The word each choice has on the command line, in the options record and in file extensions
 // (Format: "jpg", "png", "webp", "avif"). cli/ parses these words; nothing else spells them.
@@ -172,6 +181,25 @@ const char* word(Fit f);
 const char* word(Naming n);
 const char* word(ListFormat f);
 const char* word(FailOn f);
+const char* word(ShardBy b);
+
+// `imgpipe plan` and `imgpipe run OUTDIR` (pipeline/shards.h): how a list is split into shards,
+// and which of them one worker processes.
+struct ShardOptions {
+  // plan: records per shard (--shard-by line: exactly, the last shard less; --shard-by host: the
+  // average, since hosts differ in size). 0 = not a plan.
+  int64_t size = 0;
+  ShardBy by = ShardBy::kLine;
+  // run: the shards named by --shard K / A-B (inclusive ranges, as given).
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  // run: --shard auto, the shard whose number the scheduler's array index names (shards.h:
+  // kArrayIndexVariables); --worker I/W, every shard s with s mod W == I, and with worker_auto
+  // (--worker auto/W) I is the array index. worker_count 0 = no --worker.
+  bool shard_auto = false;
+  int64_t worker_index = 0;
+  int64_t worker_count = 0;
+  bool worker_auto = false;
+};
 
 struct Options {
   std::string input;  // URL list; "-" is stdin; gzip is recognised and inflated
@@ -195,6 +223,7 @@ struct Options {
   DownloadOptions download;
   ImageOptions image;
   OutputOptions output;
+  ShardOptions shard;
 };
 
 }  // namespace imgpipe

@@ -66,7 +66,8 @@ void check(const ListLine& line) {
 
 void fuzz_list(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);
-  for (ListFormat f : {ListFormat::kTxt, ListFormat::kCsv, ListFormat::kTsv, ListFormat::kJsonl}) {
+  for (ListFormat f : {ListFormat::kTxt, ListFormat::kCsv, ListFormat::kTsv, ListFormat::kJsonl,
+                       ListFormat::kShard}) {
     std::istringstream in(bytes);
     ListReader reader(in, f, "url");
     std::string why;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "pipeline/pipeline.h"
 #include "stages/manifest.h"
@@ -27,30 +28,6 @@ std::string color_text(Rgba c) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x%02x", c.r, c.g, c.b, c.a);
   return buf;
-}
-
-// The whole of a small file in OUTDIR, never through a symlink; false (errno set) if unreadable.
-bool read_small(int dir_fd, const char* name, std::string* out) {
-  int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[4096];
-  ssize_t n;
-  // 1 MB: the records here are a few hundred bytes; a bigger file is not one of ours.
-  while ((n = ::read(fd, buf, sizeof buf)) > 0 && out->size() < (1u << 20)) out->append(buf, n);
-  ::close(fd);
-  return n >= 0;
-}
-
-// Writes OUTDIR/NAME whole, through a temporary name and a rename, never through a symlink.
-bool write_small(int dir_fd, const char* name, const std::string& text) {
-  const std::string tmp = std::string(name) + ".tmp";
-  ::unlinkat(dir_fd, tmp.c_str(), 0);
-  int fd =
-      ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::close(fd) == 0 && ok;
-  return ok && ::renameat(dir_fd, tmp.c_str(), dir_fd, name) == 0;
 }
 
 // Takes OUTDIR's lock for the life of the returned descriptor, writing our pid into the lock file
@@ -152,6 +129,29 @@ void check_earlier_run(int dir_fd, const Options& o) {
 
 }  // namespace
 
+bool read_small(int dir_fd, const char* name, std::string* out, size_t max) {
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && out->size() < max) out->append(buf, n);
+  ::close(fd);
+  return n >= 0;
+}
+
+bool write_small(int dir_fd, const char* name, const std::string& text, bool durable) {
+  const std::string tmp = std::string(name) + ".tmp";
+  ::unlinkat(dir_fd, tmp.c_str(), 0);
+  int fd =
+      ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (durable) ok = ok && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  ok = ok && ::renameat(dir_fd, tmp.c_str(), dir_fd, name) == 0;
+  return ok && (!durable || ::fsync(dir_fd) == 0);
+}
+
 Json options_record(const Options& o) {
   const ImageOptions& im = o.image;
   Json sizes = Json::array();
@@ -172,6 +172,91 @@ Json options_record(const Options& o) {
           {"max-pixels", im.max_pixels},
           {"fail-on", word(im.fail_on)},
           {"keep-profile", im.keep_profile}};
+}
+
+namespace {
+
+// The enum value whose word() is `text`, among `choices`.
+template <typename Enum>
+bool from_word(const Json& text, std::initializer_list<Enum> choices, Enum* out) {
+  for (Enum e : choices)
+    if (text.is_string() && text.get<std::string>() == word(e)) {
+      *out = e;
+      return true;
+    }
+  return false;
+}
+
+bool sizes_from(const Json& list, std::vector<Size>* out) {
+  if (!list.is_array() || list.empty()) return false;
+  out->clear();
+  for (const Json& t : list) {
+    int w = 0, h = 0;
+    char extra = 0;
+    if (!t.is_string() || std::sscanf(t.get<std::string>().c_str(), "%dx%d%c", &w, &h, &extra) != 2)
+      return false;
+    out->push_back(Size{w, h});
+  }
+  return true;
+}
+
+bool color_from(const Json& text, Rgba* c) {
+  unsigned r = 0, g = 0, b = 0, a = 0;
+  char extra = 0;
+  if (!text.is_string() ||
+      std::sscanf(text.get<std::string>().c_str(), "#%2x%2x%2x%2x%c", &r, &g, &b, &a, &extra) != 4)
+    return false;
+  *c = Rgba{uint8_t(r), uint8_t(g), uint8_t(b), uint8_t(a)};
+  return true;
+}
+
+// Sets one option from its record key; false if the value is not one this imgpipe writes.
+bool set_from_record(const std::string& key, const Json& v, Options* o) {
+  ImageOptions& im = o->image;
+  OutputOptions& out = o->output;
+  auto get = [&v](auto* field) {
+    using T = std::remove_pointer_t<decltype(field)>;
+    if (std::is_same<T, bool>::value ? !v.is_boolean() : !v.is_number()) return false;
+    *field = v.get<T>();
+    return true;
+  };
+  if (key == "size") return sizes_from(v, &im.sizes);
+  if (key == "fit")
+    return from_word(v, {Fit::kContain, Fit::kCover, Fit::kPad, Fit::kStretch}, &im.fit);
+  if (key == "upscale") return get(&im.upscale);
+  if (key == "background") return color_from(v, &im.background);
+  if (key == "format")
+    return from_word(v, {Format::kJpeg, Format::kPng, Format::kWebp, Format::kAvif}, &im.format);
+  if (key == "quality") return get(&im.quality);
+  if (key == "codec") return from_word(v, {Codec::kFast, Codec::kStb}, &im.codec);
+  if (key == "resizer") return from_word(v, {Resizer::kLanczos, Resizer::kStb}, &im.resizer);
+  if (key == "linear") return get(&im.linear);
+  if (key == "name")
+    return from_word(v, {Naming::kIndex, Naming::kHash, Naming::kUrl}, &out.naming);
+  if (key == "files-per-folder") return get(&out.files_per_folder);
+  if (key == "min-size") return get(&im.min_size);
+  if (key == "max-aspect") return get(&im.max_aspect);
+  if (key == "max-pixels") return get(&im.max_pixels);
+  if (key == "fail-on")
+    return from_word(v, {FailOn::kNone, FailOn::kTruncated, FailOn::kError}, &im.fail_on);
+  if (key == "keep-profile") return get(&im.keep_profile);
+  if (key == "dedup") return get(&out.dedup);
+  return false;
+}
+
+}  // namespace
+
+bool options_from_record(const Json& record, Options* o, std::string* why) {
+  if (!record.is_object()) {
+    *why = "the options record is not a JSON object";
+    return false;
+  }
+  for (const auto& [key, value] : record.items())
+    if (!set_from_record(key, value, o)) {
+      *why = "option " + key + " " + value.dump() + " is not one this imgpipe knows";
+      return false;
+    }
+  return true;
 }
 
 // A key the earlier run did not record is an option its imgpipe did not have yet: it matches

@@ -30,6 +30,20 @@ nlohmann::ordered_json options_record(const Options& o);
 std::string options_difference(const nlohmann::ordered_json& before,
                                const nlohmann::ordered_json& now);
 
+// The inverse of options_record (plus "dedup", which a plan records beside it): sets what a record
+// names in *o, leaving the rest alone. False with *why set on a value this imgpipe cannot read
+// (a record written by a newer one); a key it does not know is refused too, since its option
+// would be silently dropped.
+bool options_from_record(const nlohmann::ordered_json& record, Options* o, std::string* why);
+
+// The whole of a small file in the folder dir_fd, never through a symlink; false (errno set) if
+// unreadable. Reading stops past `max` bytes: a file that big is not one of ours.
+bool read_small(int dir_fd, const char* name, std::string* out, size_t max = 1 << 20);
+// Writes dir_fd/NAME whole through NAME.tmp and a rename, never through a symlink, so a reader sees
+// the old file or the new one, never a part. durable: the data is fsync()ed before the rename and
+// the folder after it, so the file survives a crash of the machine too (done markers, plans).
+bool write_small(int dir_fd, const char* name, const std::string& text, bool durable = false);
+
 class OutputDir {
  public:
   // Creates the folder if missing, takes its lock, and checks what an earlier run left:

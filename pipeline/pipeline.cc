@@ -55,7 +55,8 @@ struct Context {
                                          : default_decode_memory(o.image)) {}
   const Options& options;
   Metrics metrics;
-  std::unique_ptr<OutputDir> outdir;  // locked for the run; outlives the manifest
+  std::unique_ptr<OutputDir> own_outdir;  // opened by run() itself, else null
+  OutputDir* outdir = nullptr;            // locked for the run; outlives the manifest
   std::unique_ptr<Manifest> manifest;
   std::unique_ptr<Downloader> downloader;
   std::unique_ptr<TraceWriter> trace;  // --trace, else null
@@ -319,8 +320,9 @@ List open_reader(const Options& o) {
 
 // OUTDIR locked and checked (outdir.h); with --resume, the done lines found and the leftovers of a
 // killed run removed; then the manifest, opened for this run.
-void open_output(const Options& o, Context* ctx) {
-  ctx->outdir = OutputDir::open(o);
+void open_output(const Options& o, Context* ctx, OutputDir* given) {
+  if (!given) ctx->own_outdir = OutputDir::open(o);
+  ctx->outdir = given ? given : ctx->own_outdir.get();
   const int dir = ctx->outdir->fd();
   std::string why;
   if (o.resume) {
@@ -390,7 +392,9 @@ int effective_threads(const Options& options) {
   return options.threads > 0 ? options.threads : tbb::info::default_concurrency();
 }
 
-RunResult run(const Options& options) {
+RunResult run(const Options& options) { return run(options, nullptr); }
+
+RunResult run(const Options& options, OutputDir* outdir) {
   static std::once_flag curl_once;  // curl_global_init: once, before any thread uses curl
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::string proxy_note;
@@ -401,7 +405,7 @@ RunResult run(const Options& options) {
   raise_file_limit(options);
   List list = open_reader(options);
   Context ctx(options);
-  open_output(options, &ctx);
+  open_output(options, &ctx, outdir);
   ctx.trace = open_trace(options, Clock::now());
   const int threads = effective_threads(options);
   // In-flight bound: every running transfer, plus up to 4 downloaded items per core waiting for

@@ -29,6 +29,12 @@ struct RunResult {
 // input or output cannot be used; per-line failures are manifest rows, never exceptions.
 RunResult run(const Options& options);
 
+class OutputDir;
+// The same, into an OUTDIR the caller opened (OutputDir::open(options)) and keeps locked after the
+// run: `imgpipe run` checks a shard's done marker under the lock before, and writes it under the
+// lock after, so a second worker can never slip in between. Borrowed, never closed here.
+RunResult run(const Options& options, OutputDir* outdir);
+
 // Thread count actually used: options.threads, or every core when it is 0.
 int effective_threads(const Options& options);
 

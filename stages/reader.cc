@@ -404,7 +404,7 @@ struct CsvState {
 ListReader::ListReader(std::istream& in, ListFormat format, std::string url_column)
     : in_(in), format_(format), url_column_(std::move(url_column)) {
   if (format_ == ListFormat::kCsv) csv_ = std::make_unique<CsvState>();
-  if (format_ == ListFormat::kTxt || format_ == ListFormat::kJsonl) header_ = Header::kOk;
+  if (format_ != ListFormat::kCsv && format_ != ListFormat::kTsv) header_ = Header::kOk;
 }
 
 ListReader::~ListReader() = default;
@@ -417,7 +417,7 @@ void ListReader::strip_bom(std::string* s) {
   if (s->compare(0, 3, "\xEF\xBB\xBF") == 0) s->erase(0, 3);
 }
 
-bool ListReader::read_raw(ListLine* out) {
+bool ListReader::read_raw(ListLine* out, size_t cap) {
   std::streambuf* buf = in_.rdbuf();
   out->text.clear();
   out->too_long = false;
@@ -431,7 +431,7 @@ bool ListReader::read_raw(ListLine* out) {
       break;
     }
     if (c == '\0') nul_ = true;  // past the cap too: the whole line is judged
-    if (out->text.size() < kMaxLineBytes)
+    if (out->text.size() < cap)
       out->text.push_back(static_cast<char>(c));
     else
       out->too_long = true;
@@ -576,6 +576,8 @@ bool ListReader::next_record(ListLine* out) {
       return next_tsv(out);
     case ListFormat::kJsonl:
       return next_jsonl(out);
+    case ListFormat::kShard:
+      return next_shard(out);
   }
   return false;
 }
@@ -644,6 +646,117 @@ bool ListReader::next_jsonl(ListLine* out) {
     }
     out->text.clear();
     fill_from_json(&record, out);
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Whether `s` can be a JSON string as it is: nlohmann's strict dump throws on bad UTF-8.
+bool valid_utf8(const std::string& s) {
+  try {
+    (void)Json(s).dump();
+    return true;
+  } catch (const Json::type_error&) {
+    return false;
+  }
+}
+
+std::string to_hex(const std::string& s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * s.size());
+  for (unsigned char c : s) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return hex;
+}
+
+// The bytes of `hex`; false if it is not an even run of hex digits.
+bool from_hex(const std::string& hex, std::string* out) {
+  if (hex.size() % 2) return false;
+  auto digit = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+
+// Puts `value` under `key`, or its bytes as hex under key_hex when it is not valid UTF-8.
+void put_text(Json* record, const char* key, const std::string& value) {
+  if (value.empty()) return;
+  if (valid_utf8(value))
+    (*record)[key] = value;
+  else
+    (*record)[std::string(key) + "_hex"] = to_hex(value);
+}
+
+// Reads what put_text wrote; false if the hex form is damaged.
+bool get_text(const Json& record, const char* key, std::string* out) {
+  auto plain = record.find(key);
+  if (plain != record.end() && plain->is_string()) {
+    *out = plain->get<std::string>();
+    return true;
+  }
+  auto hex = record.find(std::string(key) + "_hex");
+  return hex == record.end() || (hex->is_string() && from_hex(hex->get<std::string>(), out));
+}
+
+// Whether `v` nests deeper than `limit` levels (a scalar is 0), walking no deeper than that.
+bool deeper_than(const Json& v, size_t limit) {
+  if (!v.is_structured()) return false;
+  if (limit == 0) return true;
+  for (const Json& child : v)
+    if (deeper_than(child, limit - 1)) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string shard_record(const ListLine& line) {
+  Json record = {{"line", line.number}};
+  put_text(&record, "url", line.text);
+  if (!line.extra.empty()) record["input"] = line.extra;
+  put_text(&record, "error", line.error);
+  if (line.too_long) record["too_long"] = true;
+  return record.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+// A shard file is imgpipe's own, so a line that does not read back is damage: an error record
+// (the pipeline reports it as invalid input) on the shard file's own line number.
+bool ListReader::next_shard(ListLine* out) {
+  while (read_raw(out, kMaxShardRecordBytes)) {
+    if (out->text.empty()) continue;
+    const uint64_t physical = out->number;
+    Json record = Json::parse(out->text, nullptr, false);
+    *out = ListLine();
+    out->number = physical;
+    auto number = record.is_object() ? record.find("line") : record.end();
+    if (number == record.end() || !number->is_number_unsigned() ||
+        !get_text(record, "url", &out->text) || !get_text(record, "error", &out->error)) {
+      out->text.clear();
+      out->error = "shard file line " + std::to_string(physical) + " is damaged";
+      return true;
+    }
+    out->number = number->get<uint64_t>();
+    auto input = record.find("input");
+    if (input != record.end() && input->is_object()) out->extra = std::move(*input);
+    out->too_long = record.value("too_long", false);
+    // What every record promises (kMaxJsonDepth, no NUL in a URL), kept even for a shard file
+    // that something other than plan wrote.
+    if (deeper_than(out->extra, kMaxJsonDepth) ||
+        (out->error.empty() && !out->too_long && out->text.find('\0') != std::string::npos)) {
+      *out = ListLine();
+      out->number = physical;
+      out->error = "shard file line " + std::to_string(physical) + " is damaged";
+    }
     return true;
   }
   return false;

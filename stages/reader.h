@@ -57,6 +57,14 @@ struct ListLine {
   bool too_long = false;
 };
 
+// One line of a shard input file (ListFormat::kShard, written by `imgpipe plan`): the record as
+// ListReader parsed it from the original list, as a JSON object on one line with its newline:
+// {"line": N, "url": "...", "input": {...}, "error": "...", "too_long": true}, empty fields left
+// out. A URL (or error) that is not valid UTF-8 — a Latin-1 file name — is kept byte for byte as
+// hex ("url_hex", "error_hex"), so reading the line back gives exactly the ListLine written;
+// the other columns are only ever shown in the manifest, which replaces bad UTF-8 anyway.
+std::string shard_record(const ListLine& line);
+
 struct CsvState;  // reader.cc: the libcsv parser and the record it is assembling
 
 // Ownership: borrows the stream, which must outlive the reader. Thread-safety: none; one thread
@@ -73,6 +81,10 @@ class ListReader {
   // a manifest row holding 64 levels (dump, copy, compare): under 16 KiB of stack in a release
   // build, ~256 KiB under ASan+UBSan; a oneTBB worker has 4 MiB.
   static constexpr size_t kMaxJsonDepth = 64;
+  // A shard record holds a record of at most kMaxLineBytes, its text and its other columns each
+  // JSON-escaped (at most 6 bytes per byte, "\u0001"), plus a few field names: 1 MiB covers the
+  // worst; a longer line is not one `imgpipe plan` wrote.
+  static constexpr size_t kMaxShardRecordBytes = 1 << 20;
 
   // url_column names the URL's column (CSV, TSV) or field (JSONL); text lists ignore it.
   explicit ListReader(std::istream& in, ListFormat format = ListFormat::kTxt,
@@ -97,6 +109,7 @@ class ListReader {
   bool next_tsv(ListLine* out);
   bool next_jsonl(ListLine* out);
   bool next_csv(ListLine* out);
+  bool next_shard(ListLine* out);
   bool read_tsv_header(std::string* why);
   bool read_csv_header(std::string* why);
   bool read_csv_record(ListLine* out);
@@ -104,7 +117,8 @@ class ListReader {
   bool set_columns(std::vector<std::string> names, std::string* why);
   void fill_from_fields(std::vector<std::string>* fields, const char* kind, ListLine* out) const;
   void fill_from_json(nlohmann::ordered_json* record, ListLine* out) const;
-  bool read_raw(ListLine* out);         // one physical line, capped; false at EOF
+  // One physical line, capped at `cap` bytes; false at EOF.
+  bool read_raw(ListLine* out, size_t cap = kMaxLineBytes);
   bool read_chunk(std::string* chunk);  // bytes up to a CR or LF, at most 4 KiB; false at EOF
   void skip_rest_of_line();
   void strip_bom(std::string* s);

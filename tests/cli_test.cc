@@ -273,6 +273,78 @@ TEST(CommandLine, ReadmeUsageNamesExactlyTheFlagsOfHelp) {
   for (const std::string& f : in_readme) EXPECT_TRUE(in_help.count(f)) << f << " not in --help";
 }
 
+// The subcommands' flags are documented too: each one in the Usage block (the flags they share
+// with a plain run) or in "Running on a cluster", and that section names no flag they lack.
+TEST(CommandLine, ReadmeDocumentsTheFlagsOfPlanRunAndStatus) {
+  std::set<std::string> in_help;
+  for (const char* word : {"plan", "run", "status"}) {
+    testing::internal::CaptureStdout();
+    EXPECT_EQ(parse({word, "--help"}).exit_code, kExitOk) << word;
+    const std::set<std::string> flags = long_flags(testing::internal::GetCapturedStdout());
+    EXPECT_GT(flags.size(), 1u) << word << " --help was captured";
+    in_help.insert(flags.begin(), flags.end());
+  }
+  std::ifstream in(IMGPIPE_SOURCE_DIR "/README.md");
+  std::stringstream readme;
+  readme << in.rdbuf();
+  const std::string text = readme.str();
+  const size_t usage = text.find("## Usage"), usage_end = text.find("\nExamples:", usage);
+  const size_t cluster = text.find("### Running on a cluster");
+  const size_t cluster_end = text.find("\n### ", cluster + 1);
+  ASSERT_NE(usage_end, std::string::npos);
+  ASSERT_NE(cluster, std::string::npos);
+  const std::set<std::string> documented = long_flags(text.substr(usage, usage_end - usage));
+  std::set<std::string> in_section = long_flags(text.substr(cluster, cluster_end - cluster));
+  for (const std::string& f : in_help)
+    EXPECT_TRUE(documented.count(f) || in_section.count(f)) << f << " not in README";
+  testing::internal::CaptureStdout();
+  parse({"--help"});
+  const std::set<std::string> main_help = long_flags(testing::internal::GetCapturedStdout());
+  const std::set<std::string> sbatchs = {"--array", "--wrap"};  // the examples' sbatch flags
+  for (const std::string& f : in_section)
+    EXPECT_TRUE(in_help.count(f) || main_help.count(f) || sbatchs.count(f)) << f << " is no flag";
+}
+
+TEST(CommandLine, ShardFlags) {
+  CommandLine plan = parse({"plan", "-i", "l", "-o", "o", "--shard-size", "100", "--shard-by",
+                            "host", "-s", "64", "--dedup"});
+  ASSERT_FALSE(plan.exit_code);
+  EXPECT_EQ(plan.command, Command::kPlan);
+  EXPECT_EQ(plan.options.shard.size, 100);
+  EXPECT_EQ(plan.options.shard.by, ShardBy::kHost);
+  EXPECT_EQ(plan.options.image.sizes[0].width, 64);
+  EXPECT_TRUE(plan.options.output.dedup);
+  EXPECT_EQ(parse({"plan", "-i", "l", "-o", "o"}).exit_code, kExitUsage) << "--shard-size needed";
+  EXPECT_EQ(parse({"plan", "-i", "l", "-o", "o", "--shard-size", "0"}).exit_code, kExitUsage);
+
+  CommandLine run = parse({"run", "job", "--shard", "3", "--shard", "5-7", "--shard", "auto",
+                           "--worker", "auto/4", "-j", "9"});
+  ASSERT_FALSE(run.exit_code);
+  EXPECT_EQ(run.command, Command::kRun);
+  EXPECT_EQ(run.options.output_dir, "job");
+  const ShardOptions& s = run.options.shard;
+  EXPECT_EQ(s.ranges, (std::vector<std::pair<int64_t, int64_t>>{{3, 3}, {5, 7}}));
+  EXPECT_TRUE(s.shard_auto && s.worker_auto);
+  EXPECT_EQ(s.worker_count, 4);
+  EXPECT_EQ(run.options.download.concurrency, 9);
+  CommandLine worker = parse({"run", "job", "--worker", "2/8"});
+  ASSERT_FALSE(worker.exit_code);
+  EXPECT_EQ(worker.options.shard.worker_index, 2);
+  EXPECT_FALSE(worker.options.shard.worker_auto);
+  for (const char* bad : {"7-5", "-1", "x", "3-", ""})
+    EXPECT_EQ(parse({"run", "job", "--shard", bad}).exit_code, kExitUsage) << bad;
+  for (const char* bad : {"8/8", "1", "auto", "1/0", "a/2"})
+    EXPECT_EQ(parse({"run", "job", "--worker", bad}).exit_code, kExitUsage) << bad;
+  EXPECT_EQ(parse({"run", "job"}).exit_code, kExitUsage) << "which shards?";
+  EXPECT_EQ(parse({"run", "job", "--shard", "1", "-s", "64"}).exit_code, kExitUsage)
+      << "output options come from the plan";
+
+  CommandLine status = parse({"status", "job", "--json"});
+  ASSERT_FALSE(status.exit_code);
+  EXPECT_EQ(status.command, Command::kStatus);
+  EXPECT_TRUE(status.options.json);
+}
+
 // --decode-memory: sizes with suffixes, 0 (the machine's default) unless given, and at least 1 MB.
 TEST(CommandLine, DecodeMemoryTakesASizeOfAtLeastOneMegabyte) {
   EXPECT_EQ(parse({"-i", "l", "-o", "o"}).options.image.decode_memory, 0);

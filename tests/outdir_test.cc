@@ -110,5 +110,40 @@ TEST_F(OutputDirTest, ResumeWithOtherLinearIsRefused) {
   EXPECT_NE(why.find("--linear true (was false)"), std::string::npos) << why;
 }
 
+// A plan stores its options as a record, and each shard rebuilds them from it: every option the
+// record names must come back as it was, and a value this imgpipe does not know is refused.
+TEST(OptionsRecord, ReadsBackIntoTheSameOptions) {
+  Options o;
+  o.image.sizes = {Size{64, 48}, Size{300, 300}};
+  o.image.fit = Fit::kPad;
+  o.image.upscale = true;
+  o.image.background = Rgba{1, 2, 3, 4};
+  o.image.format = Format::kWebp;
+  o.image.quality = 70;
+  o.image.codec = Codec::kStb;
+  o.image.resizer = Resizer::kStb;
+  o.image.linear = true;
+  o.output.naming = Naming::kUrl;
+  o.output.files_per_folder = 100;
+  o.image.min_size = 10;
+  o.image.max_aspect = 2.5;
+  o.image.max_pixels = 1234567;
+  o.image.fail_on = FailOn::kError;
+  o.image.keep_profile = true;
+  nlohmann::ordered_json record = options_record(o);
+  record["dedup"] = true;
+  Options back;
+  std::string why;
+  ASSERT_TRUE(options_from_record(record, &back, &why)) << why;
+  EXPECT_EQ(options_record(back), options_record(o));
+  EXPECT_TRUE(back.output.dedup);
+  record["fit"] = "squash";
+  EXPECT_FALSE(options_from_record(record, &back, &why));
+  EXPECT_NE(why.find("fit"), std::string::npos) << why;
+  record = options_record(o);
+  record["tomorrow"] = 1;
+  EXPECT_FALSE(options_from_record(record, &back, &why)) << "an unknown option is refused";
+}
+
 }  // namespace
 }  // namespace imgpipe

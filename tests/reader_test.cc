@@ -833,5 +833,48 @@ TEST(ListReaderFeeder, RunsAnyFormat) {
   EXPECT_EQ(lines[1].number, 3u);
 }
 
+// ---- shard files (imgpipe plan) ----
+
+// A record written by shard_record reads back as the same ListLine: number, URL (bytes that are
+// not UTF-8 too), other columns, error, too_long.
+TEST(ShardRecord, ReadsBackAsTheSameRecord) {
+  ListLine a;
+  a.number = 42;
+  a.text = "http://h/caf\xe9";
+  a.extra = {{"title", "x"}, {"n", 3}};
+  ListLine b;
+  b.number = 43;
+  b.error = "wrong field count";
+  ListLine c;
+  c.number = 90;
+  c.text = std::string(100, 'x');
+  c.too_long = true;
+  auto lines = read_format(shard_record(a) + shard_record(b) + shard_record(c), ListFormat::kShard);
+  ASSERT_EQ(lines.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const ListLine& want = i == 0 ? a : i == 1 ? b : c;
+    EXPECT_EQ(lines[i].number, want.number);
+    EXPECT_EQ(lines[i].text, want.text);
+    EXPECT_EQ(lines[i].extra, want.extra);
+    EXPECT_EQ(lines[i].error, want.error);
+    EXPECT_EQ(lines[i].too_long, want.too_long);
+  }
+}
+
+// A shard file is imgpipe's own; a line that is not one of its records is an error record, never
+// a URL, and keeps the promises of every record (no NUL in a URL, bounded nesting).
+TEST(ShardRecord, DamagedLinesAreErrorRecords) {
+  auto lines = read_format(
+      "not json\n{\"url\":\"http://h/\"}\n{\"line\":5,\"url\":\"a\\u0000b\"}\n"
+      "{\"line\":6,\"url\":\"u\",\"input\":{\"a\":" +
+          std::string(70, '[') + std::string(70, ']') + "}}\n{\"line\":7,\"url_hex\":\"zz\"}\n",
+      ListFormat::kShard);
+  ASSERT_EQ(lines.size(), 5u);
+  for (const ListLine& l : lines) {
+    EXPECT_NE(l.error.find("is damaged"), std::string::npos) << l.number;
+    EXPECT_TRUE(l.text.empty());
+  }
+}
+
 }  // namespace
 }  // namespace imgpipe
