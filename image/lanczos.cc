@@ -145,14 +145,14 @@ void filter_rows(const float* src, int src_row, size_t n, const Axis& axis, int 
   }
 }
 
-// rows × cols pixels of C values (floats or bytes) → cols rows of out_stride pixels, the first
-// `rows` of each written, in 16×16 tiles so both sides stay in cache. RGB moves 4 values a pixel,
-// a load and a store instead of three of each (the transposes were a quarter of this filter's
-// time): the extra value read is the next one in `in`, and the extra value written starts output
-// pixel (c, r + 1), which is written after (c, r). Input row r = rows − 1 ends each output row's
-// part, so it moves exactly 3 and nothing reads or writes past it.
+// rows × cols pixels of C values (floats or bytes) → cols × rows, in 16×16 tiles so both sides
+// stay in cache. RGB moves 4 values a pixel, a load and a store instead of three of each (the
+// transposes were a quarter of this filter's time): the extra value read is the next one in `in`,
+// and the extra value written starts output pixel (c, r + 1), which is written after (c, r). Input
+// row r = rows − 1 ends each output row, so it moves exactly 3 and nothing reads or writes past
+// the end.
 template <int C, typename T>
-void transpose(const T* in, int rows, int cols, size_t out_stride, T* out) {
+void transpose(const T* in, int rows, int cols, T* out) {
   constexpr int kTile = 16;
   constexpr size_t kMove = (C == 3 ? 4 : C) * sizeof(T);
   const size_t in_step = size_t(cols) * C;
@@ -162,7 +162,7 @@ void transpose(const T* in, int rows, int cols, size_t out_stride, T* out) {
     for (int c0 = 0; c0 < cols; c0 += kTile)
       for (int c = c0; c < std::min(cols, c0 + kTile); ++c) {
         const T* src = in + (size_t(r0) * cols + c) * C;
-        T* dst = out + (size_t(c) * out_stride + r0) * C;
+        T* dst = out + (size_t(c) * rows + r0) * C;
         for (int r = r0; r < wide_end; ++r, src += in_step, dst += C) std::memcpy(dst, src, kMove);
         if (wide_end < r_end) std::memcpy(dst, src, C * sizeof(T));
       }
@@ -170,16 +170,16 @@ void transpose(const T* in, int rows, int cols, size_t out_stride, T* out) {
 }
 
 template <typename T>
-void transpose(const T* in, int rows, int cols, int C, size_t out_stride, T* out) {
+void transpose(const T* in, int rows, int cols, int C, T* out) {
   switch (C) {
     case 1:
-      return transpose<1>(in, rows, cols, out_stride, out);
+      return transpose<1>(in, rows, cols, out);
     case 2:
-      return transpose<2>(in, rows, cols, out_stride, out);
+      return transpose<2>(in, rows, cols, out);
     case 3:
-      return transpose<3>(in, rows, cols, out_stride, out);
+      return transpose<3>(in, rows, cols, out);
     default:
-      return transpose<4>(in, rows, cols, out_stride, out);
+      return transpose<4>(in, rows, cols, out);
   }
 }
 
@@ -291,12 +291,9 @@ class Scratch {
   size_t size_ = 0;
 };
 
-// The vertical pass, transposed into out: source column x becomes row x of oh pixels (oh =
-// axis.first.size()), so the horizontal pass can run as a vertical one. kBand output rows at a
-// time: each band converts to float only the source rows it reads (a float copy of the whole
-// source was 3 MB per thread for a 256-px thumbnail), and is transposed while it is still in
-// cache (transposing all oh rows at the end read them back from memory: 5% of a run's CPU).
-// False when out of memory.
+// The vertical pass into out (axis.first.size() rows of image.width pixels), kBand output rows
+// at a time, converting to float only the source rows a band reads: a float copy of the whole
+// source was 3 MB per thread for a 256-px thumbnail. False when out of memory.
 bool vertical_pass(const Image& image, const Axis& axis, bool linear, float* out) {
   const int out_rows = int(axis.first.size());
   auto band = [&](int o0) {  // output rows [o0, o1) read source rows [y0, y1)
@@ -309,26 +306,24 @@ bool vertical_pass(const Image& image, const Axis& axis, bool linear, float* out
     most_rows = std::max(most_rows, y1 - y0);
   }
   const size_t row_values = size_t(image.width) * image.channels;
-  thread_local Scratch<float> source, filtered;
-  if (!source.reserve(size_t(most_rows) * row_values) ||
-      !filtered.reserve(size_t(std::min(kBand, out_rows)) * row_values))
-    return false;
+  thread_local Scratch<float> source;
+  if (!source.reserve(size_t(most_rows) * row_values)) return false;
   for (int o0 = 0; o0 < out_rows; o0 += kBand) {
     const auto [o1, y0, y1] = band(o0);
     to_floats(image, y0, y1, linear, source.get());
-    filter_rows(source.get(), y0, row_values, axis, o0, o1, filtered.get());
-    transpose(filtered.get(), o1 - o0, image.width, image.channels, out_rows,
-              out + size_t(o0) * image.channels);
+    filter_rows(source.get(), y0, row_values, axis, o0, o1, out + size_t(o0) * row_values);
   }
-  for (Scratch<float>* s : {&source, &filtered}) s->trim();
+  source.trim();
   return true;
 }
 
 // Opaque images in sRGB codes (the default) take a fixed-point path: both passes in 16-bit
 // integers (image/fixed_filter.h), as Pillow and libvips do for 8-bit images. It does the float
 // path's work in about half the time (no float conversion, half the memory traffic, two taps per
-// multiply-add) and stays within 0.5 of a step of the exact filter. False when the weights do not
-// fit (the float path takes over) or memory runs out.
+// multiply-add) and stays within 0.52 of a step of the exact filter (tests/lanczos_test.cc), as
+// float does. Its scratch (two int16 copies and a byte one) is under the float path's, which
+// --decode-memory reserves for. False when the weights do not fit (the float path takes over) or
+// memory runs out.
 bool fixed_resize(const Image& image, const Axis& vertical, const Axis& horizontal, uint8_t* out) {
   const std::vector<int16_t> wv = to_fixed(vertical.w, vertical.taps);
   const std::vector<int16_t> wh = to_fixed(horizontal.w, horizontal.taps);
@@ -346,12 +341,12 @@ bool fixed_resize(const Image& image, const Axis& vertical, const Axis& horizont
   for (int o = 0; o < oh; ++o)
     fixed_filter(image.pixels.get() + size_t(vertical.first[o]) * row, row,
                  &wv[size_t(o) * vertical.taps], vertical.taps, row, rows.get() + o * row);
-  transpose(rows.get(), oh, W, C, oh, columns.get());
+  transpose(rows.get(), oh, W, C, columns.get());
   for (int o = 0; o < ow; ++o)
     fixed_filter(columns.get() + size_t(horizontal.first[o]) * column, column,
                  &wh[size_t(o) * horizontal.taps], horizontal.taps, column,
                  result.get() + o * column);
-  transpose(result.get(), ow, oh, C, ow, out);
+  transpose(result.get(), ow, oh, C, out);
   rows.trim(), columns.trim(), result.trim();
   return true;
 }
@@ -361,23 +356,26 @@ bool float_resize(Image& image, const Axis& vertical, const Axis& horizontal, bo
                   uint8_t* out) {
   const int C = image.channels, W = image.width;
   const int oh = int(vertical.first.size()), ow = int(horizontal.first.size());
-  // Scratch: the W columns of oh pixels the vertical pass leaves, then the ow × oh result of
-  // filtering those columns, which is the horizontal pass.
-  thread_local Scratch<float> columns, rows;
-  if (!columns.reserve(size_t(oh) * std::max(W, ow) * C) || !rows.reserve(size_t(oh) * ow * C) ||
-      !vertical_pass(image, vertical, linear, columns.get()))
+  // Scratch: oh rows of W pixels, and its transpose (the second holds the ow × oh result after it).
+  thread_local Scratch<float> rows, columns;
+  const size_t row_floats = size_t(oh) * std::max(W, ow) * C;
+  if (!rows.reserve(row_floats) || !columns.reserve(row_floats) ||
+      !vertical_pass(image, vertical, linear, rows.get()))
     return false;
-  filter_rows(columns.get(), 0, size_t(oh) * C, horizontal, 0, ow, rows.get());
+  const size_t column_values = size_t(oh) * C;
+  // Each source column becomes a row of oh pixels; filtering those rows is the horizontal pass.
+  transpose(rows.get(), oh, W, C, columns.get());
+  filter_rows(columns.get(), 0, column_values, horizontal, 0, ow, rows.get());
   // To bytes before the last transpose, which then moves a quarter of the data.
   const size_t n = size_t(ow) * oh * C;
-  uint8_t* bytes = reinterpret_cast<uint8_t*>(columns.get());  // n bytes fit: ow ≤ max(W, ow)
+  uint8_t* bytes = reinterpret_cast<uint8_t*>(columns.get());
   if (linear)
     linear_to_bytes(rows.get(), n, C, bytes);
   else if (C == 2 || C == 4)
     to_bytes_unpremultiplied(rows.get(), n, C, bytes);
   else
     to_bytes(rows.get(), n, bytes);
-  transpose(bytes, ow, oh, C, ow, out);
+  transpose(bytes, ow, oh, C, out);
   for (Scratch<float>* s : {&rows, &columns}) s->trim();
   return true;
 }
