@@ -261,6 +261,22 @@ Json done_marker(int64_t k, const ManifestCounts& c, const RunResult& r) {
           {"bytes", c.bytes}, {"resumed", r.resumed}, {"metrics", to_json(r.report)}};
 }
 
+// The shard's done marker, or null when it has none or one that is not as run_locked writes it
+// (edited or damaged by hand): such a shard counts as not done, and its next run resumes it and
+// writes the marker again, so a bad marker can neither crash status nor pass for done.
+Json read_marker(int shard_fd) {
+  std::string text;
+  if (shard_fd < 0 || !read_small(shard_fd, kDoneName, &text)) return Json();
+  Json m = Json::parse(text, nullptr, false);
+  auto is = [&m](const char* key, bool (Json::*kind)() const noexcept) {
+    return m.contains(key) && (m[key].*kind)();
+  };
+  const bool valid = m.is_object() && is("lines", &Json::is_number_unsigned) &&
+                     is("bytes", &Json::is_number_unsigned) && is("by_status", &Json::is_object) &&
+                     (!m.contains("metrics") || is("metrics", &Json::is_object));
+  return valid ? m : Json();
+}
+
 void fill_from_marker(const Json& marker, ShardOutcome* out) {
   out->lines = marker.value("lines", uint64_t{0});
   const Json statuses = marker.value("by_status", Json::object());
@@ -270,9 +286,9 @@ void fill_from_marker(const Json& marker, ShardOutcome* out) {
 // Runs shard k (its OUTDIR already made) and writes its done marker, under its lock throughout.
 void run_locked(const Plan& plan, const Options& so, int64_t k, ShardOutcome* out) {
   std::unique_ptr<OutputDir> dir = OutputDir::open(so);  // the second worker fails here
-  std::string text;
-  if (read_small(dir->fd(), kDoneName, &text)) {
-    fill_from_marker(Json::parse(text, nullptr, false), out);
+  const Json done = read_marker(dir->fd());
+  if (!done.is_null()) {
+    fill_from_marker(done, out);
     out->state = ShardState::kAlreadyDone;
     return;
   }
@@ -494,14 +510,26 @@ void add_marker(const Json& m, ShardStatus* s) {
   const Json statuses = m.value("by_status", Json::object());  // items() would outlive a temporary
   for (const auto& [status, n] : statuses.items())
     if (n.is_number_unsigned()) s->by_status[status] += n.get<uint64_t>();
-  const Json stages = m.contains("metrics") ? m["metrics"].value("stages", Json::array()) : Json();
+  const Json stages = m.contains("metrics") ? m["metrics"].value("stages", Json()) : Json();
+  if (!stages.is_array()) return;
   for (const Json& stage : stages) {
+    if (!stage.is_object() || !stage.value("name", Json()).is_string() ||
+        !stage.value("busy_s", Json()).is_number())
+      continue;  // not a stage as metrics.cc writes it
     const std::string name = stage.value("name", "");
     auto it = std::find_if(s->busy_s.begin(), s->busy_s.end(),
                            [&name](const auto& b) { return b.first == name; });
     if (it == s->busy_s.end()) it = s->busy_s.insert(s->busy_s.end(), {name, 0.0});
     it->second += stage.value("busy_s", 0.0);
   }
+}
+
+// The shards to submit again: failed and missing, in order.
+std::vector<int64_t> not_done(const ShardStatus& s) {
+  std::vector<int64_t> todo = s.failed;
+  todo.insert(todo.end(), s.missing.begin(), s.missing.end());
+  std::sort(todo.begin(), todo.end());
+  return todo;
 }
 
 }  // namespace
@@ -515,11 +543,8 @@ ShardStatus shard_status(const std::string& outdir) {
     Fd shard{shards.fd < 0 ? -1
                            : ::openat(shards.fd, shard_name(k).c_str(),
                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-    std::string text;
-    const Json marker = shard.fd >= 0 && read_small(shard.fd, kDoneName, &text)
-                            ? Json::parse(text, nullptr, false)
-                            : Json();
-    if (marker.is_object()) {
+    const Json marker = read_marker(shard.fd);
+    if (!marker.is_null()) {
       s.done.push_back(k);
       add_marker(marker, &s);
     } else {
@@ -539,7 +564,7 @@ std::string format_status(const ShardStatus& s) {
   std::snprintf(buf, sizeof buf, "done %zu, failed %zu, missing %zu\n", s.done.size(),
                 s.failed.size(), s.missing.size());
   out += buf;
-  std::snprintf(buf, sizeof buf, "done shards: %llu lines, %.1f MB downloaded;",
+  std::snprintf(buf, sizeof buf, "done shards: %llu lines, %.1f MB in;",
                 static_cast<unsigned long long>(s.lines), s.bytes / 1e6);
   out += buf;
   for (const auto& [status, n] : s.by_status) out += " " + status + "=" + std::to_string(n);
@@ -548,18 +573,13 @@ std::string format_status(const ShardStatus& s) {
     std::snprintf(buf, sizeof buf, " %s %.2f", stage.c_str(), busy);
     out += buf;
   }
-  std::vector<int64_t> todo = s.failed;
-  todo.insert(todo.end(), s.missing.begin(), s.missing.end());
-  std::sort(todo.begin(), todo.end());
+  const std::vector<int64_t> todo = not_done(s);
   out +=
       todo.empty() ? "\nevery shard is done\n" : "\nnot done: --array=" + array_spec(todo) + "\n";
   return out;
 }
 
 Json status_json(const ShardStatus& s) {
-  std::vector<int64_t> todo = s.failed;
-  todo.insert(todo.end(), s.missing.begin(), s.missing.end());
-  std::sort(todo.begin(), todo.end());
   Json busy = Json::object();
   for (const auto& [stage, b] : s.busy_s) busy[stage] = b;
   return {{"shards", s.plan.shard_lines.size()},
@@ -567,7 +587,7 @@ Json status_json(const ShardStatus& s) {
           {"done", s.done},
           {"failed", s.failed},
           {"missing", s.missing},
-          {"array", array_spec(todo)},
+          {"array", array_spec(not_done(s))},
           {"done_lines", s.lines},
           {"by_status", s.by_status},
           {"bytes", s.bytes},

@@ -203,6 +203,33 @@ TEST_F(ShardsE2eTest, StatusGivesTheArraySpecOfWhatIsLeft) {
   EXPECT_NE(all.out.find("ok=7"), std::string::npos) << all.out;
 }
 
+// A done marker edited or damaged by hand neither crashes status nor passes for done: the shard is
+// not done, and its next run resumes it (nothing to redo: every row is kept) and writes the marker
+// again.
+TEST_F(ShardsE2eTest, ADamagedDoneMarkerIsNotDone) {
+  ASSERT_EQ(plan(write_list(small_images(server_, 4)), 2).exit_code, 0);
+  ASSERT_EQ(run_shards({"--worker", "0/1"}).exit_code, 0);
+  const std::string good = slurp(shard_dir(0) / "done.json");
+  for (const std::string& bad :
+       {std::string(R"({"lines": "2", "bytes": 1, "by_status": {}})"), std::string("[1, 2]"),
+        std::string(R"({"lines": 2, "bytes": 1, "by_status": {}, "metrics": {"stages": [7]}})"),
+        good.substr(0, good.size() / 2)}) {
+    std::ofstream(shard_dir(0) / "done.json", std::ios::trunc) << bad;
+    Outcome s = status();
+    // The third is a marker whose metrics lack stages: done, with no busy time to add.
+    const bool usable = bad.find("[7]") != std::string::npos;
+    EXPECT_EQ(s.exit_code, usable ? 0 : 1) << bad << "\n" << s.out << s.err;
+    if (!usable) {
+      EXPECT_NE(s.out.find("--array=0\n"), std::string::npos) << bad << "\n" << s.out;
+    }
+  }
+  Outcome redo = run_shards({"--shard", "0"});
+  EXPECT_EQ(redo.exit_code, 0) << redo.err;
+  EXPECT_NE(redo.err.find("shard 0: done"), std::string::npos) << redo.err;
+  EXPECT_EQ(json::parse(slurp(shard_dir(0) / "done.json"))["lines"], 2);
+  EXPECT_EQ(status().exit_code, 0);
+}
+
 // --shard auto takes the shard from whichever scheduler variable is set, and refuses to guess
 // when none is.
 TEST_F(ShardsE2eTest, ShardAutoReadsTheSchedulersIndex) {
