@@ -161,17 +161,20 @@ void record_download(Context* ctx, const Item& item) {
 // row as KEY.json (and KEY.txt), then the row into the manifest, and only then, if the tar is
 // full, the tar's finish and rename: a complete tar's rows are always in the manifest already, so
 // a kill can never leave a line both in a complete tar and without its row (--resume would then
-// put it into a second tar). Only ok items touch the tar, and they come only from the serial
-// finish node, so the sink needs no lock. False once the manifest or the tar failed.
+// put it into a second tar). Only items that arrive ok touch the sink, and they come only from the
+// serial finish node (a failed item may also come from the curl thread), so it needs no lock.
+// False once the manifest or the tar failed.
 bool record_sample(Context* ctx, Item& item) {
   TarSink& tar = *ctx->tar;
-  if (item.ok()) run_step(Stage::kWrite, ctx, item, [&tar](Item& it) { tar.add_images(it); });
-  const bool in_tar = item.ok();
+  const bool sample = item.ok();
+  if (sample) run_step(Stage::kWrite, ctx, item, [&tar](Item& it) { tar.add_images(it); });
   const std::string row = manifest_text(item);
-  if (in_tar) tar.add_record(item, row);
-  if (!ctx->manifest->append_text(row))
-    tar.abandon("the manifest could not be written");  // its rows would be missing
-  else if (in_tar)
+  if (sample && item.ok()) tar.add_record(item, row);
+  const bool row_written = ctx->manifest->append_text(row);
+  if (!sample) return row_written;
+  if (!row_written)
+    tar.abandon("the manifest could not be written");  // the tar would hold a line without a row
+  else if (item.ok())
     tar.end_sample();
   return tar.error().empty();
 }
@@ -455,17 +458,19 @@ void check_output_options(const Options& o) {
 
 void check_caption_column(const Options& o, ListFormat format, const ListReader& reader) {
   const std::string& column = o.output.caption_column;
-  if (column.empty() || format == ListFormat::kJsonl || format == ListFormat::kShard) return;
+  if (column.empty() || format == ListFormat::kShard) return;  // plan checked the list
+  const std::string flag = "--caption-column " + column + ": ";
   if (format == ListFormat::kTxt)
-    throw SetupError("--caption-column " + column + ": " + o.input +
-                     " is a text list, which has no columns (use CSV, TSV or JSONL)");
+    throw SetupError(flag + o.input +
+                     " is a text list, which has no columns (use CSV, TSV or "
+                     "JSONL)");
+  if (column == o.url_column) throw SetupError(flag + "that is the URL's column");
+  if (format == ListFormat::kJsonl) return;  // per record: one without the field, no caption
   const std::vector<std::string>& names = reader.columns();
-  if (column == o.url_column || std::find(names.begin(), names.end(), column) == names.end()) {
-    std::string found;
-    for (const std::string& n : names) found += (found.empty() ? "" : ", ") + n;
-    throw SetupError("--caption-column " + column + ": not a column of " + o.input +
-                     " other than the URL's (its columns: " + found + ")");
-  }
+  if (std::find(names.begin(), names.end(), column) != names.end()) return;
+  std::string found;
+  for (const std::string& n : names) found += (found.empty() ? "" : ", ") + n;
+  throw SetupError(flag + "not a column of " + o.input + " (its columns: " + found + ")");
 }
 
 RunResult run(const Options& options, OutputDir* outdir) {
