@@ -334,5 +334,37 @@ TEST_F(WebdatasetShardsE2eTest, AShardKilledWithSigkillIsRedoneIntoOneCompleteTa
   EXPECT_EQ(leftovers(shard_dir(0)), std::vector<std::string>{});
 }
 
+// A shard stopped by SIGTERM (a scheduler's time limit) finishes the tar it has open, but has no
+// done marker: its next run removes that tar and redoes the shard into a new one, so the shard
+// still ends with one tar holding each ok line once.
+TEST_F(WebdatasetShardsE2eTest, AnInterruptedShardsTarIsRedoneWhole) {
+  fixtures::FixtureServer slow(fixtures::ServerOptions{0, 40, 0});
+  std::vector<std::string> lines;
+  for (int i = 0; i < 30; ++i)
+    lines.push_back(slow.url("/image/" + std::to_string(20 + i) + "x20.jpg"));
+  ASSERT_EQ(run({"plan", "-i", write_list(lines).string(), "-o", job().string(), "--shard-size",
+                 "30", "--output-format", "webdataset", "-s", "16"})
+                .exit_code,
+            0);
+  pid_t pid = spawn({"run", job().string(), "--shard", "0", "-j", "2", "--quiet"});
+  ASSERT_GT(pid, 0);
+  wait_rows(shard_dir(0) / "manifest.jsonl", 5);
+  ::kill(pid, SIGTERM);
+  ASSERT_EQ(wait_exit(pid), 130);
+  ASSERT_LT(rows_in(shard_dir(0) / "manifest.jsonl"), 30u) << "finished before the signal";
+  ASSERT_TRUE(fs::exists(shard_dir(0) / "00000.tar")) << "the open tar was finished";
+  EXPECT_FALSE(fs::exists(shard_dir(0) / "done.json"));
+
+  Outcome r = run({"run", job().string(), "--shard", "0", "-j", "8", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto tars = read_tars(shard_dir(0));
+  ASSERT_EQ(tars.size(), 1u);
+  std::multiset<std::string> keys;
+  check_samples("00000.tar", tars.at("00000.tar"), shard_dir(0), {".jpg"}, nullptr, &keys);
+  EXPECT_EQ(keys.size(), 30u);
+  EXPECT_EQ(keys, ok_keys(shard_dir(0)));
+  EXPECT_EQ(json::parse(slurp(shard_dir(0) / "done.json"))["resumed"], 0) << "redone whole";
+}
+
 }  // namespace
 }  // namespace imgpipe
