@@ -228,10 +228,7 @@ TEST_F(WebdatasetE2eTest, MeaninglessCombinationsAreRefused) {
 // unfinished one redone into new tars; every ok line in exactly one tar; no temporary left.
 TEST_F(WebdatasetE2eTest, APlainRunKilledThenResumedHasEachLineInOneTar) {
   fixtures::FixtureServer slow(fixtures::ServerOptions{0, 40, 0});
-  std::vector<std::string> lines;
-  for (int i = 0; i < 40; ++i)
-    lines.push_back(slow.url("/image/" + std::to_string(20 + i) + "x20.jpg"));
-  const fs::path list = write_list(lines), out = dir_ / "out";
+  const fs::path list = write_list(small_images(slow, 40)), out = dir_ / "out";
   const std::vector<std::string> args = {
       "-i", list.string(),     "-o",         out.string(),          "--quiet", "-j",
       "2",  "--output-format", "webdataset", "--samples-per-shard", "4"};
@@ -261,6 +258,35 @@ class WebdatasetShardsE2eTest : public WebdatasetE2eTest {
  protected:
   fs::path job() const { return dir_ / "job"; }
   fs::path shard_dir(int k) const { return job() / "shards" / shard_name(k); }
+
+  // Plans one webdataset shard of n images on `server` (slow, so it can be stopped mid-way) and
+  // starts `imgpipe run` on it; returns once the shard's manifest has `rows` rows.
+  pid_t start_shard(const fixtures::FixtureServer& server, int n, size_t rows) {
+    const Outcome plan =
+        run({"plan", "-i", write_list(small_images(server, n)).string(), "-o", job().string(),
+             "--shard-size", std::to_string(n), "--output-format", "webdataset", "-s", "16"});
+    EXPECT_EQ(plan.exit_code, 0) << plan.err;
+    pid_t pid = spawn({"run", job().string(), "--shard", "0", "-j", "2", "--quiet"});
+    if (pid > 0) wait_rows(shard_dir(0) / "manifest.jsonl", rows);
+    return pid;
+  }
+
+  // Runs shard 0 to its end: one complete tar, each of its n lines in it once, nothing left over.
+  void expect_redone_into_one_tar(int n) {
+    Outcome r = run({"run", job().string(), "--shard", "0", "-j", "8", "--no-progress"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("shard 0: done, " + std::to_string(n) + " lines, 0 failed"),
+              std::string::npos)
+        << r.err;
+    const auto tars = read_tars(shard_dir(0));
+    ASSERT_EQ(tars.size(), 1u);
+    ASSERT_TRUE(tars.count("00000.tar"));
+    std::multiset<std::string> keys;
+    check_samples("00000.tar", tars.at("00000.tar"), shard_dir(0), {".jpg"}, nullptr, &keys);
+    EXPECT_EQ(keys, ok_keys(shard_dir(0)));
+    EXPECT_EQ(keys.size(), static_cast<size_t>(n));
+    EXPECT_EQ(leftovers(shard_dir(0)), std::vector<std::string>{});
+  }
 };
 
 // Under `imgpipe run`, each shard writes one tar named after it, in its folder, holding the
@@ -306,32 +332,14 @@ TEST_F(WebdatasetShardsE2eTest, EachShardWritesOneTarNamedAfterIt) {
 // each ok line exactly once, with no temporary file left.
 TEST_F(WebdatasetShardsE2eTest, AShardKilledWithSigkillIsRedoneIntoOneCompleteTar) {
   fixtures::FixtureServer slow(fixtures::ServerOptions{0, 40, 0});
-  std::vector<std::string> lines;
-  for (int i = 0; i < 40; ++i)
-    lines.push_back(slow.url("/image/" + std::to_string(20 + i) + "x20.jpg"));
-  ASSERT_EQ(run({"plan", "-i", write_list(lines).string(), "-o", job().string(), "--shard-size",
-                 "40", "--output-format", "webdataset", "-s", "16"})
-                .exit_code,
-            0);
-  pid_t pid = spawn({"run", job().string(), "--shard", "0", "-j", "2", "--quiet"});
+  pid_t pid = start_shard(slow, 40, 10);
   ASSERT_GT(pid, 0);
-  wait_rows(shard_dir(0) / "manifest.jsonl", 10);
   ::kill(pid, SIGKILL);
   ASSERT_EQ(wait_exit(pid), 1000 + SIGKILL);
   ASSERT_LT(rows_in(shard_dir(0) / "manifest.jsonl"), 40u) << "finished before the kill";
   EXPECT_FALSE(fs::exists(shard_dir(0) / "00000.tar")) << "no tar under its final name yet";
   EXPECT_FALSE(leftovers(shard_dir(0)).empty()) << "the unfinished tar, under its temporary name";
-
-  Outcome r = run({"run", job().string(), "--shard", "0", "-j", "8", "--no-progress"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("shard 0: done, 40 lines, 0 failed"), std::string::npos) << r.err;
-  const auto tars = read_tars(shard_dir(0));
-  ASSERT_EQ(tars.size(), 1u);
-  std::multiset<std::string> keys;
-  check_samples("00000.tar", tars.at("00000.tar"), shard_dir(0), {".jpg"}, nullptr, &keys);
-  EXPECT_EQ(keys, ok_keys(shard_dir(0)));
-  EXPECT_EQ(keys.size(), 40u);
-  EXPECT_EQ(leftovers(shard_dir(0)), std::vector<std::string>{});
+  expect_redone_into_one_tar(40);
 }
 
 // A shard stopped by SIGTERM (a scheduler's time limit) finishes the tar it has open, but has no
@@ -339,30 +347,14 @@ TEST_F(WebdatasetShardsE2eTest, AShardKilledWithSigkillIsRedoneIntoOneCompleteTa
 // still ends with one tar holding each ok line once.
 TEST_F(WebdatasetShardsE2eTest, AnInterruptedShardsTarIsRedoneWhole) {
   fixtures::FixtureServer slow(fixtures::ServerOptions{0, 40, 0});
-  std::vector<std::string> lines;
-  for (int i = 0; i < 30; ++i)
-    lines.push_back(slow.url("/image/" + std::to_string(20 + i) + "x20.jpg"));
-  ASSERT_EQ(run({"plan", "-i", write_list(lines).string(), "-o", job().string(), "--shard-size",
-                 "30", "--output-format", "webdataset", "-s", "16"})
-                .exit_code,
-            0);
-  pid_t pid = spawn({"run", job().string(), "--shard", "0", "-j", "2", "--quiet"});
+  pid_t pid = start_shard(slow, 30, 5);
   ASSERT_GT(pid, 0);
-  wait_rows(shard_dir(0) / "manifest.jsonl", 5);
   ::kill(pid, SIGTERM);
   ASSERT_EQ(wait_exit(pid), 130);
   ASSERT_LT(rows_in(shard_dir(0) / "manifest.jsonl"), 30u) << "finished before the signal";
   ASSERT_TRUE(fs::exists(shard_dir(0) / "00000.tar")) << "the open tar was finished";
   EXPECT_FALSE(fs::exists(shard_dir(0) / "done.json"));
-
-  Outcome r = run({"run", job().string(), "--shard", "0", "-j", "8", "--no-progress"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto tars = read_tars(shard_dir(0));
-  ASSERT_EQ(tars.size(), 1u);
-  std::multiset<std::string> keys;
-  check_samples("00000.tar", tars.at("00000.tar"), shard_dir(0), {".jpg"}, nullptr, &keys);
-  EXPECT_EQ(keys.size(), 30u);
-  EXPECT_EQ(keys, ok_keys(shard_dir(0)));
+  expect_redone_into_one_tar(30);
   EXPECT_EQ(json::parse(slurp(shard_dir(0) / "done.json"))["resumed"], 0) << "redone whole";
 }
 
