@@ -180,6 +180,21 @@ TEST_F(WebdatasetE2eTest, SamplesPerShardGivesNumberedTars) {
   }
   EXPECT_EQ(keys, ok_keys(out));
   EXPECT_EQ(keys.size(), 7u);
+
+  // The same folder again: --resume with another tar size is refused; --overwrite removes the
+  // tars the manifest names before writing new ones.
+  std::vector<std::string> again = {
+      "-i",         (dir_ / "list.txt").string(), "-o", out.string(), "--quiet", "--output-format",
+      "webdataset", "--samples-per-shard",        "10"};
+  again.push_back("--resume");
+  Outcome refused = run(again);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("--samples-per-shard 10 (was 3)"), std::string::npos) << refused.err;
+  again.back() = "--overwrite";
+  ASSERT_EQ(run(again).exit_code, 0);
+  const auto fresh = read_tars(out);
+  ASSERT_EQ(fresh.size(), 1u);
+  EXPECT_EQ(fresh.at("00000.tar").members.size(), 14u);
 }
 
 // Several --size: one member per size, KEY.SIZE.EXT, all of a sample's members consecutive.
