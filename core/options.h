@@ -165,10 +165,10 @@ struct OutputOptions {
   // measured): the one structure that grows with the list.
   bool dedup = false;
   OutputFormat format = OutputFormat::kFiles;
-  // --output-format webdataset: samples per tar; the first N samples to finish go into 00000.tar,
-  // the next N into 00001.tar, and so on. 10,000 as in img2dataset: with ~10 KB thumbnails, tars of
-  // ~100 MB, large enough for fast sequential reads, small enough to shuffle and to redo. 0 = one
-  // tar for the whole run, what each shard of `imgpipe run` writes.
+  // --samples-per-shard (webdataset): samples per tar; the first N samples to finish go into
+  // 00000.tar, the next N into 00001.tar, and so on. 10,000 as in img2dataset: with ~10 KB
+  // thumbnails, tars of ~100 MB, large enough for fast sequential reads, small enough to shuffle
+  // and to redo. 0 = one tar for the whole run, what each shard of `imgpipe run` writes.
   int64_t samples_per_tar = 10000;
   // The first tar's number: 0 for a plain run; shard k's number under `imgpipe run`, so every
   // shard's tar has a name of its own (shards.h).

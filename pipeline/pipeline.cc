@@ -163,6 +163,7 @@ void record_download(Context* ctx, const Item& item) {
 // a kill can never leave a line both in a complete tar and without its row (--resume would then
 // put it into a second tar). Only items that arrive ok touch the sink, and they come only from the
 // serial finish node (a failed item may also come from the curl thread), so it needs no lock.
+// Memory: the sink holds this one sample and libarchive's 10 KiB block (tar.h), never a tar.
 // False once the manifest or the tar failed.
 bool record_sample(Context* ctx, Item& item) {
   TarSink& tar = *ctx->tar;
