@@ -8,7 +8,7 @@ packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev l
           libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libjpeg62-turbo-dev
           libturbojpeg0-dev libspng-dev liblodepng-dev libdeflate-dev libwebp-dev libexif-dev
           libbenchmark-dev libcsv-dev zlib1g-dev libssl-dev liblcms2-dev libgif-dev libheif-dev
-          libtiff-dev
+          libtiff-dev libarchive-dev
           libvips-tools python3-numpy python3-pil)  # vips, Pillow: the colour, resampling and
           # conformance tests' references
 .ci/ensure-packages.sh "${packages[@]}"

@@ -219,6 +219,24 @@ void add_output_flags(CLI::App& app, OutputOptions& out) {
                  "Spread outputs over numbered subfolders of N lines each")
       ->check(CLI::Range(1, 100000000));
   app.add_flag("--dedup", out.dedup, "Process identical bytes once; the other rows point at it");
+  app.add_option("--output-format", out.format,
+                 "files: a file per thumbnail; webdataset: samples (KEY.jpg, KEY.json, KEY.txt) "
+                 "in tars")
+      ->transform(words({OutputFormat::kFiles, OutputFormat::kWebdataset}))
+      ->type_name("files|webdataset")
+      ->default_str("files");
+  app.add_option("--caption-column", out.caption_column,
+                 "Webdataset: the CSV/TSV column or JSONL field written as each sample's KEY.txt");
+}
+
+// A plain run's webdataset tars (a shard of `imgpipe run` writes one tar, whatever its size).
+CLI::Option* add_samples_flag(CLI::App& app, OutputOptions& out) {
+  // ≤ 10^9: a tar that big is hundreds of GB; 1 works, for tests and tiny sets.
+  return app
+      .add_option("--samples-per-shard", out.samples_per_tar,
+                  "Webdataset: samples per tar (00000.tar, 00001.tar, ...)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
+      ->capture_default_str();
 }
 
 void add_list_flags(CLI::App& app, Options& o) {
@@ -446,9 +464,16 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   std::string background = "white";
   add_image_flags(app, o.image, size_texts, background);
   add_output_flags(app, o.output);
+  CLI::Option* samples = add_samples_flag(app, o.output);
   add_download_flags(app, o.download);
   add_run_flags(app, o);
-  if (parse_into(app, args, &cl)) finish_image_options(size_texts, background, &o.image);
+  if (!parse_into(app, args, &cl)) return cl;
+  finish_image_options(size_texts, background, &o.image);
+  if (samples->count() > 0 && o.output.format != OutputFormat::kWebdataset) {
+    std::cerr << "imgpipe: --samples-per-shard sizes webdataset tars: it needs --output-format "
+                 "webdataset\n";
+    cl.exit_code = kExitUsage;
+  }
   return cl;
 }
 

@@ -42,6 +42,7 @@ struct Thumb {
   std::vector<uint8_t> encoded;  // the file's bytes; released once written
   std::string path;              // relative to the output folder; empty unless written
   uint64_t bytes = 0;            // file size once written
+  std::string member;            // webdataset: its name inside the tar `path` names; else empty
 };
 
 struct Item {

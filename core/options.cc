@@ -77,4 +77,6 @@ const char* word(ListFormat f) {
 
 const char* word(ShardBy b) { return b == ShardBy::kHost ? "host" : "line"; }
 
+const char* word(OutputFormat f) { return f == OutputFormat::kWebdataset ? "webdataset" : "files"; }
+
 }  // namespace imgpipe

@@ -107,6 +107,11 @@ struct DownloadOptions {
 // which can never hold a path separator or start with a dot.
 enum class Naming { kIndex, kHash, kUrl };
 
+// What a run writes for its ok lines. kFiles: one file per thumbnail (--name, --files-per-folder).
+// kWebdataset: samples in numbered tar files (stages/tar.h), the layout PyTorch's webdataset and
+// img2dataset use, so a dataset is a few large files instead of millions of small ones.
+enum class OutputFormat { kFiles, kWebdataset };
+
 struct ImageOptions {
   // --size, repeatable: one thumbnail per box from a single decode. With several, each goes to a
   // subfolder named after its size (OUTDIR/128/…).
@@ -159,6 +164,18 @@ struct OutputOptions {
   // a few hundred bytes per distinct image (its hash, outcome and file paths; estimated, not
   // measured): the one structure that grows with the list.
   bool dedup = false;
+  OutputFormat format = OutputFormat::kFiles;
+  // --samples-per-shard (webdataset): samples per tar; the first N samples to finish go into
+  // 00000.tar, the next N into 00001.tar, and so on. 10,000 as in img2dataset: with ~10 KB
+  // thumbnails, tars of ~100 MB, large enough for fast sequential reads, small enough to shuffle
+  // and to redo. 0 = one tar for the whole run, what each shard of `imgpipe run` writes.
+  int64_t samples_per_tar = 10000;
+  // The first tar's number: 0 for a plain run; shard k's number under `imgpipe run`, so every
+  // shard's tar has a name of its own (shards.h).
+  int64_t first_tar = 0;
+  // --caption-column: the list column (CSV/TSV header name, JSONL field) whose text becomes each
+  // webdataset sample's KEY.txt. Empty = no captions.
+  std::string caption_column;
 };
 
 // The URL list's format: text (one URL a line), CSV or TSV with a header, or JSONL. kShard is
@@ -182,6 +199,7 @@ const char* word(Naming n);
 const char* word(ListFormat f);
 const char* word(FailOn f);
 const char* word(ShardBy b);
+const char* word(OutputFormat f);
 
 // `imgpipe plan` and `imgpipe run OUTDIR` (pipeline/shards.h): how a list is split into shards,
 // and which of them one worker processes.

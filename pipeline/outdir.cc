@@ -156,22 +156,28 @@ Json options_record(const Options& o) {
   const ImageOptions& im = o.image;
   Json sizes = Json::array();
   for (Size s : im.sizes) sizes.push_back(std::to_string(s.width) + "x" + std::to_string(s.height));
-  return {{"size", sizes},
-          {"fit", word(im.fit)},
-          {"upscale", im.upscale},
-          {"background", color_text(im.background)},
-          {"format", word(im.format)},
-          {"quality", im.quality},
-          {"codec", word(im.codec)},
-          {"resizer", word(im.resizer)},
-          {"linear", im.linear},
-          {"name", word(o.output.naming)},
-          {"files-per-folder", o.output.files_per_folder},
-          {"min-size", im.min_size},
-          {"max-aspect", im.max_aspect},
-          {"max-pixels", im.max_pixels},
-          {"fail-on", word(im.fail_on)},
-          {"keep-profile", im.keep_profile}};
+  Json record = {{"size", sizes},
+                 {"fit", word(im.fit)},
+                 {"upscale", im.upscale},
+                 {"background", color_text(im.background)},
+                 {"format", word(im.format)},
+                 {"quality", im.quality},
+                 {"codec", word(im.codec)},
+                 {"resizer", word(im.resizer)},
+                 {"linear", im.linear},
+                 {"name", word(o.output.naming)},
+                 {"files-per-folder", o.output.files_per_folder},
+                 {"min-size", im.min_size},
+                 {"max-aspect", im.max_aspect},
+                 {"max-pixels", im.max_pixels},
+                 {"fail-on", word(im.fail_on)},
+                 {"keep-profile", im.keep_profile},
+                 {"output-format", word(o.output.format)},
+                 {"caption-column", o.output.caption_column}};
+  // Only where it means something, so a files run never differs from another by it.
+  if (o.output.format == OutputFormat::kWebdataset)
+    record["samples-per-shard"] = o.output.samples_per_tar;
+  return record;
 }
 
 namespace {
@@ -241,6 +247,13 @@ bool set_from_record(const std::string& key, const Json& v, Options* o) {
     return from_word(v, {FailOn::kNone, FailOn::kTruncated, FailOn::kError}, &im.fail_on);
   if (key == "keep-profile") return get(&im.keep_profile);
   if (key == "dedup") return get(&out.dedup);
+  if (key == "output-format")
+    return from_word(v, {OutputFormat::kFiles, OutputFormat::kWebdataset}, &out.format);
+  if (key == "samples-per-shard") return get(&out.samples_per_tar);
+  if (key == "caption-column" && v.is_string()) {
+    out.caption_column = v.get<std::string>();
+    return true;
+  }
   return false;
 }
 

@@ -21,8 +21,9 @@ constexpr const char* kOptionsName = ".imgpipe-options.json";  // see options_re
 constexpr const char* kLockName = ".imgpipe.lock";
 
 // The options that decide what a line's files look like and where they go: sizes, fit, upscale,
-// background, format, quality, codec, resizer, naming, folders, and the filters that decide
-// whether a line gets files at all. --resume refuses to mix files made with different ones.
+// background, format, quality, codec, resizer, naming, folders, the filters that decide
+// whether a line gets files at all, and the output format (webdataset: its tar size and caption
+// column). --resume refuses to mix files made with different ones.
 nlohmann::ordered_json options_record(const Options& o);
 
 // How the options in `now` differ from a recorded `before`, one "--flag: X (was Y)" per option;

@@ -38,6 +38,7 @@
 #include "stages/reader.h"
 #include "stages/resize.h"
 #include "stages/resume.h"
+#include "stages/tar.h"
 #include "stages/write.h"
 
 namespace imgpipe {
@@ -58,6 +59,7 @@ struct Context {
   std::unique_ptr<OutputDir> own_outdir;  // opened by run() itself, else null
   OutputDir* outdir = nullptr;            // locked for the run; outlives the manifest
   std::unique_ptr<Manifest> manifest;
+  std::unique_ptr<TarSink> tar;  // --output-format webdataset, else null; used by emit() only
   std::unique_ptr<Downloader> downloader;
   std::unique_ptr<TraceWriter> trace;  // --trace, else null
   ResumeSet resume;                    // --resume: lines already done; empty without it
@@ -155,11 +157,35 @@ void record_download(Context* ctx, const Item& item) {
       Stage::kDownload, {item.started, Clock::now(), ms, item.ok(), item.bytes_in, item.bytes_in});
 }
 
+// Webdataset: the sample into the open tar — its thumbnails (timed as its write stage), then its
+// row as KEY.json (and KEY.txt), then the row into the manifest, and only then, if the tar is
+// full, the tar's finish and rename: a complete tar's rows are always in the manifest already, so
+// a kill can never leave a line both in a complete tar and without its row (--resume would then
+// put it into a second tar). Only items that arrive ok touch the sink, and they come only from the
+// serial finish node (a failed item may also come from the curl thread), so it needs no lock.
+// Memory: the sink holds this one sample and libarchive's 10 KiB block (tar.h), never a tar.
+// False once the manifest or the tar failed.
+bool record_sample(Context* ctx, Item& item) {
+  TarSink& tar = *ctx->tar;
+  const bool sample = item.ok();
+  if (sample) run_step(Stage::kWrite, ctx, item, [&tar](Item& it) { tar.add_images(it); });
+  const std::string row = manifest_text(item);
+  if (sample && item.ok()) tar.add_record(item, row);
+  const bool row_written = ctx->manifest->append_text(row);
+  if (!sample) return row_written;
+  if (!row_written)
+    tar.abandon("the manifest could not be written");  // the tar would hold a line without a row
+  else if (item.ok())
+    tar.end_sample();
+  return tar.error().empty();
+}
+
 // Writes the row, counts the outcome, frees the in-flight slot. The slot is freed even if
 // recording throws (out of memory): a lost slot would stall the downloader forever.
-void emit(Context* ctx, const Item& item) {
+void emit(Context* ctx, Item& item) {
   try {
-    if (!ctx->manifest->append(item)) {  // disk full: stop; --resume finishes once there is room
+    if (!(ctx->tar ? record_sample(ctx, item) : ctx->manifest->append(item))) {
+      // disk full: stop; --resume finishes once there is room
       ctx->stop = true;
       ctx->downloader->wake();
     }
@@ -253,8 +279,10 @@ void run_graph(Context* ctx, List list, int threads) {
                                           }));
   flow::function_node<Msg, Msg> pixels(g, threads,
                                        [ctx](Msg item) { return pixels_node(ctx, item); });
+  // Files are written here, in parallel; webdataset samples in emit(), into the one open tar.
+  auto files = step(Stage::kWrite, ctx, [&](Item& it) { write(it, dir, io, oo); });
   flow::function_node<Msg, Msg> write_node(
-      g, threads, step(Stage::kWrite, ctx, [&](Item& it) { write(it, dir, io, oo); }));
+      g, threads, [ctx, files](Msg item) { return ctx->tar ? item : files(item); });
   flow::function_node<Msg, flow::continue_msg> finish_node(g, flow::serial, [ctx](Msg item) {
     finish(ctx, std::move(item));
     return flow::continue_msg();
@@ -315,6 +343,7 @@ List open_reader(const Options& o) {
   ListFormat format = o.input_format ? *o.input_format : format_from_path(o.input);
   list.reader = std::make_unique<ListReader>(*list.stream, format, o.url_column);
   if (!list.reader->read_header(&why)) throw SetupError(o.input + ": " + why);
+  check_caption_column(o, format, *list.reader);
   return list;
 }
 
@@ -334,6 +363,16 @@ void open_output(const Options& o, Context* ctx, OutputDir* given) {
   ctx->manifest = Manifest::create(dir, &why, o.resume);
   if (!ctx->manifest)
     throw SetupError("output folder " + o.output_dir + " is not writable: " + why);
+  if (o.output.format == OutputFormat::kWebdataset)
+    ctx->tar = std::make_unique<TarSink>(dir, o.image, o.output);
+}
+
+// The end of a webdataset run, interrupted or not: the open tar holds only samples whose rows are
+// written, so it is finished and renamed like a full one.
+void finish_tar(Context* ctx, std::string* error) {
+  if (ctx->tar && !ctx->tar->finish() && error->empty())
+    *error = "webdataset tar: " + ctx->tar->error() +
+             "; its lines are redone by --resume once the problem is fixed";
 }
 
 // After a --resume run: the old rows of lines the list now gives another URL (or no longer has)
@@ -394,7 +433,49 @@ int effective_threads(const Options& options) {
 
 RunResult run(const Options& options) { return run(options, nullptr); }
 
+void check_output_options(const Options& o) {
+  const OutputOptions& out = o.output;
+  if (out.format != OutputFormat::kWebdataset) {
+    if (!out.caption_column.empty())
+      throw SetupError(
+          "--caption-column writes KEY.txt into webdataset tars: it needs "
+          "--output-format webdataset");
+    return;
+  }
+  // A sample's key is its line number, and a tar holds each sample's own bytes.
+  if (out.dedup)
+    throw SetupError(
+        "--dedup cannot go with --output-format webdataset: every sample in a tar "
+        "holds its own image");
+  if (out.naming != Naming::kIndex)
+    throw SetupError(
+        "--name cannot go with --output-format webdataset: a sample's key is always "
+        "its line number");
+  if (out.files_per_folder > 0)
+    throw SetupError(
+        "--files-per-folder cannot go with --output-format webdataset: samples go "
+        "into tars, not folders");
+}
+
+void check_caption_column(const Options& o, ListFormat format, const ListReader& reader) {
+  const std::string& column = o.output.caption_column;
+  if (column.empty() || format == ListFormat::kShard) return;  // plan checked the list
+  const std::string flag = "--caption-column " + column + ": ";
+  if (format == ListFormat::kTxt)
+    throw SetupError(flag + o.input +
+                     " is a text list, which has no columns (use CSV, TSV or "
+                     "JSONL)");
+  if (column == o.url_column) throw SetupError(flag + "that is the URL's column");
+  if (format == ListFormat::kJsonl) return;  // per record: one without the field, no caption
+  const std::vector<std::string>& names = reader.columns();
+  if (std::find(names.begin(), names.end(), column) != names.end()) return;
+  std::string found;
+  for (const std::string& n : names) found += (found.empty() ? "" : ", ") + n;
+  throw SetupError(flag + "not a column of " + o.input + " (its columns: " + found + ")");
+}
+
 RunResult run(const Options& options, OutputDir* outdir) {
+  check_output_options(options);
   static std::once_flag curl_once;  // curl_global_init: once, before any thread uses curl
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::string proxy_note;
@@ -436,7 +517,10 @@ RunResult run(const Options& options, OutputDir* outdir) {
     ctx.stop = true;  // ends the counter early if the list was long
     if (counter.joinable()) counter.join();
   }
-  ctx.manifest->close(&result.error);
+  finish_tar(&ctx, &result.error);
+  std::string manifest_error;
+  ctx.manifest->close(&manifest_error);
+  if (!manifest_error.empty()) result.error = manifest_error;
   drop_stale(&ctx, &result.error);
   if (ctx.trace && result.error.empty()) ctx.trace->close(&result.error);
   if (!ctx.download_error.empty() && result.error.empty())

@@ -35,6 +35,16 @@ class OutputDir;
 // lock after, so a second worker can never slip in between. Borrowed, never closed here.
 RunResult run(const Options& options, OutputDir* outdir);
 
+// Options that cannot go together (--output-format webdataset with --dedup, --name hash|url or
+// --files-per-folder; --caption-column without webdataset): SetupError saying why.
+void check_output_options(const Options& o);
+
+class ListReader;
+// --caption-column against the list's header: a text list has no columns, and a CSV/TSV header
+// must name it (JSONL records are checked one by one: a missing field is an empty caption).
+// SetupError otherwise. `reader` has read its header.
+void check_caption_column(const Options& o, ListFormat format, const ListReader& reader);
+
 // Thread count actually used: options.threads, or every core when it is 0.
 int effective_threads(const Options& options);
 

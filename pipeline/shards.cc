@@ -21,6 +21,7 @@
 #include "stages/hash.h"
 #include "stages/manifest.h"
 #include "stages/reader.h"
+#include "stages/tar.h"
 
 namespace imgpipe {
 namespace {
@@ -105,6 +106,7 @@ std::string read_list(const Options& o,
   std::istream in(&hashing);
   ListReader reader(in, o.input_format ? *o.input_format : format_from_path(o.input), o.url_column);
   if (!reader.read_header(&why)) throw SetupError(o.input + ": " + why);
+  check_caption_column(o, o.input_format ? *o.input_format : format_from_path(o.input), reader);
   ListLine line;
   for (uint64_t i = 0; reader.next(&line); ++i) each(line, i);
   if (!hashing.error().empty()) throw SetupError("cannot read " + o.input + ": " + hashing.error());
@@ -283,6 +285,22 @@ void fill_from_marker(const Json& marker, ShardOutcome* out) {
   out->failed_lines = out->lines - std::min(out->lines, statuses.value("ok", uint64_t{0}));
 }
 
+// Webdataset: a shard's tar counts only beside its done marker. Without one, the shard is redone
+// whole, into a new tar: the tar a run finished before it was killed or interrupted is removed
+// here, so every ok row names a tar that does not exist and --resume drops them all (a killed
+// run's unfinished tar is a temporary, which --resume removes). The cost: the whole shard is
+// downloaded again, so keep shards to minutes of work. Resumed line by line instead, the lines a
+// retry brings back would need a second tar, and a shard's tar would no longer be one file.
+void restart_tar(const Options& so, int dir_fd) {
+  if (so.output.format != OutputFormat::kWebdataset) return;
+  const std::string name = tar_name(so.output.first_tar);
+  struct stat st {};
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      ::unlinkat(dir_fd, name.c_str(), 0) != 0)
+    throw SetupError("cannot remove the unfinished shard's " + so.output_dir + "/" + name + ": " +
+                     std::strerror(errno));
+}
+
 // Runs shard k (its OUTDIR already made) and writes its done marker, under its lock throughout.
 void run_locked(const Plan& plan, const Options& so, int64_t k, ShardOutcome* out) {
   std::unique_ptr<OutputDir> dir = OutputDir::open(so);  // the second worker fails here
@@ -292,6 +310,7 @@ void run_locked(const Plan& plan, const Options& so, int64_t k, ShardOutcome* ou
     out->state = ShardState::kAlreadyDone;
     return;
   }
+  restart_tar(so, dir->fd());
   const RunResult r = run(so, dir.get());
   out->message = r.error;
   if (r.interrupted) out->state = ShardState::kInterrupted;
@@ -382,6 +401,7 @@ Json plan_json(const Plan& p) {
 }
 
 Plan make_plan(const Options& o) {
+  check_output_options(o);
   Fd dir{open_outdir(o.output_dir, true)};
   struct stat st {};
   if (::fstatat(dir.fd, kPlanName, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -394,6 +414,7 @@ Plan make_plan(const Options& o) {
   plan.by = o.shard.by;
   plan.options = options_record(o);
   plan.options["dedup"] = o.output.dedup;
+  plan.options.erase("samples-per-shard");  // a shard writes one tar, whatever its size
   ShardFiles files(inputs.fd, o.output_dir + "/" + kInputsDir);
   split_list(o, &files, &plan);
   // Last: a plan.json means every shard file is complete.
@@ -440,6 +461,10 @@ Options shard_options(const Plan& plan, const Options& base, int64_t k) {
   o.output_dir = base.output_dir + "/" + kShardsDir + "/" + name;
   o.resume = true;  // a shard a killed worker left is finished item by item, never doubled
   o.overwrite = false;
+  // Webdataset: one tar per shard, named after the shard (00003.tar), so the tars of every shard
+  // can be gathered into one folder.
+  o.output.samples_per_tar = 0;
+  o.output.first_tar = k;
   o.metrics_json.clear();  // each shard's metrics go into its done marker
   o.trace.clear();
   return o;

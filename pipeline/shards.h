@@ -7,14 +7,17 @@
 //   inputs/00003.jsonl        shard 3's records, each with its original line number (ListFormat::
 //                             kShard), so manifest rows name the line of the original list
 //   shards/00003/             shard 3's OUTDIR: its thumbnails, manifest.jsonl, lock, and last
+//   shards/00003/00003.tar    --output-format webdataset: the shard's one tar, named after it
 //   shards/00003/done.json    its done marker: written atomically once the shard is complete
 // Names have 5 digits (more past 99,999 shards). Every file is created relative to a directory
 // handle with O_NOFOLLOW, as OutputDir does for a run's files.
 //
 // A shard is one ordinary run (pipeline.h) with --resume always on, so a killed or interrupted
 // shard is resumed item by item on its next run: its ok rows with their files are kept, the rest
-// redone, and the manifest again holds one row per line. Two workers on one shard: the second
-// finds the shard's OUTDIR locked (outdir.h) and fails, saying so.
+// redone, and the manifest again holds one row per line. With webdataset output a shard without
+// its done marker is redone whole instead, so its tar stays one file (shards.cc: restart_tar).
+// Two workers on one shard: the second finds the shard's OUTDIR locked (outdir.h) and fails,
+// saying so.
 //
 // Thread-safety: plain functions, called from one thread (the shards run one after another).
 #pragma once

@@ -5,7 +5,9 @@ namespace imgpipe {
 namespace {
 
 // A written thumbnail's record without its (already released) pixels and bytes.
-Thumb file_record(const Thumb& t) { return {t.box, {}, t.width, t.height, {}, t.path, t.bytes}; }
+Thumb file_record(const Thumb& t) {
+  return {t.box, {}, t.width, t.height, {}, t.path, t.bytes, t.member};
+}
 
 }  // namespace
 

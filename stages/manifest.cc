@@ -18,10 +18,13 @@ double round_ms(double ms) { return std::round(ms * 1000) / 1000; }  // µs prec
 
 nlohmann::ordered_json thumb_json(const Thumb* t) {
   bool written = t && !t->path.empty();
-  return {{"output", written ? t->path : ""},
-          {"output_width", written ? t->width : 0},
-          {"output_height", written ? t->height : 0},
-          {"output_bytes", written ? t->bytes : 0}};
+  nlohmann::ordered_json j = {{"output", written ? t->path : ""},
+                              {"output_width", written ? t->width : 0},
+                              {"output_height", written ? t->height : 0},
+                              {"output_bytes", written ? t->bytes : 0}};
+  if (written && !t->member.empty())
+    j["member"] = t->member;  // webdataset: which member of the tar
+  return j;
 }
 
 }  // namespace
@@ -208,10 +211,14 @@ Manifest::~Manifest() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool Manifest::append(const Item& item) {
+std::string manifest_text(const Item& item) {
   // replace: a URL line with invalid UTF-8 must still produce a valid JSON row, not an exception.
-  std::string row =
-      manifest_row(item).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return manifest_row(item).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+bool Manifest::append(const Item& item) { return append_text(manifest_text(item)); }
+
+bool Manifest::append_text(std::string row) {
   row += '\n';
   std::lock_guard<std::mutex> lock(mu_);
   if (!error_.empty()) return false;

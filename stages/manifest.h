@@ -25,6 +25,9 @@ constexpr const char* kManifestName = "manifest.jsonl";
 
 // The manifest row for an item (also what tests compare against).
 nlohmann::ordered_json manifest_row(const Item& item);
+// The same as one line of JSON, without the newline: what append() writes, and what a webdataset
+// sample's KEY.json holds, byte for byte.
+std::string manifest_text(const Item& item);
 
 // A line an earlier run finished, as --resume reads it from the manifest: the line number and a
 // hash of the URL its row names, so a list that changed since is noticed (resume.h). 24 bytes.
@@ -69,6 +72,8 @@ class Manifest {
   // limit): the file is cut back to its last whole row and every later append is refused, so the
   // manifest never holds a torn row and --resume can complete the run once there is room.
   bool append(const Item& item);
+  // The same with the row's text already made (manifest_text).
+  bool append_text(std::string row);
   // Closes the file; false with *why set if any row failed to reach it.
   bool close(std::string* why);
 

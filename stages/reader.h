@@ -101,6 +101,8 @@ class ListReader {
   // The next record; false at the end of the list. A read error (corrupt gzip, I/O error) ends
   // the list with one error record.
   bool next(ListLine* out);
+  // The header's column names (CSV, TSV) once read_header() succeeded; empty for other formats.
+  const std::vector<std::string>& columns() const { return columns_; }
 
  private:
   enum class Header { kUnread, kOk, kFailed };

@@ -18,11 +18,6 @@
 namespace imgpipe {
 namespace {
 
-std::string size_label(Size s) {
-  return s.width == s.height ? std::to_string(s.width)
-                             : std::to_string(s.width) + "x" + std::to_string(s.height);
-}
-
 std::string stem(const Item& item, const OutputOptions& output) {
   switch (output.naming) {
     case Naming::kHash:
@@ -32,9 +27,7 @@ std::string stem(const Item& item, const OutputOptions& output) {
     case Naming::kIndex:
       break;
   }
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(item.line));
-  return buf;
+  return sample_key(item.line);
 }
 
 bool write_all(int fd, const std::vector<uint8_t>& bytes) {
@@ -167,7 +160,9 @@ void remove_temporaries_in(const fs::path& dir, bool numbered) {
 void remove_temporaries(const std::string& dir, const ImageOptions& image,
                         const OutputOptions& output) {
   const bool numbered = output.files_per_folder > 0;
-  if (image.sizes.size() == 1) return remove_temporaries_in(dir, numbered);
+  // Tars are written to OUTDIR itself, whatever the sizes.
+  if (image.sizes.size() == 1 || output.format == OutputFormat::kWebdataset)
+    return remove_temporaries_in(dir, numbered);
   for (Size s : image.sizes) {
     const fs::path sub = fs::path(dir) / size_label(s);
     std::error_code ec;
@@ -175,10 +170,24 @@ void remove_temporaries(const std::string& dir, const ImageOptions& image,
   }
 }
 
-std::string output_name(uint64_t line, Format format) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%08llu.%s", static_cast<unsigned long long>(line), word(format));
+std::string size_label(Size s) {
+  return s.width == s.height ? std::to_string(s.width)
+                             : std::to_string(s.width) + "x" + std::to_string(s.height);
+}
+
+std::string sample_key(uint64_t line) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(line));
   return buf;
+}
+
+std::string output_name(uint64_t line, Format format) {
+  return sample_key(line) + "." + word(format);
+}
+
+std::string member_name(const Item& item, const Thumb& thumb, const ImageOptions& image) {
+  const std::string size = image.sizes.size() > 1 ? size_label(thumb.box) + "." : "";
+  return sample_key(item.line) + "." + size + word(image.format);
 }
 
 std::string url_stem(const std::string& url) {

@@ -13,9 +13,17 @@
 
 namespace imgpipe {
 
-// "00000042.jpg": the line number zero-padded to 8 digits, so names sort in list order and never
-// collide; lists past 10^8 lines simply get longer names.
+// "00000042": the line number zero-padded to 8 digits, so names sort in list order and never
+// collide; lists past 10^8 lines simply get longer names. The stem of --name index files and the
+// key of webdataset samples.
+std::string sample_key(uint64_t line);
+// "00000042.jpg".
 std::string output_name(uint64_t line, Format format);
+// A --size box as a name: "128" for a square, "320x200" otherwise.
+std::string size_label(Size s);
+// Webdataset member of thumbnail `thumb` of `item`: KEY.EXT, or KEY.SIZE.EXT with several --size,
+// so every member of a sample shares the key up to its first dot.
+std::string member_name(const Item& item, const Thumb& thumb, const ImageOptions& image);
 
 // A file stem from a URL: scheme dropped, every byte outside [A-Za-z0-9._-] turned into '_', no
 // leading dot, the last extension dropped, at most 100 bytes, then '-' and 32 hex digits (128 bits)
@@ -34,7 +42,8 @@ std::string temporary_name(const std::string& name, uint64_t line);
 // True for a file name temporary_name() produces, and for nothing else.
 bool is_temporary_name(const std::string& name);
 // --resume after a SIGKILL: removes the temporaries a write cut short left in the folders this
-// run's options write to (dir, its size folders, their numbered folders), and nowhere else: a
+// run's options write to (dir, its size folders, their numbered folders; webdataset: dir, where
+// the tars are), and nowhere else: a
 // user's hidden files, or a .git folder inside OUTDIR, are left alone.
 void remove_temporaries(const std::string& dir, const ImageOptions& image,
                         const OutputOptions& output);

@@ -346,6 +346,32 @@ TEST(CommandLine, ShardFlags) {
 }
 
 // --decode-memory: sizes with suffixes, 0 (the machine's default) unless given, and at least 1 MB.
+TEST(CommandLine, WebdatasetFlags) {
+  EXPECT_EQ(parse({"-i", "l", "-o", "o"}).options.output.format, OutputFormat::kFiles);
+  EXPECT_EQ(parse({"-i", "l", "-o", "o"}).options.output.samples_per_tar, 10000);
+  CommandLine cl = parse({"-i", "l.csv", "-o", "o", "--output-format", "WebDataset",
+                          "--samples-per-shard", "500", "--caption-column", "caption"});
+  ASSERT_FALSE(cl.exit_code);
+  EXPECT_EQ(cl.options.output.format, OutputFormat::kWebdataset);
+  EXPECT_EQ(cl.options.output.samples_per_tar, 500);
+  EXPECT_EQ(cl.options.output.caption_column, "caption");
+  CommandLine plan = parse({"plan", "-i", "l", "-o", "o", "--shard-size", "10", "--output-format",
+                            "webdataset", "--caption-column", "text"});
+  ASSERT_FALSE(plan.exit_code);
+  EXPECT_EQ(plan.options.output.format, OutputFormat::kWebdataset);
+  EXPECT_EQ(plan.options.output.caption_column, "text");
+  for (std::vector<const char*> bad :
+       {std::vector<const char*>{"-i", "l", "-o", "o", "--output-format", "tar"},
+        {"-i", "l", "-o", "o", "--output-format", "webdataset", "--samples-per-shard", "0"},
+        {"-i", "l", "-o", "o", "--samples-per-shard", "5"},  // files: no tars to size
+        {"plan", "-i", "l", "-o", "o", "--shard-size", "10", "--output-format", "webdataset",
+         "--samples-per-shard", "5"}}) {  // a shard writes one tar
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(parse(bad).exit_code, kExitUsage) << bad.back();
+    testing::internal::GetCapturedStderr();
+  }
+}
+
 TEST(CommandLine, DecodeMemoryTakesASizeOfAtLeastOneMegabyte) {
   EXPECT_EQ(parse({"-i", "l", "-o", "o"}).options.image.decode_memory, 0);
   CommandLine cl = parse({"-i", "l", "-o", "o", "--decode-memory", "2G"});

@@ -74,6 +74,19 @@ TEST(OptionsRecord, NamesTheFlagsThatShapeOutputs) {
   EXPECT_EQ(options_difference(r, r), "");
 }
 
+// A webdataset folder is never resumed as a files one, nor with tars of another size.
+TEST(OptionsRecord, OutputFormatAndTarSizeDiffer) {
+  Options files, tars, bigger;
+  tars.output.format = bigger.output.format = OutputFormat::kWebdataset;
+  bigger.output.samples_per_tar = 20000;
+  EXPECT_EQ(options_difference(options_record(files), options_record(files)), "");
+  EXPECT_NE(options_difference(options_record(files), options_record(tars))
+                .find("--output-format \"webdataset\" (was \"files\")"),
+            std::string::npos);
+  EXPECT_EQ(options_difference(options_record(tars), options_record(bigger)),
+            "--samples-per-shard 20000 (was 10000)");
+}
+
 // A folder an older imgpipe made lacks the newer options' keys: resumable while they are at their
 // defaults, refused once one is not.
 TEST(OptionsRecord, AKeyTheEarlierRunLackedMatchesOnlyItsDefault) {
@@ -130,6 +143,9 @@ TEST(OptionsRecord, ReadsBackIntoTheSameOptions) {
   o.image.max_pixels = 1234567;
   o.image.fail_on = FailOn::kError;
   o.image.keep_profile = true;
+  o.output.format = OutputFormat::kWebdataset;
+  o.output.samples_per_tar = 77;
+  o.output.caption_column = "caption";
   nlohmann::ordered_json record = options_record(o);
   record["dedup"] = true;
   Options back;
@@ -137,6 +153,7 @@ TEST(OptionsRecord, ReadsBackIntoTheSameOptions) {
   ASSERT_TRUE(options_from_record(record, &back, &why)) << why;
   EXPECT_EQ(options_record(back), options_record(o));
   EXPECT_TRUE(back.output.dedup);
+  EXPECT_EQ(back.output.samples_per_tar, 77);
   record["fit"] = "squash";
   EXPECT_FALSE(options_from_record(record, &back, &why));
   EXPECT_NE(why.find("fit"), std::string::npos) << why;

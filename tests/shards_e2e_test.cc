@@ -12,8 +12,6 @@
 namespace imgpipe {
 namespace {
 
-using namespace std::chrono_literals;
-
 class ShardsE2eTest : public E2eTest {
  protected:
   void TearDown() override {
@@ -49,20 +47,6 @@ class ShardsE2eTest : public E2eTest {
         all[line] = row;
       }
     return all;
-  }
-
-  // The exit code, or 1000 + the signal that ended it.
-  static int wait_exit(pid_t pid) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-  }
-  static size_t rows_in(const fs::path& manifest) {
-    std::ifstream in(manifest);
-    return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
-  }
-  static void wait_rows(const fs::path& manifest, size_t n) {
-    for (int i = 0; i < 1000 && rows_in(manifest) < n; ++i) std::this_thread::sleep_for(10ms);
   }
 };
 

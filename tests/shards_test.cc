@@ -106,6 +106,30 @@ TEST_F(ShardsTest, ShardsRunWithThePlansOptions) {
   EXPECT_EQ(*s.input_format, ListFormat::kShard);
 }
 
+// Webdataset: every shard writes one tar, named after it, whatever --samples-per-shard a plain
+// run would use (plan.json does not record it); the caption column comes from the plan.
+TEST_F(ShardsTest, AWebdatasetShardWritesOneTarNamedAfterIt) {
+  std::string records;  // 6 records: two shards of 5
+  for (int i = 0; i < 6; ++i) records += "{\"url\": \"http://h/" + std::to_string(i) + "\"}\n";
+  Options o = plan_options(write("list.jsonl", records), 5);
+  o.output.format = OutputFormat::kWebdataset;
+  o.output.caption_column = "text";
+  make_plan(o);
+  const Plan plan = read_plan(o.output_dir);
+  EXPECT_FALSE(plan.options.contains("samples-per-shard"));
+  Options machine;
+  machine.output_dir = o.output_dir;
+  const Options s = shard_options(plan, machine, 1);
+  EXPECT_EQ(s.output.format, OutputFormat::kWebdataset);
+  EXPECT_EQ(s.output.caption_column, "text");
+  EXPECT_EQ(s.output.samples_per_tar, 0);
+  EXPECT_EQ(s.output.first_tar, 1);
+  Options dedup = o;
+  dedup.output_dir += "-2";
+  dedup.output.dedup = true;
+  EXPECT_THROW(make_plan(dedup), SetupError) << "refused before any shard runs";
+}
+
 // A shard file gives back exactly the records the list gave: other columns, error records and
 // bytes that are not UTF-8 (a Latin-1 file name) included.
 TEST_F(ShardsTest, ShardFilesKeepWholeRecords) {
