@@ -130,9 +130,10 @@ def jobcomp_records(job):
 
 
 def status(imgpipe, outdir):
-    result = run([imgpipe, "status", outdir], timeout=60)
-    match = re.search(r"not done: --array=(\S+)", result.stdout)
-    return result.returncode, (match.group(1) if match else None), result.stdout
+    result = run([imgpipe, "status", outdir, "--json"], timeout=60)
+    if result.returncode not in (0, 1):
+        fail("status: exit %d: %s" % (result.returncode, result.stderr))
+    return result.returncode, json.loads(result.stdout)
 
 
 def expand(spec):
@@ -189,13 +190,18 @@ def main():
 
         started = time.monotonic()
         job = sbatch(script, "0-7%2", outdir, imgpipe, logs)
-        # Cancel task 3 once it runs, half a second in: imgpipe has begun its shard.
+        # Cancel task 3 once its imgpipe has written a row: squeue says RUNNING as soon as the
+        # task has its CPU, which on a loaded machine can be a second before the script starts,
+        # so the shard's own manifest is what shows the cancel lands in the middle of the shard.
+        manifest = os.path.join(outdir, "shards", "%05d" % CANCELLED_TASK, "manifest.jsonl")
         deadline = time.monotonic() + 60
-        while task_state(job, CANCELLED_TASK) != "RUNNING":
+        while not (os.path.exists(manifest) and os.path.getsize(manifest) > 0):
             if time.monotonic() > deadline:
-                fail("task %d never ran" % CANCELLED_TASK)
-            time.sleep(0.05)
-        time.sleep(0.5)
+                fail("task %d never wrote a row" % CANCELLED_TASK)
+            time.sleep(0.02)
+        if task_state(job, CANCELLED_TASK) != "RUNNING":
+            fail("task %d is %r, not RUNNING, after its first row"
+                 % (CANCELLED_TASK, task_state(job, CANCELLED_TASK)))
         cancel = run(["scancel", "%s_%d" % (job, CANCELLED_TASK)], timeout=30)
         if cancel.returncode != 0:
             fail("scancel: " + cancel.stderr)
@@ -213,19 +219,30 @@ def main():
         if bad:
             fail("tasks that did not complete with 0:0: %s (logs in %s)" % (bad, logs))
 
-        code, spec, text = status(imgpipe, outdir)
-        if code != 1 or spec is None:
-            fail("status after the cancel: exit %d, no not-done spec:\n%s" % (code, text))
+        code, report = status(imgpipe, outdir)
+        spec = report.get("array")
+        if code != 1 or not spec:
+            fail("status after the cancel: exit %d, no not-done spec: %s" % (code, report))
         if expand(spec) != cancelled:
             fail("status names %s not done; jobcomp cancelled %s" % (spec, sorted(cancelled)))
+        # "failed" (started, no done.json), not "missing": the cancel hit a running imgpipe,
+        # which left part of its shard for the resubmission to resume.
+        if report["failed"] != sorted(cancelled) or report["missing"]:
+            fail("the cancelled shard is not 'failed' (started): %s" % report)
+        with open(os.path.join(outdir, "shards", "%05d" % CANCELLED_TASK, "manifest.jsonl")) as f:
+            partial = sum(1 for _ in f)
+        if not 1 <= partial < SHARD_SIZE:
+            fail("the cancelled shard has %d rows, not 1 to %d" % (partial, SHARD_SIZE - 1))
+        print("status: not done --array=%s (%d of %d rows before the cancel)"
+              % (spec, partial, SHARD_SIZE))
 
         started = time.monotonic()
         again = sbatch(script, spec, outdir, imgpipe, logs)
         wait_for_job(again)
         print("resubmitted --array=%s: %.1f s" % (spec, time.monotonic() - started))
-        code, spec, text = status(imgpipe, outdir)
-        if code != 0:
-            fail("status after the resubmission: exit %d\n%s" % (code, text))
+        code, report = status(imgpipe, outdir)
+        if code != 0 or report["done"] != list(range(shards)):
+            fail("status after the resubmission: exit %d: %s" % (code, report))
 
         # One row per input line over the union of the shard manifests.
         rows = {}
