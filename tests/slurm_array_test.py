@@ -57,6 +57,17 @@ def skip_unless_cluster():
     if shutil.which("sbatch") is None or not os.path.exists(os.environ["SLURM_CONF"]):
         print("SKIP: no Slurm cluster (run .ci/slurm.sh start as root)")
         sys.exit(SKIP)
+    # A stopped controller makes sinfo retry for ~9 s: look at its pid file first.
+    with open(os.environ["SLURM_CONF"]) as f:
+        pidfile = re.search(r"^SlurmctldPidFile=(\S+)", f.read(), re.M)
+    try:
+        with open(pidfile.group(1) if pidfile else "/run/slurmctld.pid") as f:
+            with open("/proc/%d/stat" % int(f.read().strip())) as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    raise OSError("a zombie")
+    except (OSError, ValueError) as e:
+        print("SKIP: slurmctld is not running (%s); run .ci/slurm.sh start as root" % e)
+        sys.exit(SKIP)
     states = run(["sinfo", "-h", "-o", "%T"], timeout=30)
     if states.returncode != 0 or not re.search(r"\b(idle|mixed|allocated)\b", states.stdout):
         print("SKIP: the Slurm cluster is not up (sinfo: %s%s)" % (states.stdout.strip(),
