@@ -94,6 +94,9 @@ def start_server(fixture_server):
     return server, port
 
 
+SUBMITTED = []  # cancelled on the way out, so a failure leaves nothing queued on the cluster
+
+
 def sbatch(script, array, outdir, imgpipe, logdir):
     result = run(["sbatch", "--parsable", "--array=" + array,
                   "--output=" + os.path.join(logdir, "%A_%a.out"),
@@ -101,7 +104,8 @@ def sbatch(script, array, outdir, imgpipe, logdir):
                  timeout=30)
     if result.returncode != 0:
         fail("sbatch --array=%s: %s" % (array, result.stderr))
-    return result.stdout.strip().split(";")[0]
+    SUBMITTED.append(result.stdout.strip().split(";")[0])
+    return SUBMITTED[-1]
 
 
 def task_state(job, task):
@@ -291,6 +295,8 @@ def main():
             fail("thumbnails differ from the plain run's: %s" % differ)
         print("ok: %d lines, %d thumbnails identical to a plain run" % (LINES, len(expected)))
     finally:
+        if SUBMITTED:
+            run(["scancel"] + SUBMITTED, timeout=30)
         server.terminate()
         server.wait()
     shutil.rmtree(work, ignore_errors=True)  # kept on failure, for the logs
