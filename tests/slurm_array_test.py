@@ -124,7 +124,7 @@ def wait_for_job(job, limit_s=120):
     fail("job %s still queued after %d s: %s" % (job, limit_s, result.stdout))
 
 
-def jobcomp_records(job):
+def jobcomp_records(job, expect=8):
     """jobcomp/filetxt's lines for the tasks of array job JOB, as {task: (state, exit)}."""
     path = run(["scontrol", "show", "config"], timeout=30).stdout
     match = re.search(r"^JobCompLoc\s*=\s*(\S+)", path, re.M)
@@ -139,7 +139,7 @@ def jobcomp_records(job):
                 fields = dict(re.findall(r"(\w+)=(\S*)", line))
                 if fields.get("ArrayJobId") == job:
                     records[int(fields["ArrayTaskId"])] = (fields["JobState"], fields["ExitCode"])
-        if len(records) >= 8 or time.monotonic() > deadline:
+        if len(records) >= expect or time.monotonic() > deadline:
             return records
         time.sleep(0.2)
 
@@ -187,7 +187,8 @@ def main():
         with open(listing, "w") as f:
             for i in range(LINES):
                 if i == 17:
-                    f.write("http://127.0.0.1:%d/status/404\n" % port)  # a failed line
+                    # A failed line (line 18, in shard 3): that shard ends with exit 1.
+                    f.write("http://127.0.0.1:%d/status/404\n" % port)
                 else:
                     f.write("http://127.0.0.1:%d/demo/%03d.%s\n" % (port, i,
                                                                     "png" if i % 5 == 4 else "jpg"))
@@ -255,6 +256,11 @@ def main():
         again = sbatch(script, spec, outdir, imgpipe, logs)
         wait_for_job(again)
         print("resubmitted --array=%s: %.1f s" % (spec, time.monotonic() - started))
+        # Shard 3 holds the 404 line: its imgpipe exits 1, which the sbatch script reports as
+        # success.
+        redone = jobcomp_records(again, expect=len(cancelled))
+        if set(redone) != cancelled or any(r != ("COMPLETED", "0:0") for r in redone.values()):
+            fail("the resubmitted tasks ended %s, not COMPLETED 0:0" % redone)
         code, report = status(imgpipe, outdir)
         if code != 0 or report["done"] != list(range(shards)):
             fail("status after the resubmission: exit %d: %s" % (code, report))
