@@ -286,12 +286,25 @@ std::string options_difference(const Json& before, const Json& now) {
   return diff;
 }
 
-std::unique_ptr<OutputDir> OutputDir::open(const Options& o) {
+int open_output_folder(const std::string& dir, bool create) {
   std::error_code ec;
-  std::filesystem::create_directories(o.output_dir, ec);
-  if (ec) throw SetupError("cannot create output folder " + o.output_dir + ": " + ec.message());
-  int fd = ::open(o.output_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw SetupError("cannot open output folder " + o.output_dir + ": " + errno_text());
+  if (create) std::filesystem::create_directories(dir, ec);
+  if (ec) throw SetupError("cannot create output folder " + dir + ": " + ec.message());
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw SetupError("cannot open output folder " + dir + ": " + errno_text());
+  return fd;
+}
+
+int open_own_subfolder(int parent_fd, const std::string& name, const std::string& shown) {
+  if (::mkdirat(parent_fd, name.c_str(), 0755) != 0 && errno != EEXIST)
+    throw SetupError("cannot create " + shown + ": " + errno_text());
+  int fd = ::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) throw SetupError("cannot open " + shown + " (not a folder?): " + errno_text());
+  return fd;
+}
+
+std::unique_ptr<OutputDir> OutputDir::open(const Options& o) {
+  int fd = open_output_folder(o.output_dir, true);
   std::unique_ptr<OutputDir> dir(new OutputDir(fd, -1));
   dir->lock_fd_ = take_lock(fd, o.output_dir);  // before looking at what an earlier run left
   check_earlier_run(fd, o);

@@ -45,6 +45,14 @@ bool read_small(int dir_fd, const char* name, std::string* out, size_t max = 1 <
 // the folder after it, so the file survives a crash of the machine too (done markers, plans).
 bool write_small(int dir_fd, const char* name, const std::string& text, bool durable = false);
 
+// The output folder `dir` (created first, with its parents, when `create`), as an O_DIRECTORY
+// handle. The user names it, so a symlink there is theirs and followed; below it, nothing is.
+// Throws SetupError (pipeline.h).
+int open_output_folder(const std::string& dir, bool create);
+// parent_fd/name, a folder imgpipe makes inside OUTDIR (mkdirat if missing), opened O_NOFOLLOW so
+// a symlink planted in its place is refused. `shown` names it in the SetupError thrown on failure.
+int open_own_subfolder(int parent_fd, const std::string& name, const std::string& shown);
+
 class OutputDir {
  public:
   // Creates the folder if missing, takes its lock, and checks what an earlier run left:

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <istream>
 #include <streambuf>
 
@@ -35,25 +34,6 @@ constexpr size_t kPlanBufferBytes = 16 << 20;
 
 // The largest plan.json read back: 12 bytes a shard for its line count, so ~5 million shards.
 constexpr size_t kMaxPlanBytes = 64 << 20;
-
-// A folder the run itself (never a planted symlink) has made: mkdirat then opened O_NOFOLLOW.
-int open_subdir(int parent_fd, const std::string& name, const std::string& shown) {
-  if (::mkdirat(parent_fd, name.c_str(), 0755) != 0 && errno != EEXIST)
-    throw SetupError("cannot create " + shown + ": " + std::strerror(errno));
-  int fd = ::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    throw SetupError("cannot open " + shown + " (not a folder?): " + std::strerror(errno));
-  return fd;
-}
-
-int open_outdir(const std::string& dir, bool create) {
-  std::error_code ec;
-  if (create) std::filesystem::create_directories(dir, ec);
-  if (ec) throw SetupError("cannot create output folder " + dir + ": " + ec.message());
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw SetupError("cannot open " + dir + ": " + std::strerror(errno));
-  return fd;
-}
 
 // Closes a descriptor when it goes out of scope.
 struct Fd {
@@ -346,7 +326,8 @@ ShardOutcome run_shard(const Plan& plan, const Options& base, int shards_fd, int
   out.shard = k;
   const Options so = shard_options(plan, base, k);
   try {
-    ::close(open_subdir(shards_fd, shard_name(k), so.output_dir));  // never through a symlink
+    ::close(
+        open_own_subfolder(shards_fd, shard_name(k), so.output_dir));  // never through a symlink
     check_input(inputs_fd, k, so.input);
     run_locked(plan, so, k, &out);
   } catch (const SetupError& e) {
@@ -402,12 +383,12 @@ Json plan_json(const Plan& p) {
 
 Plan make_plan(const Options& o) {
   check_output_options(o);
-  Fd dir{open_outdir(o.output_dir, true)};
+  Fd dir{open_output_folder(o.output_dir, true)};
   struct stat st {};
   if (::fstatat(dir.fd, kPlanName, &st, AT_SYMLINK_NOFOLLOW) == 0)
     throw SetupError(o.output_dir + " already holds a plan (" + kPlanName +
                      "): plan into another folder, or remove it first");
-  Fd inputs{open_subdir(dir.fd, kInputsDir, o.output_dir + "/" + kInputsDir)};
+  Fd inputs{open_own_subfolder(dir.fd, kInputsDir, o.output_dir + "/" + kInputsDir)};
   Plan plan;
   plan.list = o.input;
   plan.shard_size = o.shard.size;
@@ -425,7 +406,7 @@ Plan make_plan(const Options& o) {
 }
 
 Plan read_plan(const std::string& outdir) {
-  Fd dir{open_outdir(outdir, false)};
+  Fd dir{open_output_folder(outdir, false)};
   std::string text;
   if (!read_small(dir.fd, kPlanName, &text, kMaxPlanBytes))
     throw SetupError("cannot read " + outdir + "/" + kPlanName +
@@ -499,8 +480,8 @@ std::vector<ShardOutcome> run_shards(const Options& o,
   const Plan plan = read_plan(o.output_dir);
   const std::vector<int64_t> shards =
       select_shards(o.shard, static_cast<int64_t>(plan.shard_lines.size()), std::getenv);
-  Fd dir{open_outdir(o.output_dir, false)};
-  Fd shards_fd{open_subdir(dir.fd, kShardsDir, o.output_dir + "/" + kShardsDir)};
+  Fd dir{open_output_folder(o.output_dir, false)};
+  Fd shards_fd{open_own_subfolder(dir.fd, kShardsDir, o.output_dir + "/" + kShardsDir)};
   Fd inputs_fd{::openat(dir.fd, kInputsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
   if (inputs_fd.fd < 0)
     throw SetupError("cannot open " + o.output_dir + "/" + kInputsDir + ": " +
@@ -562,7 +543,7 @@ std::vector<int64_t> not_done(const ShardStatus& s) {
 ShardStatus shard_status(const std::string& outdir) {
   ShardStatus s;
   s.plan = read_plan(outdir);
-  Fd dir{open_outdir(outdir, false)};
+  Fd dir{open_output_folder(outdir, false)};
   Fd shards{::openat(dir.fd, kShardsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
   for (int64_t k = 0; k < static_cast<int64_t>(s.plan.shard_lines.size()); ++k) {
     Fd shard{shards.fd < 0 ? -1
