@@ -35,8 +35,14 @@ std::string color_text(Rgba c) {
 int take_lock(int dir_fd, const std::string& dir) {
   int fd = ::openat(dir_fd, kLockName, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw SetupError("cannot create " + dir + "/" + kLockName + ": " + errno_text());
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
+  // `imgpipe status` holds the lock shared for a moment to see whether a shard is running
+  // (lock_is_held): try for up to 100 ms before taking a busy lock for another run's.
+  int err = EWOULDBLOCK;
+  for (int tries = 0; tries < 10 && err == EWOULDBLOCK; ++tries) {
+    if (tries > 0) ::usleep(10'000);
+    err = ::flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
+  }
+  if (err != 0) {
     char pid[32] = {};
     ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
     ::close(fd);
@@ -284,6 +290,14 @@ std::string options_difference(const Json& before, const Json& now) {
             (was == before.end() ? std::string("not recorded") : was->dump()) + ")";
   }
   return diff;
+}
+
+bool lock_is_held(int dir_fd) {
+  int fd = ::openat(dir_fd, kLockName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;  // no run ever took it
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases our shared lock, if we got it
+  return held;
 }
 
 int open_output_folder(const std::string& dir, bool create) {

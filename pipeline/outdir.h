@@ -53,6 +53,10 @@ int open_output_folder(const std::string& dir, bool create);
 // a symlink planted in its place is refused. `shown` names it in the SetupError thrown on failure.
 int open_own_subfolder(int parent_fd, const std::string& name, const std::string& shown);
 
+// True while a run holds the lock of the folder dir_fd (OutputDir::open). It takes the lock shared
+// for a moment to find out, which a run starting at that instant waits out (take_lock retries).
+bool lock_is_held(int dir_fd);
+
 class OutputDir {
  public:
   // Creates the folder if missing, takes its lock, and checks what an earlier run left:

@@ -530,7 +530,8 @@ void add_marker(const Json& m, ShardStatus* s) {
   }
 }
 
-// The shards to submit again: failed and missing, in order.
+// The shards to submit again: failed and missing, in order. Not the running ones: a task given
+// one of those would only find it locked.
 std::vector<int64_t> not_done(const ShardStatus& s) {
   std::vector<int64_t> todo = s.failed;
   todo.insert(todo.end(), s.missing.begin(), s.missing.end());
@@ -553,8 +554,10 @@ ShardStatus shard_status(const std::string& outdir) {
     if (!marker.is_null()) {
       s.done.push_back(k);
       add_marker(marker, &s);
+    } else if (shard.fd < 0) {
+      s.missing.push_back(k);
     } else {
-      (shard.fd >= 0 ? s.failed : s.missing).push_back(k);
+      (lock_is_held(shard.fd) ? s.running : s.failed).push_back(k);
     }
   }
   return s;
@@ -567,8 +570,8 @@ std::string format_status(const ShardStatus& s) {
                 static_cast<unsigned long long>(s.plan.lines),
                 static_cast<long long>(s.plan.shard_size), word(s.plan.by));
   std::string out = buf;
-  std::snprintf(buf, sizeof buf, "done %zu, failed %zu, missing %zu\n", s.done.size(),
-                s.failed.size(), s.missing.size());
+  std::snprintf(buf, sizeof buf, "done %zu, running %zu, failed %zu, missing %zu\n", s.done.size(),
+                s.running.size(), s.failed.size(), s.missing.size());
   out += buf;
   std::snprintf(buf, sizeof buf, "done shards: %llu lines, %.1f MB in;",
                 static_cast<unsigned long long>(s.lines), s.bytes / 1e6);
@@ -580,8 +583,10 @@ std::string format_status(const ShardStatus& s) {
     out += buf;
   }
   const std::vector<int64_t> todo = not_done(s);
-  out +=
-      todo.empty() ? "\nevery shard is done\n" : "\nnot done: --array=" + array_spec(todo) + "\n";
+  out += "\n";
+  if (!s.running.empty()) out += "running: --array=" + array_spec(s.running) + "\n";
+  if (!todo.empty()) out += "not done: --array=" + array_spec(todo) + "\n";
+  if (s.done.size() == count) out += "every shard is done\n";
   return out;
 }
 
@@ -591,6 +596,7 @@ Json status_json(const ShardStatus& s) {
   return {{"shards", s.plan.shard_lines.size()},
           {"lines", s.plan.lines},
           {"done", s.done},
+          {"running", s.running},
           {"failed", s.failed},
           {"missing", s.missing},
           {"array", array_spec(not_done(s))},

@@ -110,8 +110,9 @@ std::string array_spec(const std::vector<int64_t>& shards);
 struct ShardStatus {
   Plan plan;
   std::vector<int64_t> done;
-  std::vector<int64_t> failed;   // started (its folder exists) but no done marker: killed,
-                                 // interrupted, failed, or running right now
+  std::vector<int64_t> running;  // a worker holds its lock now
+  std::vector<int64_t> failed;   // started (its folder exists), no done marker, not running:
+                                 // killed, interrupted, or failed
   std::vector<int64_t> missing;  // never started
   // Summed over the done shards. Lines, statuses and bytes are counted from their manifests when
   // they completed, so exact; busy seconds per stage come from each shard's last run (a resumed

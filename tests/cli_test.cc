@@ -300,7 +300,7 @@ TEST(CommandLine, ReadmeDocumentsTheFlagsOfPlanRunAndStatus) {
   testing::internal::CaptureStdout();
   parse({"--help"});
   const std::set<std::string> main_help = long_flags(testing::internal::GetCapturedStdout());
-  const std::set<std::string> sbatchs = {"--array", "--wrap"};  // the examples' sbatch flags
+  const std::set<std::string> sbatchs = {"--array", "--export", "--wrap"};  // sbatch's
   for (const std::string& f : in_section)
     EXPECT_TRUE(in_help.count(f) || main_help.count(f) || sbatchs.count(f)) << f << " is no flag";
 }

@@ -1,11 +1,15 @@
 // Tests for OutputDir: the lock, the rules for a used folder, and the options record.
 #include "pipeline/outdir.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "fixtures/temp_dir.h"
 #include "pipeline/pipeline.h"
@@ -13,6 +17,11 @@
 
 namespace imgpipe {
 namespace {
+
+struct Fd {
+  int fd;
+  ~Fd() { ::close(fd); }
+};
 
 class OutputDirTest : public TempDirTest {
  protected:
@@ -38,6 +47,26 @@ TEST_F(OutputDirTest, OneRunAtATimeAndTheSecondIsToldWho) {
   EXPECT_NE(why.find("pid " + std::to_string(::getpid())), std::string::npos) << why;
   first.reset();
   EXPECT_EQ(refusal(options()), "") << "the lock goes with the run";
+}
+
+// lock_is_held sees a run's lock without disturbing it; and the moment it holds the lock shared
+// (imgpipe status looking at a shard) does not make a run starting then fail.
+TEST_F(OutputDirTest, TheLockIsSeenWithoutStoppingARunThatStartsMeanwhile) {
+  auto run = OutputDir::open(options());
+  Fd out{::open(options().output_dir.c_str(), O_RDONLY | O_DIRECTORY)};
+  EXPECT_TRUE(lock_is_held(out.fd));
+  EXPECT_TRUE(lock_is_held(out.fd)) << "looking does not take the lock away";
+  run.reset();
+  EXPECT_FALSE(lock_is_held(out.fd));
+
+  Fd peek{::openat(out.fd, kLockName, O_RDONLY)};
+  ASSERT_EQ(::flock(peek.fd, LOCK_SH | LOCK_NB), 0);  // as lock_is_held holds it, for 30 ms
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ::flock(peek.fd, LOCK_UN);
+  });
+  EXPECT_EQ(refusal(options()), "");
+  release.join();
 }
 
 TEST_F(OutputDirTest, AUsedFolderNeedsResumeOrOverwrite) {

@@ -118,7 +118,7 @@ TEST_F(ShardsE2eTest, AShardKilledWithSigkillIsRedoneWithNothingLostOrDoubled) {
   EXPECT_FALSE(fs::exists(shard_dir(0) / "done.json"));
   Outcome s = status();
   EXPECT_NE(s.exit_code, 0);
-  EXPECT_NE(s.out.find("done 0, failed 1, missing 0"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("done 0, running 0, failed 1, missing 0"), std::string::npos) << s.out;
 
   Outcome r = run_shards({"--shard", "0", "-j", "8"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -139,7 +139,9 @@ TEST_F(ShardsE2eTest, AShardKilledWithSigkillIsRedoneWithNothingLostOrDoubled) {
 
 // Two workers given the same shard: the second is refused at once, saying so, and exits
 // non-zero; the first finishes the shard undisturbed.
-TEST_F(ShardsE2eTest, ASecondWorkerOnTheSameShardIsRefused) {
+// While a worker runs a shard, status says it is running (not failed, and not in the spec to
+// resubmit), and a second worker given that shard is refused without touching it.
+TEST_F(ShardsE2eTest, ARunningShardIsShownRunningAndASecondWorkerIsRefused) {
   fixtures::FixtureServer slow(fixtures::ServerOptions{0, 200, 0});
   std::vector<std::string> lines;
   for (int i = 0; i < 8; ++i)
@@ -148,6 +150,12 @@ TEST_F(ShardsE2eTest, ASecondWorkerOnTheSameShardIsRefused) {
   pid_t first = spawn({"run", job().string(), "--shard", "0", "-j", "2", "--quiet"});
   ASSERT_GT(first, 0);
   wait_rows(shard_dir(0) / "manifest.jsonl", 1);
+  Outcome running = status();
+  EXPECT_NE(running.out.find("done 0, running 1, failed 0, missing 0"), std::string::npos)
+      << running.out;
+  EXPECT_NE(running.out.find("running: --array=0"), std::string::npos) << running.out;
+  EXPECT_EQ(running.out.find("not done"), std::string::npos) << running.out;
+  EXPECT_EQ(json::parse(status(true).out)["array"], "");
   Outcome second = run_shards({"--shard", "0"});
   EXPECT_EQ(wait_exit(first), 0);
   EXPECT_EQ(second.exit_code, 2) << second.err;
@@ -156,6 +164,7 @@ TEST_F(ShardsE2eTest, ASecondWorkerOnTheSameShardIsRefused) {
       << second.err;
   EXPECT_EQ(manifest(shard_dir(0)).size(), 8u);
   EXPECT_TRUE(fs::exists(shard_dir(0) / "done.json"));
+  EXPECT_EQ(status().exit_code, 0);
 }
 
 // status names the shards still to run as a Slurm --array spec and exits non-zero until all are
@@ -165,7 +174,7 @@ TEST_F(ShardsE2eTest, StatusGivesTheArraySpecOfWhatIsLeft) {
   ASSERT_EQ(run_shards({"--shard", "1", "--shard", "3"}).exit_code, 0);
   Outcome s = status();
   EXPECT_EQ(s.exit_code, 1);
-  EXPECT_NE(s.out.find("done 2, failed 0, missing 5"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("done 2, running 0, failed 0, missing 5"), std::string::npos) << s.out;
   EXPECT_NE(s.out.find("--array=0,2,4-6"), std::string::npos) << s.out;
   const json j = json::parse(status(true).out);
   EXPECT_EQ(j["array"], "0,2,4-6");

@@ -12,7 +12,8 @@ and one 404, so some tasks finish with failed lines: exit 1, which the sbatch sc
 success); `sbatch --array=0-7%2`; one task cancelled while it runs. Then `imgpipe status` must
 name exactly the cancelled task(s) that jobcomp/filetxt recorded as CANCELLED; resubmitting the
 spec it prints completes the job (status exit 0); the shard manifests hold one row per input
-line; and the thumbnails are byte-identical to one plain run of the same list.
+line; and the thumbnails are byte-identical to one plain run of the same list. Last, the same
+plan run as WORKERS=3 (three tasks, eight shards) leaves the same thumbnails.
 """
 
 import json
@@ -97,11 +98,11 @@ def start_server(fixture_server):
 SUBMITTED = []  # cancelled on the way out, so a failure leaves nothing queued on the cluster
 
 
-def sbatch(script, array, outdir, imgpipe, logdir):
+def sbatch(script, array, outdir, imgpipe, logdir, export="", run_args=("-j", "1")):
     result = run(["sbatch", "--parsable", "--array=" + array,
                   "--output=" + os.path.join(logdir, "%A_%a.out"),
-                  "--export=ALL,OUTDIR=%s,IMGPIPE=%s" % (outdir, imgpipe), script, "-j", "1"],
-                 timeout=30)
+                  "--export=ALL,OUTDIR=%s,IMGPIPE=%s%s" % (outdir, imgpipe, export), script]
+                 + list(run_args), timeout=30)
     if result.returncode != 0:
         fail("sbatch --array=%s: %s" % (array, result.stderr))
     SUBMITTED.append(result.stdout.strip().split(";")[0])
@@ -300,6 +301,30 @@ def main():
         if differ:
             fail("thumbnails differ from the plain run's: %s" % differ)
         print("ok: %d lines, %d thumbnails identical to a plain run" % (LINES, len(expected)))
+
+        # WORKERS=3 (more shards than an array may hold): 3 tasks run the 8 shards, task I every
+        # shard s with s mod 3 = I, and leave the same files.
+        workers = os.path.join(work, "workers")
+        planned = run([imgpipe, "plan", "-i", listing, "-o", workers, "--shard-size",
+                       str(SHARD_SIZE), "--quiet"], timeout=60)
+        if planned.returncode != 0:
+            fail("plan: " + planned.stderr)
+        started = time.monotonic()
+        job = sbatch(script, "0-2", workers, imgpipe, logs, export=",WORKERS=3",
+                     run_args=("-j", str(SHARD_SIZE)))
+        wait_for_job(job)
+        records = jobcomp_records(job, expect=3)
+        if records != {t: ("COMPLETED", "0:0") for t in range(3)}:
+            fail("WORKERS=3 tasks ended %s, not 0-2 COMPLETED 0:0 (logs in %s)" % (records, logs))
+        code, report = status(imgpipe, workers)
+        if code != 0 or report["done"] != list(range(shards)):
+            fail("status after WORKERS=3: exit %d: %s" % (code, report))
+        got = {}
+        for k in range(shards):
+            got.update(files_under(os.path.join(workers, "shards", "%05d" % k)))
+        if got != expected:
+            fail("WORKERS=3 thumbnails differ from the plain run's")
+        print("WORKERS=3: 8 shards in 3 tasks, %.1f s" % (time.monotonic() - started))
     finally:
         if SUBMITTED:
             run(["scancel"] + SUBMITTED, timeout=30)
