@@ -9,8 +9,9 @@ packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev l
           libturbojpeg0-dev libspng-dev liblodepng-dev libdeflate-dev libwebp-dev libexif-dev
           libbenchmark-dev libcsv-dev zlib1g-dev libssl-dev liblcms2-dev libgif-dev libheif-dev
           libtiff-dev libarchive-dev
-          libvips-tools python3-numpy python3-pil)  # vips, Pillow: the colour, resampling and
+          libvips-tools python3-numpy python3-pil  # vips, Pillow: the colour, resampling and
           # conformance tests' references
+          python3-yaml)  # docs_scale_test reads docs/SCALE.md's Kubernetes manifest
 .ci/ensure-packages.sh "${packages[@]}"
 
 build_dir="${1:-build}"
