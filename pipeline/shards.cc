@@ -326,8 +326,8 @@ ShardOutcome run_shard(const Plan& plan, const Options& base, int shards_fd, int
   out.shard = k;
   const Options so = shard_options(plan, base, k);
   try {
-    ::close(
-        open_own_subfolder(shards_fd, shard_name(k), so.output_dir));  // never through a symlink
+    // Made here, so never through a symlink; the run opens it again by path as its OUTDIR.
+    ::close(open_own_subfolder(shards_fd, shard_name(k), so.output_dir));
     check_input(inputs_fd, k, so.input);
     run_locked(plan, so, k, &out);
   } catch (const SetupError& e) {
