@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "image/fit.h"
+#include "stages/download.h"
 #include "stages/netguard.h"
 
 namespace imgpipe {
@@ -102,6 +103,20 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
   app.add_option("--rate-per-host", d.rate_per_host, "Most transfer starts per second per host")
       ->check(CLI::Range(0.0, 100000.0));
   app.add_option("--user-agent", d.user_agent, "User-Agent header")->capture_default_str();
+  app.add_option("--resolve", d.resolve,
+                 "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, without DNS (repeatable)")
+      ->check([](const std::string& r) { return resolve_entry_problem(r); });
+  app.add_option("--disallowed-directives", d.disallowed_directives,
+                 "X-Robots-Tag directives that make a response opted_out, comma-separated; '' "
+                 "turns the check off")
+      ->delimiter(',')
+      ->transform([](std::string s) {
+        s.erase(0, s.find_first_not_of(" \t"));
+        s.erase(s.find_last_not_of(" \t") + 1);
+        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+      })
+      ->capture_default_str();
   // CR/LF would let a header smuggle a second one (or a body) into the request.
   app.add_option("--header", d.headers,
                  "Extra request header 'Name: value' (repeatable); sent only to the line's own "

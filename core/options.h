@@ -76,6 +76,14 @@ struct DownloadOptions {
   // line names, like the URL's own user:password: a redirect to another origin gets neither, so a
   // token meant for one server never reaches the server it redirects to.
   std::vector<std::string> headers;
+  // --resolve, curl's HOST:PORT:ADDR[,ADDR...]: connections to HOST:PORT go to ADDR, without
+  // asking DNS (pinning a name, or a host DNS does not know). --block-private still checks ADDR.
+  std::vector<std::string> resolve;
+  // X-Robots-Tag directives that make a response unusable (stages/robots_tag.h), lower case:
+  // img2dataset's set, honoured by default because a site that says noai means it. Empty: the
+  // header is not looked at.
+  std::vector<std::string> disallowed_directives = {"noai", "noimageai", "noindex",
+                                                    "noimageindex", "noml"};
   // Most transfer starts per second to one host (0 = no limit), beside per_host's connection cap.
   double rate_per_host = 0;
   // Refuse to connect to loopback, private, link-local, multicast and other non-public addresses,

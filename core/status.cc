@@ -41,6 +41,8 @@ std::string_view status_name(Status s) {
       return "blocked_address";
     case Status::kTruncated:
       return "truncated";
+    case Status::kOptedOut:
+      return "opted_out";
     case Status::kCount:
       break;
   }

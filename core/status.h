@@ -29,6 +29,7 @@ enum class Status {
   kBadAspect,         // the source's long/short side ratio is above --max-aspect
   kBlockedAddress,    // --block-private refused the address a host resolved or redirected to
   kTruncated,         // the image's data ends before it should (--fail-on truncated or error)
+  kOptedOut,          // the response's X-Robots-Tag asks not to be used (--disallowed-directives)
   kCount              // not a status: the number of statuses
 };
 

@@ -18,6 +18,7 @@
 
 #include "stages/local.h"
 #include "stages/netguard.h"
+#include "stages/robots_tag.h"
 
 namespace imgpipe {
 namespace {
@@ -145,6 +146,31 @@ std::string without_userinfo(const std::string& text) {
   return text.substr(0, start) + text.substr(at + 1);
 }
 
+std::string resolve_entry_problem(const std::string& entry) {
+  const size_t a = entry.find(':');
+  const size_t b = a == std::string::npos ? a : entry.find(':', a + 1);
+  if (b == std::string::npos) return "expected HOST:PORT:ADDR, got '" + entry + "'";
+  const std::string host = entry.substr(0, a), port = entry.substr(a + 1, b - a - 1);
+  if (host.empty() || host[0] == '+' || host[0] == '-' ||
+      host.find_first_of("/[]@ \t") != std::string::npos)
+    return "'" + host + "' is not a host name";
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+      std::stoi(port) > 65535)
+    return "'" + port + "' is not a port";
+  for (size_t start = b + 1; start <= entry.size();) {
+    size_t comma = entry.find(',', start);
+    if (comma == std::string::npos) comma = entry.size();
+    std::string addr = entry.substr(start, comma - start);
+    if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
+      addr = addr.substr(1, addr.size() - 2);
+    IpAddress ip;
+    if (!parse_ip(addr, &ip)) return "'" + addr + "' is not an IP address";
+    start = comma + 1;
+  }
+  return "";
+}
+
 std::string proxy_setup_problem(const DownloadOptions& o, std::string* note) {
   if (!o.block_private || o.no_proxy) return {};
   if (!o.proxy.empty()) {
@@ -240,6 +266,9 @@ struct Transfer {
   double busy_ms = 0;          // summed over attempts, backoff excluded
   bool over_limit = false;     // the write callback refused the body as too large
   bool out_of_memory = false;  // the write callback could not grow the body
+  // --disallowed-directives (null when off), and the one the response's X-Robots-Tag held.
+  const std::vector<std::string>* disallowed = nullptr;
+  std::string opted_out;
   int64_t max_bytes = 0;
   char error[CURL_ERROR_SIZE] = {};
 
@@ -265,6 +294,23 @@ struct Host {
   }
 };
 
+// The X-Robots-Tag directive that opts the response now arriving out, or "" (also for a response
+// that is not 2xx: a redirect hop is a transfer of its own, and an error is an error anyway).
+std::string robots_opt_out(Transfer* t) {
+  long code = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+  if (!t->disallowed || code < 200 || code >= 300) return "";
+  // request -1: the last request of this transfer; headers of a 100-continue or of a proxy's
+  // CONNECT are not the response's. Each header is judged as it is read: nothing is kept.
+  curl_header* h = nullptr;
+  for (size_t i = 0;
+       curl_easy_header(t->easy, "X-Robots-Tag", i, CURLH_HEADER, -1, &h) == CURLHE_OK; ++i) {
+    std::string directive = robots_tag_opt_out(h->value, *t->disallowed);
+    if (!directive.empty() || i + 1 >= h->amount) return directive;
+  }
+  return "";
+}
+
 // The write callback. Nothing may be thrown through libcurl's C frames: a body that cannot grow
 // fails the transfer instead. The body grows with the bytes that arrive; Content-Length only
 // sizes the first allocation, capped at kBodyHint.
@@ -279,6 +325,9 @@ size_t on_body(char* data, size_t size, size_t count, void* user) noexcept {
   }
   try {
     if (body.empty()) {
+      // Checked before the first byte is kept, so an opted-out body is never held in full.
+      t->opted_out = robots_opt_out(t);
+      if (!t->opted_out.empty()) return 0;
       curl_off_t announced = -1;
       curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
       if (announced > 0)
@@ -337,7 +386,13 @@ Verdict classify_out_of_memory(const Transfer& t, long http_code) {
           "out of memory in libcurl (or a response status line over 100 KB)"};
 }
 
-Verdict classify(CURLcode rc, const Transfer& t, long http_code) {
+Verdict classify(CURLcode rc, Transfer& t, long http_code) {
+  // A response with a body was judged by on_body before its first byte; one without, here.
+  if (rc == CURLE_OK && t.item->body.empty() && http_code / 100 == 2)
+    t.opted_out = robots_opt_out(&t);
+  if (!t.opted_out.empty())
+    return {Status::kOptedOut,
+            "X-Robots-Tag says " + t.opted_out + " (see --disallowed-directives)", false};
   if (rc == CURLE_OK) return classify_http(http_code);
   if (!t.blocked.empty())
     return {Status::kBlockedAddress,
@@ -416,6 +471,8 @@ class Downloader::Impl {
       IpAddress ip;
       if (parse_ip(a, &ip)) allowed_.push_back(ip);  // the CLI has checked each one
     }
+    for (const std::string& d : o.disallowed_directives)
+      if (!d.empty()) disallowed_.push_back(d);  // --disallowed-directives '' turns the check off
     // Sized once, so that moving a transfer between them never allocates (and so never throws
     // halfway, losing the item): at most `concurrency` run, at most max_in_flight are parked.
     slots_.resize(o.concurrency);
@@ -488,7 +545,9 @@ class Downloader::Impl {
   uint64_t queued_ = 0;                             // lines in host queues
   uint64_t parked_ = 0;                             // retries in backoff_ or a host's `due`
   curl_slist* headers_ = nullptr;                   // --header, built once
+  curl_slist* resolve_ = nullptr;                   // --resolve, built once
   std::vector<IpAddress> allowed_;                  // --allow-address, parsed once
+  std::vector<std::string> disallowed_;             // --disallowed-directives, none empty
   bool list_done_ = false;
   bool lines_pending_ = false;  // a pass stopped reading with window room left: poll without sleep
 };
@@ -503,6 +562,7 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
     // HTTP/2 multiplexing where the server offers it (over TLS); harmless otherwise.
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     for (const std::string& h : opt_.headers) headers_ = curl_slist_append(headers_, h.c_str());
+    for (const std::string& r : opt_.resolve) resolve_ = curl_slist_append(resolve_, r.c_str());
     loop(cb);
   } catch (const std::exception& e) {
     fail_all(std::string("the download thread failed: ") + e.what(), cb);
@@ -761,6 +821,7 @@ void Downloader::Impl::configure(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  t->disallowed = disallowed_.empty() ? nullptr : &disallowed_;
   // 64 KB receive buffer, not curl's 16 KB: a quarter of the recv calls and write callbacks
   // (download-only run of the benchmark corpus, 172 MB: 0.29 → 0.26 CPU-s). It is allocated per
   // handle, so memory stays concurrency × 64 KB (4 MB at the default, 64 MB at the most).
@@ -785,6 +846,7 @@ void Downloader::Impl::configure(Transfer* t) {
   // (E2eTest.ThousandsOfLinesToAResettingOriginEachGetOneNetworkErrorRow; curl issue #13227).
   // Without it, HTTP/2 transfers still multiplex once a connection is known to allow it.
   const bool home = t->redirects == 0 || origin_of(t->hop_url) == t->origin;
+  if (resolve_) curl_easy_setopt(e, CURLOPT_RESOLVE, resolve_);
   if (home && headers_) curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
   if (home && t->credentials) {
     curl_easy_setopt(e, CURLOPT_USERNAME, t->credentials->user.c_str());
@@ -1008,6 +1070,8 @@ void Downloader::Impl::drop_all() {
   multi_ = nullptr;
   curl_slist_free_all(headers_);
   headers_ = nullptr;
+  curl_slist_free_all(resolve_);
+  resolve_ = nullptr;
 }
 
 Downloader::Downloader(const DownloadOptions& options, int max_in_flight)

@@ -36,6 +36,10 @@ bool parse_http_url(const std::string& url, std::string* host, std::string* why)
 // URL removed, so credentials never reach an output. Text without a "scheme://" is returned as is.
 std::string without_userinfo(const std::string& text);
 
+// Checks one --resolve entry, HOST:PORT:ADDR[,ADDR...] (an IPv6 ADDR in brackets or not); ""
+// if libcurl may have it, else why not.
+std::string resolve_entry_problem(const std::string& entry);
+
 // The proxy rules at setup. Under --block-private, a proxy named by the environment (http_proxy,
 // https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY: the variables libcurl reads) is refused: the
 // address check would see only the proxy. Returns the message to refuse the run with (it says

@@ -339,6 +339,30 @@ TEST_F(E2eTest, GzipBombIsNeitherRequestedNorInflated) {
   }
 }
 
+// --resolve sends a name DNS has never heard of to the address given (the server sees the name in
+// Host:), and --block-private still judges that address.
+TEST_F(E2eTest, ResolvePinsANameToAnAddressStillCheckedByBlockPrivate) {
+  const std::string port = std::to_string(server_.port());
+  const std::string pin = "images.imgpipe-test.invalid:" + port + ":127.0.0.1";
+  fs::path list = write_list({"http://images.imgpipe-test.invalid:" + port + "/image/33x20.jpg"});
+  Outcome r = run({"-i", list.string(), "-o", (dir_ / "a").string(), "--resolve", pin});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(manifest(dir_ / "a")[1]["status"], "ok");
+  EXPECT_EQ(server_.last_headers("/image/33x20.jpg")["host"],
+            "images.imgpipe-test.invalid:" + port);
+
+  r = run({"-i", list.string(), "-o", (dir_ / "b").string(), "--resolve", pin, "--block-private"});
+  EXPECT_EQ(manifest(dir_ / "b")[1]["status"], "blocked_address");
+  EXPECT_EQ(server_.hits("/image/33x20.jpg"), 1);
+
+  for (const char* bad : {"images.test:80", "images.test:http:127.0.0.1", "images.test:0:127.0.0.1",
+                          "images.test:80:not-an-ip", "+images.test:80:127.0.0.1"}) {
+    r = run({"-i", list.string(), "-o", (dir_ / "c").string(), "--resolve", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("--resolve"), std::string::npos) << r.err;
+  }
+}
+
 // --block-private refuses at connect time: the loopback origin itself, a name that resolves to
 // loopback, and — with the origin exempted — a redirect into another loopback address.
 TEST_F(E2eTest, BlockPrivateRefusesLoopbackOriginsAndRedirectsIntoThem) {

@@ -1,0 +1,78 @@
+// End-to-end tests of what imgpipe does to be a good citizen of the web: X-Robots-Tag opt-outs.
+#include "fixtures/e2e_fixture.h"
+
+namespace imgpipe {
+namespace {
+
+class PolitenessE2eTest : public E2eTest {
+ protected:
+  // The image at /robots-tag/40x30.jpg with one X-Robots-Tag header per tag.
+  std::string tagged(const std::vector<std::string>& tags, const std::string& what = "40x30.jpg") {
+    std::string url = server_.url("/robots-tag/" + what);
+    for (size_t i = 0; i < tags.size(); ++i) url += (i ? "&tag=" : "?tag=") + escaped(tags[i]);
+    return url;
+  }
+  static std::string escaped(const std::string& s) {
+    std::string out;
+    for (char c : s) out += c == ' ' ? std::string("%20") : c == ':' ? "%3A" : std::string(1, c);
+    return out;
+  }
+  // A URL as a query value: its own ? and = escaped.
+  static std::string query_escaped(const std::string& url) {
+    std::string out;
+    for (char c : url) out += c == '?' ? std::string("%3F") : c == '=' ? "%3D" : std::string(1, c);
+    return out;
+  }
+  // Line → status of a run over `lines` with `flags`.
+  std::map<int, std::string> statuses(const std::vector<std::string>& lines,
+                                      std::vector<std::string> flags, const std::string& name) {
+    const fs::path out = dir_ / name;
+    flags.insert(flags.end(), {"-i", write_list(lines).string(), "-o", out.string(), "--quiet"});
+    Outcome r = run(flags);
+    EXPECT_LE(r.exit_code, 1) << r.err;
+    std::map<int, std::string> by_line;
+    for (const auto& [line, row] : manifest(out)) {
+      by_line[line] = row["status"];
+      if (row["status"] == "opted_out") {
+        EXPECT_NE(row["error"].get<std::string>().find("X-Robots-Tag says"), std::string::npos)
+            << row.dump();
+        EXPECT_EQ(row["output"], "") << row.dump();
+        EXPECT_EQ(row["bytes"], 0) << "judged before the body is kept: " << row.dump();
+      }
+    }
+    return by_line;
+  }
+};
+
+// img2dataset's directives are honoured by default, for every agent or addressed to imgpipe, from
+// the headers alone (an empty body too, and after a redirect); other agents' and other
+// directives are not.
+TEST_F(PolitenessE2eTest, XRobotsTagOptOutsAreHonouredByDefault) {
+  const std::vector<std::string> lines = {
+      tagged({"noai"}),
+      tagged({"nofollow", "NoImageAI"}),
+      tagged({"imgpipe: noindex"}),
+      tagged({"googlebot: noai"}),
+      tagged({"noarchive, max-image-preview: none"}),
+      tagged({}),
+      tagged({"noml"}, "empty"),
+      server_.url("/redirect-to?u=") + query_escaped(tagged({"noimageindex"})),
+  };
+  const std::map<int, std::string> want = {
+      {1, "opted_out"}, {2, "opted_out"}, {3, "opted_out"}, {4, "ok"},
+      {5, "ok"},        {6, "ok"},        {7, "opted_out"}, {8, "opted_out"},
+  };
+  EXPECT_EQ(statuses(lines, {}, "default"), want);
+}
+
+// --disallowed-directives replaces the list; '' turns the check off.
+TEST_F(PolitenessE2eTest, DisallowedDirectivesChooseWhatOptsOut) {
+  const std::vector<std::string> lines = {tagged({"noai"}), tagged({"noarchive"})};
+  EXPECT_EQ(statuses(lines, {"--disallowed-directives", "NoArchive, noml"}, "own"),
+            (std::map<int, std::string>{{1, "ok"}, {2, "opted_out"}}));
+  EXPECT_EQ(statuses(lines, {"--disallowed-directives", ""}, "off"),
+            (std::map<int, std::string>{{1, "ok"}, {2, "ok"}}));
+}
+
+}  // namespace
+}  // namespace imgpipe
