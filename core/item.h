@@ -53,6 +53,9 @@ struct Item {
   std::string error;     // human-readable reason when status != ok
   long http_status = 0;  // last HTTP status seen; 0 when no response
   int attempts = 0;      // transfers started for this item (1 + retries used)
+  // The download failed in a way another try may not (timeout, reset, 408, 429, 5xx): the
+  // manifest row's "retryable", with write errors (see manifest_row).
+  bool transient = false;
 
   std::vector<uint8_t> body;  // downloaded bytes; released once decoded
   uint64_t bytes_in = 0;      // body size as downloaded (kept after body is released)

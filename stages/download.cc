@@ -297,9 +297,10 @@ struct Host {
 // The X-Robots-Tag directive that opts the response now arriving out, or "" (also for a response
 // that is not 2xx: a redirect hop is a transfer of its own, and an error is an error anyway).
 std::string robots_opt_out(Transfer* t) {
+  if (!t->disallowed) return "";
   long code = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-  if (!t->disallowed || code < 200 || code >= 300) return "";
+  if (code < 200 || code >= 300) return "";
   // request -1: the last request of this transfer; headers of a 100-continue or of a proxy's
   // CONNECT are not the response's. Each header is judged as it is read: nothing is kept.
   curl_header* h = nullptr;
@@ -913,7 +914,10 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
         end + std::chrono::duration_cast<Clock::duration>(
                   std::chrono::duration<double, std::milli>(backoff_ms(item.attempts, easy)));
   if (cb.attempt_done) cb.attempt_done(raw->slot, item, v.status, raw->attempt_start, end);
-  if (!retry && v.status != Status::kOk) item.fail(v.status, std::move(v.error));
+  if (!retry && v.status != Status::kOk) {
+    item.fail(v.status, std::move(v.error));
+    item.transient = v.transient;  // retries used up: a later run may still succeed
+  }
 
   // Out of its slot; nothing below allocates (the vectors are reserved) until it is parked or
   // handed on.

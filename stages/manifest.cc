@@ -36,14 +36,18 @@ nlohmann::ordered_json manifest_row(const Item& item) {
   nlohmann::ordered_json row = {{"line", item.line},
                                 {"url", item.url},
                                 {"status", status_name(item.status)},
-                                {"error", item.error},
-                                {"warnings", item.warnings},
-                                {"http_status", item.http_status},
-                                {"attempts", item.attempts},
-                                {"bytes", item.bytes_in},
-                                {"sha256", item.sha256},
-                                {"width", item.source_width},
-                                {"height", item.source_height}};
+                                {"error", item.error}};
+  // A failed row says whether running the line again could change it: a transient download
+  // failure (the server or the network may recover) or a write error (the disk may), not a 404,
+  // an opt-out or a broken image.
+  if (!item.ok()) row["retryable"] = item.transient || item.status == Status::kWriteError;
+  row.update(nlohmann::ordered_json{{"warnings", item.warnings},
+                                    {"http_status", item.http_status},
+                                    {"attempts", item.attempts},
+                                    {"bytes", item.bytes_in},
+                                    {"sha256", item.sha256},
+                                    {"width", item.source_width},
+                                    {"height", item.source_height}});
   // The first (or only) size flat, as scripts expect; every size under "outputs" when several.
   row.update(thumb_json(item.thumbs.empty() ? nullptr : &item.thumbs[0]));
   if (item.thumbs.size() > 1) {

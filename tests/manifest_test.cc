@@ -98,6 +98,24 @@ TEST_F(ManifestTest, SymlinksAtTheManifestAndItsTemporaryAreRefused) {
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");
 }
 
+// "retryable" is on failed rows only, true where another run may succeed.
+TEST(ManifestRow, FailedRowsSayWhetherTheyAreRetryable) {
+  Item ok;
+  EXPECT_FALSE(manifest_row(ok).contains("retryable"));
+  Item gone;
+  gone.fail(Status::kHttpError, "HTTP 404");
+  EXPECT_EQ(manifest_row(gone)["retryable"], false);
+  Item busy;
+  busy.fail(Status::kHttpError, "HTTP 503");
+  busy.transient = true;
+  EXPECT_EQ(manifest_row(busy)["retryable"], true);
+  Item disk;
+  disk.fail(Status::kWriteError, "No space left on device");
+  EXPECT_EQ(manifest_row(disk)["retryable"], true);
+  const auto keys = manifest_row(gone);
+  EXPECT_EQ(std::next(keys.begin(), 4).key(), "retryable") << "beside status and error";
+}
+
 TEST(UrlHash, StableAndDistinct) {
   EXPECT_EQ(url_hash(""), 14695981039346656037ull);  // FNV-1a's offset basis: the format is fixed
   EXPECT_NE(url_hash("http://h/a"), url_hash("http://h/b"));

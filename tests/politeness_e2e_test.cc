@@ -38,6 +38,7 @@ class PolitenessE2eTest : public E2eTest {
             << row.dump();
         EXPECT_EQ(row["output"], "") << row.dump();
         EXPECT_EQ(row["bytes"], 0) << "judged before the body is kept: " << row.dump();
+        EXPECT_EQ(row["retryable"], false) << row.dump();
       }
     }
     return by_line;
