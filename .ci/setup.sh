@@ -11,7 +11,8 @@ packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev l
           libtiff-dev libarchive-dev
           libvips-tools python3-numpy python3-pil  # vips, Pillow: the colour, resampling and
           # conformance tests' references
-          python3-yaml)  # docs_scale_test reads docs/SCALE.md's Kubernetes manifest
+          python3-yaml  # docs_scale_test reads docs/SCALE.md's Kubernetes manifest
+          nginx openssl)  # tls_e2e_test's origin: TLS, HTTP/2, a self-signed certificate
 .ci/ensure-packages.sh "${packages[@]}"
 
 build_dir="${1:-build}"

@@ -48,14 +48,15 @@ error, 130 interrupted (SIGINT/SIGTERM; --resume completes the run).
 )";
 
 void add_download_flags(CLI::App& app, DownloadOptions& d) {
-  // ≤ 1000: the default ulimit -n is 1024 descriptors, one per connection; more would fail on
-  // connect, not here.
+  // ≤ 10,000: thousands hide long latencies (img2dataset users run 4,096); past that one curl
+  // thread's poll over every socket costs more than it hides. Whether the open-file limit
+  // allows it is checked at setup, where the limit is known (pipeline.cc).
   app.add_option("-j,--concurrency", d.concurrency, "Transfers in flight")
-      ->check(CLI::Range(1, 1000))
+      ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  // ≤ 1000: as --concurrency, which caps it anyway.
+  // ≤ 10,000: as --concurrency, which caps it anyway.
   app.add_option("--per-host", d.per_host, "Most simultaneous connections to one host")
-      ->check(CLI::Range(1, 1000))
+      ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   // ≤ 10: with doubling backoff the tenth retry already waits minutes (0.5 s × 2^9 ≈ 4 min) while
   // holding an in-flight slot; more only hides a dead host.
@@ -93,6 +94,12 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
                     });
   app.add_flag("--no-proxy", d.no_proxy, "Connect directly, whatever the *_proxy variables say")
       ->excludes(proxy);
+  app.add_option("--cacert", d.cacert,
+                 "Verify TLS origins against the certificates in this PEM file, not the system's")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--insecure", d.insecure,
+               "Do not verify TLS certificates or host names (anyone on the path can then serve "
+               "the images; warned about)");
   app.add_option("--allow-address", d.allow_addresses,
                  "An IP exempt from --block-private (repeatable)")
       ->check([](const std::string& a) {
@@ -102,7 +109,18 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
   // ≤ 100000/s: far above what one curl thread starts (5–14k/s on loopback); 0 = no limit.
   app.add_option("--rate-per-host", d.rate_per_host, "Most transfer starts per second per host")
       ->check(CLI::Range(0.0, 100000.0));
-  app.add_option("--user-agent", d.user_agent, "User-Agent header")->capture_default_str();
+  CLI::Option* ua = app.add_option("--user-agent", d.user_agent, "User-Agent header")
+                        ->default_str(default_user_agent(""));
+  // CR/LF would smuggle a header; a contact is one URL or address anyway.
+  app.add_option("--contact", d.contact,
+                 "URL or mailto: where sites can reach whoever runs this crawl, put in the "
+                 "default User-Agent: imgpipe/VERSION (+CONTACT)")
+      ->check([](const std::string& c) {
+        return c.empty() || c.find_first_of("\r\n()") != std::string::npos
+                   ? "--contact wants one URL or mailto: address, without ( ) or line breaks"
+                   : std::string();
+      })
+      ->excludes(ua);
   app.add_option("--resolve", d.resolve,
                  "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, without DNS (repeatable)")
       ->check([](const std::string& r) { return resolve_entry_problem(r); });
@@ -273,6 +291,13 @@ void add_run_flags(CLI::App& app, Options& o) {
   add_threads_flag(app, o);
   CLI::Option* resume =
       app.add_flag("--resume", o.resume, "Skip lines already done in OUTDIR/manifest.jsonl");
+  app.add_option("--retry-failed", o.retry_failed,
+                 "With --resume, the failed lines to do again: retryable (their row says so: a "
+                 "timeout, 5xx, reset...) or all")
+      ->transform(words({RetryFailed::kRetryable, RetryFailed::kAll}))
+      ->type_name("retryable|all")
+      ->default_str("retryable")
+      ->needs(resume);
   app.add_flag("--overwrite", o.overwrite,
                "Start afresh in a used OUTDIR: empty its manifest, remove the files it lists")
       ->excludes(resume);

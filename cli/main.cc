@@ -150,8 +150,14 @@ int main(int argc, char** argv) {
     std::cerr << "imgpipe: " << e.what() << "\n";
     return kExitUsage;
   }
-  if (options.resume)
-    std::cerr << "imgpipe: --resume: " << result.resumed << " lines were already done\n";
+  if (options.resume) {
+    std::cerr << "imgpipe: --resume: " << result.resumed << " lines were already done";
+    if (result.resumed_failed > 0)
+      std::cerr << " (" << result.resumed_failed
+                << " of them failed in a way another try would not change: kept; "
+                   "--retry-failed all does them again)";
+    std::cerr << "\n";
+  }
   if (options.json)
     std::cout << to_json(result.report).dump(2) << "\n";
   else if (!options.quiet)
@@ -166,5 +172,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (result.interrupted) return kExitInterrupted;
-  return result.report.total.failed == 0 ? kExitOk : kExitSomeFailed;
+  // A failure kept from an earlier run is still a line that failed.
+  return result.report.total.failed + result.resumed_failed == 0 ? kExitOk : kExitSomeFailed;
 }

@@ -28,10 +28,17 @@ constexpr Stage kFirstCpuStage = Stage::kHash;
 constexpr const char* kStageNames[kStageCount] = {"download", "hash",   "decode",
                                                   "resize",   "encode", "write"};
 
+// The HTTP version a response came in, as the metrics count them.
+enum class HttpVersion { kNone, k1_0, k1_1, k2, k3, kCount };
+constexpr const char* kHttpVersionNames[static_cast<int>(HttpVersion::kCount)] = {"none", "1.0",
+                                                                                  "1.1", "2", "3"};
+
 // Where the download time went, in ms, for the last attempt (from curl's *_TIME_T fields).
 struct TransferTimings {
   double dns_ms = 0, connect_ms = 0, tls_ms = 0, first_byte_ms = 0, body_ms = 0;
   bool reused_connection = false;
+  int connections = 0;                    // opened by its last hop (0: it reused one)
+  HttpVersion http = HttpVersion::kNone;  // of its last response
 };
 
 // One output of an item: the thumbnail for one --size box.

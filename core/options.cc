@@ -79,4 +79,11 @@ const char* word(ShardBy b) { return b == ShardBy::kHost ? "host" : "line"; }
 
 const char* word(OutputFormat f) { return f == OutputFormat::kWebdataset ? "webdataset" : "files"; }
 
+const char* word(RetryFailed r) { return r == RetryFailed::kAll ? "all" : "retryable"; }
+
+std::string default_user_agent(const std::string& contact) {
+  const std::string c = contact.empty() ? IMGPIPE_CONTACT_URL : contact;
+  return std::string("imgpipe/") + IMGPIPE_VERSION + (c.empty() ? "" : " (+" + c + ")");
+}
+
 }  // namespace imgpipe

@@ -38,6 +38,11 @@ enum class FailOn {
   kError,      // warnings fail too (decode_error)
 };
 
+// Which failed lines --resume does again. kRetryable: those whose row says `retryable` (a
+// timeout, a 5xx, a reset: the server or network may have recovered), not a 404 or a broken image
+// that would fail the same way. kAll: every failed line.
+enum class RetryFailed { kRetryable, kAll };
+
 // How a thumbnail meets its box.
 enum class Fit {
   kContain,  // fit inside the box, aspect kept (what target_size gives)
@@ -62,6 +67,12 @@ struct DownloadOptions {
   // Whole-transfer limit, queueing excluded (we only hand curl what it can start at once).
   double timeout_s = 30;
   double connect_timeout_s = 10;
+  // The watchdog: a transfer still running this long past timeout_s is failed as a timeout,
+  // whatever libcurl thinks. libcurl 7.88 has forgotten transfers before (a PIPEWAIT transfer
+  // whose connection was reset waited forever, beyond any timeout), and one lost transfer holds
+  // its slot and the run's end forever. 5 s: libcurl's own timeout has long fired by then.
+  // Not a flag; a test sets it below zero to stand in for a libcurl that forgot.
+  double watchdog_grace_s = 5;
   // Abort a transfer slower than low_speed_bytes/s for low_speed_s seconds: a server that stalls
   // mid-body would otherwise hold a slot for the whole --timeout.
   long low_speed_bytes = 1000;
@@ -71,7 +82,12 @@ struct DownloadOptions {
   int64_t max_bytes = 50'000'000;
   // Redirects followed per transfer; more is a loop or a trap.
   int max_redirects = 5;
-  std::string user_agent = std::string("imgpipe/") + IMGPIPE_VERSION;
+  // The User-Agent header; empty: default_user_agent(contact), which names the tool (and the
+  // robots.txt / X-Robots-Tag token sites address it by) and how to reach whoever runs it.
+  std::string user_agent;
+  // A URL or mailto: where a site operator can learn about this crawl or ask it to stop, put in
+  // the default User-Agent. Empty: the one the build was configured with (IMGPIPE_CONTACT_URL).
+  std::string contact;
   // Extra request headers, "Name: value". Sent only to the origin (scheme, host, port) the list
   // line names, like the URL's own user:password: a redirect to another origin gets neither, so a
   // token meant for one server never reaches the server it redirects to.
@@ -82,8 +98,8 @@ struct DownloadOptions {
   // X-Robots-Tag directives that make a response unusable (stages/robots_tag.h), lower case:
   // img2dataset's set, honoured by default because a site that says noai means it. Empty: the
   // header is not looked at.
-  std::vector<std::string> disallowed_directives = {"noai", "noimageai", "noindex",
-                                                    "noimageindex", "noml"};
+  std::vector<std::string> disallowed_directives = {"noai", "noimageai", "noindex", "noimageindex",
+                                                    "noml"};
   // Most transfer starts per second to one host (0 = no limit), beside per_host's connection cap.
   double rate_per_host = 0;
   // Refuse to connect to loopback, private, link-local, multicast and other non-public addresses,
@@ -102,6 +118,13 @@ struct DownloadOptions {
   // is used with a warning.
   std::string proxy;
   bool no_proxy = false;  // connect directly, whatever the environment says
+  // Certificates (PEM) that TLS origins are verified against instead of the system's: a private
+  // CA, or a test origin's self-signed certificate. Empty: the system's store.
+  std::string cacert;
+  // Skip TLS certificate and host name checks. Off: a list line's https:// means the bytes come
+  // from that host; on, anyone on the path can serve them. Warned about on stderr and in the
+  // metrics whenever it is on.
+  bool insecure = false;
   // How far ahead of the transfers the list is read, in bytes of queued lines (~150 B for a
   // short URL, so ~50,000 lines): lines wait in per-host queues, so a dead or slow host holding
   // its --per-host share cannot keep the lines after it from starting. Bounded in bytes, not
@@ -208,6 +231,11 @@ const char* word(ListFormat f);
 const char* word(FailOn f);
 const char* word(ShardBy b);
 const char* word(OutputFormat f);
+const char* word(RetryFailed r);
+
+// "imgpipe/VERSION (+CONTACT)": `contact`, or the build's IMGPIPE_CONTACT_URL if empty; just
+// "imgpipe/VERSION" when both are.
+std::string default_user_agent(const std::string& contact);
 
 // `imgpipe plan` and `imgpipe run OUTDIR` (pipeline/shards.h): how a list is split into shards,
 // and which of them one worker processes.
@@ -241,6 +269,7 @@ struct Options {
   // Skip lines whose manifest row is ok and whose files exist; redo the rest. The manifest is
   // rewritten first to hold only those rows, so afterwards it has exactly one row per line.
   bool resume = false;
+  RetryFailed retry_failed = RetryFailed::kRetryable;  // --resume: which failed lines to redo
   // Start afresh in an OUTDIR an earlier run used: its manifest is emptied and the files it lists
   // are removed. Without --resume or --overwrite, such an OUTDIR is refused, so a rerun can never
   // silently throw away a finished run's manifest.

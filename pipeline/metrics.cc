@@ -116,6 +116,13 @@ void Metrics::record_stage(Stage stage, const StageSample& x) {
   s.latency.add(x.busy_ms);
 }
 
+void Metrics::record_transfer(const TransferTimings& t) {
+  std::lock_guard<std::mutex> lock(transfers_mu_);
+  ++transfers_;
+  connections_ += static_cast<uint64_t>(std::max(0, t.connections));
+  ++http_versions_[static_cast<int>(t.http)];
+}
+
 void Metrics::record_item(const Item& item, Clock::time_point end) {
   std::lock_guard<std::mutex> lock(total_.mu);
   (item.ok() ? total_.ok : total_.failed)++;
@@ -167,6 +174,10 @@ Report Metrics::report() const {
   r.download_active_s = overlap_.active_s(Activity::kDownload);
   r.process_active_s = overlap_.active_s(Activity::kProcess);
   r.overlap_s = overlap_.both_s();
+  std::lock_guard<std::mutex> transfers_lock(transfers_mu_);
+  r.transfers = transfers_;
+  r.connections = connections_;
+  r.http_versions = http_versions_;
   return r;
 }
 
@@ -205,6 +216,18 @@ std::string format_table(const Report& r) {
                std::to_string(r.by_status[i]);
     out += "\n";
   }
+  if (r.transfers > 0) {
+    out += "\nconnections: " + std::to_string(r.connections) + " opened for " +
+           std::to_string(r.transfers) + " transfers (HTTP";
+    const char* sep = " ";
+    for (int v = 1; v < static_cast<int>(HttpVersion::kCount); ++v)
+      if (r.http_versions[v] > 0) {
+        out += sep + std::string(kHttpVersionNames[v]) + ": " + std::to_string(r.http_versions[v]);
+        sep = ", ";
+      }
+    out += ")\n";
+  }
+  if (!r.tls_verified) out += "\nTLS certificates were NOT verified (--insecure)\n";
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "\noverlap: downloading %.2f s, processing %.2f s, both at once %.2f s "
@@ -251,6 +274,13 @@ nlohmann::ordered_json to_json(const Report& r) {
                   {"process_active_s", r.process_active_s},
                   {"both_s", r.overlap_s},
                   {"both_percent_of_wall", percent(r.overlap_s, r.total.span_s)}};
+  nlohmann::ordered_json versions = nlohmann::ordered_json::object();
+  for (int v = 0; v < static_cast<int>(HttpVersion::kCount); ++v)
+    if (r.http_versions[v] > 0) versions[kHttpVersionNames[v]] = r.http_versions[v];
+  j["connections"] = {{"transfers", r.transfers},
+                      {"opened", r.connections},
+                      {"http_versions", versions},
+                      {"tls_verified", r.tls_verified}};
   return j;
 }
 

@@ -74,6 +74,11 @@ struct Report {
   uint64_t inputs = 0;
   std::array<uint64_t, kStatusCount> by_status{};
   double download_active_s = 0, process_active_s = 0, overlap_s = 0;
+  // Transfer attempts, the connections they opened and the HTTP versions they were answered in:
+  // what keep-alive and HTTP/2 multiplexing saved.
+  uint64_t transfers = 0, connections = 0;
+  std::array<uint64_t, static_cast<int>(HttpVersion::kCount)> http_versions{};
+  bool tls_verified = true;  // false under --insecure: said in the table and the JSON
 };
 
 // Fills a StageReport's derived fields (rates, percentiles, effective concurrency) from raw sums.
@@ -93,6 +98,8 @@ class Metrics {
   Metrics();
   // One item passed through one stage.
   void record_stage(Stage stage, const StageSample& sample);
+  // One transfer attempt ended (on the curl thread).
+  void record_transfer(const TransferTimings& t);
   // One item reached the end of the pipeline, with its final status.
   void record_item(const Item& item, Clock::time_point end);
   OverlapTracker& overlap() { return overlap_; }
@@ -111,6 +118,9 @@ class Metrics {
   StageSums total_;                      // first/last unused: the span is the run's wall time
   LatencyHistogram processing_latency_;  // per item, CPU stages summed; guarded by total_.mu
   std::array<uint64_t, kStatusCount> by_status_{};
+  mutable std::mutex transfers_mu_;  // guards the three below
+  uint64_t transfers_ = 0, connections_ = 0;
+  std::array<uint64_t, static_cast<int>(HttpVersion::kCount)> http_versions_{};
   OverlapTracker overlap_;
 };
 

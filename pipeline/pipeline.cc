@@ -247,6 +247,7 @@ std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, Li
     cb.attempt_done = [ctx](int slot, const Item& item, Status attempt, Clock::time_point s,
                             Clock::time_point e) {
       ctx->metrics.overlap().end(Activity::kDownload);
+      ctx->metrics.record_transfer(item.timings);
       if (ctx->trace)
         ctx->trace->interval({Track::kDownload, slot}, "download", s, e, item.line, item.url,
                              status_name(attempt).data());
@@ -311,10 +312,11 @@ void run_graph(Context* ctx, List list, int threads) {
   }
 }
 
-// Each transfer holds a socket, and while its name resolves, libcurl's resolver thread a socket
-// pair: 3 descriptors at worst. 64 more cover the list, OUTDIR, its lock and manifest, the trace,
-// stdio and the thread pool.
-int descriptors_needed(const Options& o) { return 3 * o.download.concurrency + 64; }
+// A transfer holds at most 2 descriptors: while its name resolves, libcurl's resolver thread's
+// socket pair (closed before connecting); while it connects, up to 2 sockets (happy eyeballs
+// tries IPv6 and IPv4 at once); then 1. 64 more cover the list, OUTDIR, its lock and manifest,
+// the trace, stdio and the thread pool.
+int descriptors_needed(const Options& o) { return 2 * o.download.concurrency + 64; }
 
 // The soft limit on open files (often 1024) goes up to the hard limit, which any process may do;
 // if --concurrency still cannot fit, say so now rather than as "Couldn't connect" rows later.
@@ -331,7 +333,7 @@ void raise_file_limit(const Options& o) {
     throw SetupError("--concurrency " + std::to_string(o.download.concurrency) + " needs about " +
                      std::to_string(need) + " open files, and this process may open only " +
                      std::to_string(lim.rlim_cur) +
-                     " (ulimit -n; its hard limit): lower --concurrency or raise the limit");
+                     " (ulimit -Hn): lower --concurrency or raise the hard limit");
 }
 
 // Setup checks: loud and early, before any thread starts.
@@ -356,7 +358,8 @@ void open_output(const Options& o, Context* ctx, OutputDir* given) {
   std::string why;
   if (o.resume) {
     DoneLines done;
-    if (!keep_done_rows(dir, &done, &why)) throw SetupError(why);
+    if (!keep_done_rows(dir, o.retry_failed == RetryFailed::kRetryable, &done, &why))
+      throw SetupError(why);
     ctx->resume.assign(std::move(done));
     remove_temporaries(o.output_dir, o.image, o.output);
   }
@@ -418,7 +421,7 @@ std::thread count_lines(Context* ctx) {
 ProgressCounts progress_counts(const Context& ctx) {
   ProgressCounts c;
   c.done = ctx.finished + ctx.resume.skipped();
-  c.failed = ctx.failed;
+  c.failed = ctx.failed + ctx.resume.skipped_failed();
   c.total = ctx.total_lines;
   c.transfers = ctx.downloader->running();
   c.in_graph = ctx.handed - ctx.finished;
@@ -482,6 +485,9 @@ RunResult run(const Options& options, OutputDir* outdir) {
   const std::string proxy_refused = proxy_setup_problem(options.download, &proxy_note);
   if (!proxy_refused.empty()) throw SetupError(proxy_refused);
   if (!proxy_note.empty()) std::cerr << "imgpipe: " << proxy_note << "\n";
+  if (options.download.insecure)
+    std::cerr << "imgpipe: warning: --insecure: TLS certificates and host names are not "
+                 "verified; anyone on the path can serve these images\n";
 
   raise_file_limit(options);
   List list = open_reader(options);
@@ -531,7 +537,9 @@ RunResult run(const Options& options, OutputDir* outdir) {
     result.error = "internal error: " + std::to_string(ctx.handed - ctx.finished) +
                    " items were lost without a manifest row";
   result.resumed = ctx.resume.skipped();
+  result.resumed_failed = ctx.resume.skipped_failed();
   result.report = ctx.metrics.report();
+  result.report.tls_verified = !options.download.insecure;
   return result;
 }
 

@@ -23,6 +23,7 @@ struct RunResult {
   std::string error;         // a run-wide failure after setup (e.g. the manifest hit a full disk)
   bool interrupted = false;  // SIGINT/SIGTERM stopped it early; --resume completes it
   uint64_t resumed = 0;      // --resume: lines skipped as already done
+  uint64_t resumed_failed = 0;  // of those, failures kept as final (not retryable)
 };
 
 // Processes options.input into options.output_dir. Throws SetupError before doing any work if the

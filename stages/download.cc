@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -193,7 +194,16 @@ std::string proxy_setup_problem(const DownloadOptions& o, std::string* note) {
 
 namespace {
 
-constexpr long kReceiveBuffer = 64 * 1024;  // bytes per handle; see configure()
+// libcurl's receive buffer, allocated per easy handle and written by every recv: 64 KiB a
+// handle (a quarter of the recv calls of curl's 16 KiB default), while the handles' buffers
+// together stay within 64 MiB, so thousands in flight cost 16 KiB each (curl's default) and
+// memory follows the bodies actually held, not the buffers. See receive_buffer().
+constexpr long kReceiveBufferMax = 64 * 1024, kReceiveBufferMin = 16 * 1024;
+constexpr long kReceiveBuffersBudget = 64 << 20;
+long receive_buffer(int concurrency) {
+  return std::clamp(kReceiveBuffersBudget / std::max(1, concurrency), kReceiveBufferMin,
+                    kReceiveBufferMax);
+}
 // What Content-Length may reserve for a body up front: a hint, never trusted beyond 1 MiB. A
 // truthful one (nearly every web image is smaller) spares the body vector's doublings, which
 // copied each body about once more and cost ~8% of a download-only run's CPU; a lying one can
@@ -439,8 +449,9 @@ TransferTimings read_timings(CURL* easy) {
   curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls);
   curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
   curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
-  long n = 0;
+  long n = 0, version = 0;
   curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &n);
+  curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
   connects = n;
   // The *_TIME_T values are µs from the start, each including the ones before: subtract.
   TransferTimings t;
@@ -450,6 +461,23 @@ TransferTimings read_timings(CURL* easy) {
   t.first_byte_ms = std::max<curl_off_t>(0, first - std::max(connect, tls)) / 1000.0;
   t.body_ms = std::max<curl_off_t>(0, total - first) / 1000.0;
   t.reused_connection = connects == 0;
+  t.connections = static_cast<int>(connects);
+  switch (version) {
+    case CURL_HTTP_VERSION_1_0:
+      t.http = HttpVersion::k1_0;
+      break;
+    case CURL_HTTP_VERSION_1_1:
+      t.http = HttpVersion::k1_1;
+      break;
+    case CURL_HTTP_VERSION_2_0:
+      t.http = HttpVersion::k2;
+      break;
+    case CURL_HTTP_VERSION_3:
+      t.http = HttpVersion::k3;
+      break;
+    default:
+      t.http = HttpVersion::kNone;
+  }
   return t;
 }
 
@@ -467,7 +495,10 @@ enum class Hop { kNone, kFollowed, kRefused };
 class Downloader::Impl {
  public:
   Impl(const DownloadOptions& o, int max_in_flight)
-      : opt_(o), max_in_flight_(max_in_flight), rng_(std::random_device{}()) {
+      : opt_(o),
+        max_in_flight_(max_in_flight),
+        user_agent_(o.user_agent.empty() ? default_user_agent(o.contact) : o.user_agent),
+        rng_(std::random_device{}()) {
     for (const std::string& a : o.allow_addresses) {
       IpAddress ip;
       if (parse_ip(a, &ip)) allowed_.push_back(ip);  // the CLI has checked each one
@@ -510,6 +541,7 @@ class Downloader::Impl {
   void configure(Transfer* t);
   void add_to_multi(Transfer* t);
   void fire_timers(Clock::time_point now);
+  void watchdog(Clock::time_point now, const DownloadCallbacks& cb);
   void finish(CURLMsg* msg, const DownloadCallbacks& cb);
   Hop next_hop(Transfer* t, Verdict* v);
   void park(std::unique_ptr<Transfer> t);
@@ -522,6 +554,7 @@ class Downloader::Impl {
 
   const DownloadOptions opt_;
   const int max_in_flight_;
+  const std::string user_agent_;  // --user-agent, or the default naming the --contact
   std::mt19937 rng_;
 
   std::atomic<int> in_flight_{0};      // started or handed on, not yet released by the consumer
@@ -547,8 +580,13 @@ class Downloader::Impl {
   uint64_t parked_ = 0;                             // retries in backoff_ or a host's `due`
   curl_slist* headers_ = nullptr;                   // --header, built once
   curl_slist* resolve_ = nullptr;                   // --resolve, built once
-  std::vector<IpAddress> allowed_;                  // --allow-address, parsed once
-  std::vector<std::string> disallowed_;             // --disallowed-directives, none empty
+  // TLS sessions, shared by every handle (the multi shares connections and DNS, not these), so a
+  // handle's first connection to a host resumes the session another handle made: one full
+  // handshake per host, not one per handle. Only the run() thread uses it: no locks.
+  CURLSH* share_ = nullptr;
+  std::vector<IpAddress> allowed_;       // --allow-address, parsed once
+  std::vector<std::string> disallowed_;  // --disallowed-directives, none empty
+  Clock::time_point next_watch_;         // when the watchdog looks at the running transfers again
   bool list_done_ = false;
   bool lines_pending_ = false;  // a pass stopped reading with window room left: poll without sleep
 };
@@ -564,6 +602,9 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     for (const std::string& h : opt_.headers) headers_ = curl_slist_append(headers_, h.c_str());
     for (const std::string& r : opt_.resolve) resolve_ = curl_slist_append(resolve_, r.c_str());
+    share_ = curl_share_init();
+    if (!share_) throw std::bad_alloc();
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     loop(cb);
   } catch (const std::exception& e) {
     fail_all(std::string("the download thread failed: ") + e.what(), cb);
@@ -580,6 +621,7 @@ void Downloader::Impl::run(const DownloadCallbacks& cb) {
 void Downloader::Impl::loop(const DownloadCallbacks& cb) {
   while (!cb.cancelled()) {
     fire_timers(Clock::now());
+    watchdog(Clock::now(), cb);
     fill(cb);
     if (all_done()) break;
     int still = 0;
@@ -823,10 +865,10 @@ void Downloader::Impl::configure(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   t->disallowed = disallowed_.empty() ? nullptr : &disallowed_;
-  // 64 KB receive buffer, not curl's 16 KB: a quarter of the recv calls and write callbacks
-  // (download-only run of the benchmark corpus, 172 MB: 0.29 → 0.26 CPU-s). It is allocated per
-  // handle, so memory stays concurrency × 64 KB (4 MB at the default, 64 MB at the most).
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kReceiveBuffer);
+  // Up to 64 KB receive buffer, not curl's 16 KB: a quarter of the recv calls and write
+  // callbacks (download-only run of the benchmark corpus, 172 MB: 0.29 → 0.26 CPU-s). It is
+  // allocated per handle: receive_buffer() keeps them within 64 MiB together.
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, receive_buffer(opt_.concurrency));
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   // Redirects are followed by finish(), not by libcurl: libcurl 7.88 sends custom headers to
@@ -839,7 +881,7 @@ void Downloader::Impl::configure(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, opt_.low_speed_bytes);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, opt_.low_speed_s);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(opt_.max_bytes));
-  curl_easy_setopt(e, CURLOPT_USERAGENT, opt_.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent_.c_str());
   // No CURLOPT_PIPEWAIT: with it, a transfer waits ("pending") for a connection being set up to
   // the same host, to learn whether it can multiplex on it. When that connection is reset,
   // libcurl 7.88 never wakes the waiting transfers, and a pending transfer is not subject to
@@ -852,6 +894,12 @@ void Downloader::Impl::configure(Transfer* t) {
   if (home && t->credentials) {
     curl_easy_setopt(e, CURLOPT_USERNAME, t->credentials->user.c_str());
     curl_easy_setopt(e, CURLOPT_PASSWORD, t->credentials->password.c_str());
+  }
+  if (share_) curl_easy_setopt(e, CURLOPT_SHARE, share_);
+  if (!opt_.cacert.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, opt_.cacert.c_str());
+  if (opt_.insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   if (opt_.no_proxy) curl_easy_setopt(e, CURLOPT_PROXY, "");  // "" overrides the environment
   if (!opt_.proxy.empty()) curl_easy_setopt(e, CURLOPT_PROXY, opt_.proxy.c_str());
@@ -886,6 +934,28 @@ void Downloader::Impl::fire_timers(Clock::time_point now) {
     rate_timers_.pop_back();
     h->timer_set = false;
     consider(h, now);
+  }
+}
+
+// Fails, as timed out, every transfer running past --timeout plus the grace (see
+// DownloadOptions::watchdog_grace_s), through finish() as if libcurl had said so. Once a second:
+// a pass looks at every slot, and the poll wakes at least that often.
+void Downloader::Impl::watchdog(Clock::time_point now, const DownloadCallbacks& cb) {
+  if (now < next_watch_) return;
+  next_watch_ = now + std::chrono::seconds(1);
+  const auto limit = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(opt_.timeout_s + opt_.watchdog_grace_s));
+  for (const std::unique_ptr<Transfer>& t : slots_) {
+    if (!t || now - t->attempt_start <= limit) continue;
+    std::snprintf(t->error, sizeof t->error,
+                  "still running %.0f s after it started, past --timeout (%.0f s): stopped by "
+                  "imgpipe's watchdog",
+                  std::chrono::duration<double>(now - t->attempt_start).count(), opt_.timeout_s);
+    CURLMsg msg{};
+    msg.msg = CURLMSG_DONE;
+    msg.easy_handle = t->easy;
+    msg.data.result = CURLE_OPERATION_TIMEDOUT;
+    finish(&msg, cb);  // moves the transfer out of its slot: `t` is empty after
   }
 }
 
@@ -1076,6 +1146,8 @@ void Downloader::Impl::drop_all() {
   headers_ = nullptr;
   curl_slist_free_all(resolve_);
   resolve_ = nullptr;
+  curl_share_cleanup(share_);  // after the handles that used it
+  share_ = nullptr;
 }
 
 Downloader::Downloader(const DownloadOptions& options, int max_in_flight)

@@ -72,7 +72,7 @@ uint64_t url_hash(const std::string& url) {
 namespace {
 
 // A row counts as done if it is ok and every output it names is a regular file in OUTDIR.
-bool row_done(const nlohmann::json& row, int dir_fd) {
+bool row_ok(const nlohmann::json& row, int dir_fd) {
   if (row.value("status", "") != "ok") return false;
   std::vector<std::string> paths = {row.value("output", "")};
   if (row.contains("outputs"))
@@ -97,15 +97,23 @@ void for_each_row(std::FILE* in, Fn fn) {
   std::free(buf);
 }
 
+// A failed row that says another run would fail the same way (a row without "retryable", from
+// an older imgpipe, is redone).
+bool row_failed_for_good(const nlohmann::json& row) {
+  const auto r = row.find("retryable");
+  return row.value("status", "ok") != "ok" && r != row.end() && r->is_boolean() && !r->get<bool>();
+}
+
 // Pass 1: the lines whose last row is done, sorted by line; *rows counts the rows read.
-DoneLines done_lines(std::FILE* in, int dir_fd, uint32_t* rows) {
+DoneLines done_lines(std::FILE* in, int dir_fd, bool keep_final_failures, uint32_t* rows) {
   DoneLines lines;  // first every parseable row (`state` 1 = done), then compacted
   for_each_row(in, [&](uint32_t index, const char* text, size_t n) {
     *rows = index + 1;
     nlohmann::json row = nlohmann::json::parse(text, text + n, nullptr, false);
-    if (row.is_object() && row.contains("line") && row["line"].is_number_unsigned())
-      lines.push_back({row["line"].get<uint64_t>(), url_hash(row.value("url", "")), index,
-                       uint8_t(row_done(row, dir_fd))});
+    if (!row.is_object() || !row.contains("line") || !row["line"].is_number_unsigned()) return;
+    const bool failed = keep_final_failures && row_failed_for_good(row);
+    lines.push_back({row["line"].get<uint64_t>(), url_hash(row.value("url", "")), index,
+                     uint8_t(failed || row_ok(row, dir_fd)), failed});
   });
   // By line, then by position: std::sort needs no buffer, where stable_sort takes one as big.
   std::sort(lines.begin(), lines.end(), [](const DoneLine& a, const DoneLine& b) {
@@ -114,7 +122,7 @@ DoneLines done_lines(std::FILE* in, int dir_fd, uint32_t* rows) {
   size_t kept = 0;  // in place: the last row of each line, if it is done
   for (size_t i = 0; i < lines.size(); ++i)
     if ((i + 1 == lines.size() || lines[i + 1].line != lines[i].line) && lines[i].state)
-      lines[kept++] = {lines[i].line, lines[i].url_hash, lines[i].row, 0};
+      lines[kept++] = {lines[i].line, lines[i].url_hash, lines[i].row, 0, lines[i].failed};
   lines.resize(kept);
   lines.shrink_to_fit();
   return lines;
@@ -156,7 +164,7 @@ bool rewrite(int dir_fd, std::FILE* in, Keep keep, std::string* why) {
 
 }  // namespace
 
-bool keep_done_rows(int dir_fd, DoneLines* done, std::string* why) {
+bool keep_done_rows(int dir_fd, bool keep_final_failures, DoneLines* done, std::string* why) {
   done->clear();
   std::FILE* in = open_in(dir_fd, kManifestName);
   if (!in) {
@@ -165,7 +173,7 @@ bool keep_done_rows(int dir_fd, DoneLines* done, std::string* why) {
     return false;
   }
   uint32_t rows = 0;
-  *done = done_lines(in, dir_fd, &rows);
+  *done = done_lines(in, dir_fd, keep_final_failures, &rows);
   std::vector<bool> keep(rows);  // by row position: one bit a row
   for (const DoneLine& d : *done) keep[d.row] = true;
   // Pass 2: copy the kept rows, in their old order.

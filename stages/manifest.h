@@ -34,8 +34,9 @@ std::string manifest_text(const Item& item);
 struct DoneLine {
   uint64_t line = 0;
   uint64_t url_hash = 0;
-  uint32_t row = 0;   // its row's position in the manifest (4 G rows is far past any list)
-  uint8_t state = 0;  // free for resume.h's bookkeeping (it fits in the padding)
+  uint32_t row = 0;     // its row's position in the manifest (4 G rows is far past any list)
+  uint8_t state = 0;    // free for resume.h's bookkeeping (it fits in the padding)
+  bool failed = false;  // a failure kept as final (not retryable), not an ok line
 };
 
 // Done lines, sorted by line. A deque, not a vector: it grows without the moment a vector has when
@@ -49,10 +50,11 @@ uint64_t url_hash(const std::string& url);
 
 // --resume: rewrites OUTDIR/manifest.jsonl (dir_fd is OUTDIR; via a temporary file and rename) to
 // hold only the rows of lines that are done — the line's last row is ok and every file it names
-// is a regular file in OUTDIR — and returns those lines, sorted by line number. No manifest:
-// nothing is done. A torn last row (no newline: a killed run's last write) is dropped, never kept
-// to be glued to the next. Memory: 24 bytes per row while it reads, 24 per done line after.
-bool keep_done_rows(int dir_fd, DoneLines* done, std::string* why);
+// is a regular file in OUTDIR, or, with keep_final_failures, it failed and says
+// "retryable": false — and returns those lines, sorted by line number. No manifest: nothing is
+// done. A torn last row (no newline: a killed run's last write) is dropped, never kept to be
+// glued to the next. Memory: 24 bytes per row while it reads, 24 per done line after.
+bool keep_done_rows(int dir_fd, bool keep_final_failures, DoneLines* done, std::string* why);
 
 // After a --resume run: rewrites the manifest without the rows among its first `kept_bytes` (the
 // rows keep_done_rows kept) whose line is `stale` — a line the list now gives another URL, or no

@@ -22,6 +22,7 @@ bool ResumeSet::skip(uint64_t number, const std::string& url) {
   if (d->url_hash == url_hash(url)) {
     d->state = kSkipped;
     skipped_.fetch_add(1);
+    if (d->failed) skipped_failed_.fetch_add(1);
     return true;
   }
   d->state = kStale;

@@ -34,12 +34,14 @@ class ResumeSet {
   bool any_stale() const { return any_stale_; }
   uint64_t done() const { return done_.size(); }        // done lines found in the manifest
   uint64_t skipped() const { return skipped_.load(); }  // of those, skipped this run
+  // Of the skipped, lines whose row is a failure kept as final (not retryable).
+  uint64_t skipped_failed() const { return skipped_failed_.load(); }
 
  private:
   enum State : uint8_t { kUnseen = 0, kSkipped, kStale };
   DoneLine* find(uint64_t line);
   DoneLines done_;  // `state` holds a State
-  std::atomic<uint64_t> skipped_{0};
+  std::atomic<uint64_t> skipped_{0}, skipped_failed_{0};
   bool any_stale_ = false;
 };
 

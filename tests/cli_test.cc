@@ -121,6 +121,9 @@ TEST(CommandLine, BadValuesExitWithUsageCode) {
       {"-i", "l"},    // missing --output
       {"-i", "l", "-o", "o", "-s", "0"},
       {"-i", "l", "-o", "o", "-j", "0"},
+      {"-i", "l", "-o", "o", "-j", "10001"},
+      {"-i", "l", "-o", "o", "--retry-failed", "all"},  // only with --resume
+      {"-i", "l", "-o", "o", "--resume", "--retry-failed", "some"},
       {"-i", "l", "-o", "o", "-q", "101"},
       {"-i", "l", "-o", "o", "-f", "gif"},
       {"-i", "l", "-o", "o", "--max-bytes", "lots"},
@@ -141,6 +144,33 @@ TEST(CommandLine, BadValuesExitWithUsageCode) {
     ASSERT_TRUE(cl.exit_code) << args.back();
     EXPECT_EQ(*cl.exit_code, kExitUsage) << args.back();
   }
+}
+
+TEST(CommandLine, RetryFailedChoosesWhatResumeRedoes) {
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--resume"}).options.retry_failed,
+            RetryFailed::kRetryable);
+  CommandLine cl = parse({"-i", "l", "-o", "o", "--resume", "--retry-failed", "ALL"});
+  ASSERT_FALSE(cl.exit_code);
+  EXPECT_EQ(cl.options.retry_failed, RetryFailed::kAll);
+}
+
+TEST(CommandLine, TheContactGoesIntoTheDefaultUserAgent) {
+  CommandLine cl = parse({"-i", "l", "-o", "o", "--contact", "mailto:me@example.org"});
+  ASSERT_FALSE(cl.exit_code);
+  EXPECT_EQ(cl.options.download.contact, "mailto:me@example.org");
+  EXPECT_EQ(default_user_agent("mailto:me@example.org"),
+            std::string("imgpipe/") + IMGPIPE_VERSION + " (+mailto:me@example.org)");
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--contact", "x)\r\nEvil: 1"}).exit_code, kExitUsage);
+  EXPECT_EQ(parse({"-i", "l", "-o", "o", "--contact", "c", "--user-agent", "u"}).exit_code,
+            kExitUsage)
+      << "a User-Agent of one's own says what it wants";
+}
+
+TEST(CommandLine, TenThousandTransfersMayBeAskedFor) {
+  CommandLine cl = parse({"-i", "l", "-o", "o", "-j", "10000", "--per-host", "10000"});
+  ASSERT_FALSE(cl.exit_code);
+  EXPECT_EQ(cl.options.download.concurrency, 10000);
+  EXPECT_EQ(cl.options.download.per_host, 10000);
 }
 
 TEST(CommandLine, BatchFlagsReachTheOptionsTree) {

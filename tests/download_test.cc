@@ -191,6 +191,22 @@ TEST_F(DownloadTest, StalledResponseTimesOut) {
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 3);
 }
 
+// The watchdog stands in for libcurl's timeout should libcurl forget a transfer. A grace below
+// zero makes it fire first here (after 1 s, where libcurl would wait 10), as it would for a
+// transfer libcurl never times out.
+TEST_F(DownloadTest, TheWatchdogFailsATransferLibcurlDoesNotEnd) {
+  DownloadOptions o = fast_options();
+  o.timeout_s = 10;
+  o.watchdog_grace_s = -9;
+  o.retries = 0;
+  auto start = Clock::now();
+  Item item = fetch_one(server_.url("/stall"), o);
+  EXPECT_EQ(item.status, Status::kTimeout);
+  EXPECT_NE(item.error.find("watchdog"), std::string::npos) << item.error;
+  EXPECT_TRUE(item.transient);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 5);
+}
+
 TEST_F(DownloadTest, TruncatedBodyIsANetworkError) {
   DownloadOptions o = fast_options();
   o.retries = 0;

@@ -50,12 +50,37 @@ TEST_F(ManifestTest, KeepsTheLastRowOfEachDoneLineWithItsUrl) {
         row(2, "u2", "ok", "missing.jpg"));
   DoneLines done;
   std::string why;
-  ASSERT_TRUE(keep_done_rows(fd_, &done, &why)) << why;
+  ASSERT_TRUE(keep_done_rows(fd_, true, &done, &why)) << why;
   ASSERT_EQ(done.size(), 2u);
   EXPECT_EQ(done[0].line, 1u);
   EXPECT_EQ(done[0].url_hash, url_hash("u1"));
   EXPECT_EQ(done[1].line, 3u);
   EXPECT_EQ(text(), row(3, "u3", "ok", "c.jpg") + row(1, "u1", "ok", "a.jpg"));
+}
+
+// A failure whose row says another try would not change it is kept as done, unless all failures
+// are to be redone; a retryable one, and one from before "retryable" existed, are redone.
+TEST_F(ManifestTest, FailuresThatAreNotRetryableAreKeptUnlessAllAreRedone) {
+  auto failed = [](int line, const char* retryable) {
+    nlohmann::json j = {{"line", line}, {"url", "u"}, {"status", "http_error"}, {"output", ""}};
+    if (retryable) j["retryable"] = nlohmann::json::parse(retryable);
+    return j.dump() + "\n";
+  };
+  const std::string rows = failed(1, "false") + failed(2, "true") + failed(3, nullptr) +
+                           failed(4, "\"no\"");  // not a boolean: not a promise either
+  write(rows);
+  DoneLines done;
+  std::string why;
+  ASSERT_TRUE(keep_done_rows(fd_, true, &done, &why)) << why;
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].line, 1u);
+  EXPECT_TRUE(done[0].failed);
+  EXPECT_EQ(text(), failed(1, "false"));
+
+  write(rows);
+  ASSERT_TRUE(keep_done_rows(fd_, false, &done, &why)) << why;
+  EXPECT_TRUE(done.empty());
+  EXPECT_EQ(text(), "");
 }
 
 // A killed run can leave its last row without the newline, even when what was written happens to
@@ -67,7 +92,7 @@ TEST_F(ManifestTest, ATornLastRowIsDroppedEvenIfItParses) {
   write(row(1, "u1", "ok", "a.jpg") + torn);
   DoneLines done;
   std::string why;
-  ASSERT_TRUE(keep_done_rows(fd_, &done, &why)) << why;
+  ASSERT_TRUE(keep_done_rows(fd_, true, &done, &why)) << why;
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(text(), row(1, "u1", "ok", "a.jpg"));
 }
@@ -93,7 +118,8 @@ TEST_F(ManifestTest, SymlinksAtTheManifestAndItsTemporaryAreRefused) {
   write(row(1, "u1", "http_error", ""));
   fs::create_symlink(dir_ / "victim", dir_ / (std::string(kManifestName) + ".resume.tmp"));
   DoneLines done;
-  EXPECT_TRUE(keep_done_rows(fd_, &done, &why)) << why;  // the leftover link goes, not its target
+  EXPECT_TRUE(keep_done_rows(fd_, true, &done, &why))
+      << why;  // the leftover link goes, not its target
   std::ifstream in(dir_ / "victim");
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");
 }

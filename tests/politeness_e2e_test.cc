@@ -75,5 +75,14 @@ TEST_F(PolitenessE2eTest, DisallowedDirectivesChooseWhatOptsOut) {
             (std::map<int, std::string>{{1, "ok"}, {2, "ok"}}));
 }
 
+// Sites see who fetches: the tool's name and version, and the --contact of whoever runs it.
+TEST_F(PolitenessE2eTest, TheUserAgentNamesTheToolAndTheContact) {
+  const std::vector<std::string> lines = small_images(server_, 1);
+  EXPECT_EQ(statuses(lines, {"--contact", "mailto:ops@example.org"}, "contact"),
+            (std::map<int, std::string>{{1, "ok"}}));
+  EXPECT_EQ(server_.last_headers("/image/20x20.jpg")["user-agent"],
+            std::string("imgpipe/") + IMGPIPE_VERSION + " (+mailto:ops@example.org)");
+}
+
 }  // namespace
 }  // namespace imgpipe

@@ -58,12 +58,14 @@ class ResumeE2eTest : public E2eTest {
   // A list whose run takes a few seconds: 120 images behind 40 ms of latency, 4 at a time.
   std::vector<std::string> slow_list() {
     std::vector<std::string> lines = small_images(slow_, 120);
-    lines[7] = slow_.url("/status/404");  // a failed line must be retried by --resume too
+    lines[7] = slow_.url("/status/503");  // a retryable failure is done again by --resume
+    lines[9] = slow_.url("/status/404");  // one that is not is kept as it was
     return lines;
   }
 
   std::vector<std::string> args(const fs::path& list, const fs::path& out) {
-    return {"-i", list.string(), "-o", out.string(), "-j", "4", "-s", "16", "--quiet"};
+    return {"-i", list.string(), "-o",      out.string(), "-j", "4",
+            "-s", "16",          "--quiet", "--retries",  "0"};
   }
 
   // Interrupts a run with `sig` once some rows exist, resumes it, and checks the result against an
@@ -87,13 +89,13 @@ class ResumeE2eTest : public E2eTest {
     std::vector<std::string> resume = args(list, out);
     resume.push_back("--resume");
     Outcome r = run(resume);
-    EXPECT_EQ(r.exit_code, 1) << r.err;  // line 8 is a 404
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // lines 8 and 10 failed
     EXPECT_NE(r.err.find(std::to_string(first.size() - (first.count(8) ? 1 : 0)) +
                          " lines were already done"),
               std::string::npos)
         << r.err;
     for (const auto& [line, row] : first)
-      if (row["status"] == "ok") {
+      if (row["status"] == "ok" || line == 10) {
         std::string path = row["url"].get<std::string>().substr(slow_.url("").size());
         EXPECT_EQ(slow_.hits(path), 1) << "line " << line << " was done, yet fetched again";
       }
@@ -138,6 +140,39 @@ TEST_F(ResumeE2eTest, ResumeRedoesOkLinesWhoseFileIsMissing) {
   EXPECT_EQ(manifest(out).size(), 5u);
   EXPECT_EQ(server_.hits("/image/22x20.jpg"), 2);
   EXPECT_EQ(server_.hits("/image/20x20.jpg"), 1);
+}
+
+// --resume does again what may now succeed (a 503) and keeps what would fail the same way (a
+// 404, a broken image), still exiting 1 for them; --retry-failed all does every failure again.
+TEST_F(ResumeE2eTest, ResumeRedoesOnlyRetryableFailuresUnlessRetryFailedAll) {
+  fs::path list = write_list({server_.url("/image/20x20.jpg"), server_.url("/status/404"),
+                              server_.url("/status/503"), server_.url("/corrupt.jpg")});
+  fs::path out = dir_ / "out";
+  const std::vector<std::string> args = {"-i",        list.string(), "-o",     out.string(),
+                                         "--retries", "0",           "--quiet"};
+  auto with = [&args](std::vector<std::string> more) {
+    more.insert(more.begin(), args.begin(), args.end());
+    return more;
+  };
+  ASSERT_EQ(run(args).exit_code, 1);
+  Outcome r = run(with({"--resume"}));
+  EXPECT_EQ(r.exit_code, 1) << "the kept failures are still failures: " << r.err;
+  EXPECT_NE(r.err.find("3 lines were already done (2 of them failed"), std::string::npos) << r.err;
+  EXPECT_EQ(server_.hits("/status/503"), 2);
+  EXPECT_EQ(server_.hits("/status/404"), 1);
+  EXPECT_EQ(server_.hits("/corrupt.jpg"), 1);
+  EXPECT_EQ(server_.hits("/image/20x20.jpg"), 1);
+  auto rows = manifest(out);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[2]["status"], "http_error");
+
+  r = run(with({"--resume", "--retry-failed", "all"}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("1 lines were already done\n"), std::string::npos) << r.err;
+  EXPECT_EQ(server_.hits("/status/404"), 2);
+  EXPECT_EQ(server_.hits("/corrupt.jpg"), 2);
+  EXPECT_EQ(server_.hits("/status/503"), 3);
+  EXPECT_EQ(manifest(out).size(), 4u);
 }
 
 // A torn last row (a killed run mid-write) is dropped, and its line redone.

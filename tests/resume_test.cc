@@ -39,6 +39,18 @@ TEST(ResumeSet, AnUnchangedListLeavesNothingStale) {
   EXPECT_EQ(set.skipped(), 2u);
 }
 
+TEST(ResumeSet, CountsTheKeptFailuresItSkips) {
+  ResumeSet set;
+  DoneLines done = done_lines({{1, "u1"}, {2, "u2"}, {3, "u3"}});
+  done[1].failed = done[2].failed = true;
+  set.assign(std::move(done));
+  EXPECT_TRUE(set.skip(1, "u1"));
+  EXPECT_TRUE(set.skip(2, "u2"));
+  EXPECT_FALSE(set.skip(3, "another"));  // stale: redone, so not a kept failure
+  EXPECT_EQ(set.skipped(), 2u);
+  EXPECT_EQ(set.skipped_failed(), 1u);
+}
+
 TEST(ResumeSet, EmptySkipsNothing) {
   ResumeSet set;
   EXPECT_FALSE(set.skip(1, "u"));
