@@ -12,6 +12,7 @@
 #include "stages/encode.h"
 #include "stages/reader.h"
 #include "stages/resize.h"
+#include "stages/robots_txt.h"
 
 namespace imgpipe {
 
@@ -75,6 +76,28 @@ void fuzz_list(const uint8_t* data, size_t size) {
     ListLine line;
     while (reader.next(&line)) check(line);
   }
+}
+
+void fuzz_robots(const uint8_t* data, size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  const RobotsRules rules = RobotsRules::parse(bytes);
+  // The paths: fixed ones, the input's last line (so rules and path can be made to meet) and the
+  // path the input gives as a URL.
+  const std::string path = robots_path_of(bytes);
+  if (path.empty() || path[0] != '/' || path.find('#') != std::string::npos) std::abort();
+  const size_t last_line = bytes.find_last_of('\n');
+  for (std::string_view p :
+       {std::string_view("/"), std::string_view("/a/b.jpg?x=1"), std::string_view(path),
+        bytes.substr(last_line == std::string_view::npos ? 0 : last_line + 1)}) {
+    const bool allowed = rules.allowed(p);
+    const std::string why = rules.deciding_rule(p);
+    // A disallowed path names what disallowed it; an allowed one never names a Disallow.
+    if (allowed == (why.rfind("Disallow: ", 0) == 0 || why.rfind("(", 0) == 0)) std::abort();
+  }
+  if (!rules.allowed("/robots.txt")) std::abort();
+  const double delay = rules.crawl_delay();
+  if (!(delay >= 0 && delay <= kRobotsMaxCrawlDelay)) std::abort();  // NaN fails both
+  if (rules.memory_bytes() > 3 * kRobotsTxtMaxBytes + 12 * rules.rule_count() + 4096) std::abort();
 }
 
 }  // namespace imgpipe

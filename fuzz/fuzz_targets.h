@@ -12,5 +12,7 @@ namespace imgpipe {
 void fuzz_image(const uint8_t* data, size_t size);
 // Read `data` as a URL list in each format until it ends.
 void fuzz_list(const uint8_t* data, size_t size);
+// Parse `data` as a robots.txt and match paths against it; also read it as a URL's path.
+void fuzz_robots(const uint8_t* data, size_t size);
 
 }  // namespace imgpipe

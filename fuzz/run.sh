@@ -3,19 +3,19 @@
 # generators, and runs each target for SECONDS (default 1800) — in parallel, one per core.
 # Crashes land in fuzz/crashes/TARGET/; copy each into fuzz/regressions/TARGET/ (the regression
 # test replays that folder on every ctest run) and fix it.
-# Usage: fuzz/run.sh [SECONDS] [TARGET...]   (targets: fuzz_image fuzz_list)
+# Usage: fuzz/run.sh [SECONDS] [TARGET...]   (targets: fuzz_image fuzz_list fuzz_robots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-1800}
 shift || true
-if [ $# -gt 0 ]; then targets=("$@"); else targets=(fuzz_image fuzz_list); fi
+if [ $# -gt 0 ]; then targets=("$@"); else targets=(fuzz_image fuzz_list fuzz_robots); fi
 .ci/ensure-packages.sh clang libclang-rt-14-dev
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -DIMGPIPE_FUZZ=ON -DBUILD_TESTING=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" make_seeds
 corpus=fuzz/.corpus  # grows as the fuzzers find inputs; gitignored
-mkdir -p "$corpus/fuzz_image" "$corpus/fuzz_list"
+mkdir -p "$corpus/fuzz_image" "$corpus/fuzz_list" "$corpus/fuzz_robots"  # robots: no seeds yet
 # lsan.supp: libx265's process-wide blocks (the HEIC seeds are encoded with it) and libheif's
 # 40-byte dav1d leak on refused data, for make_seeds and the targets alike.
 export LSAN_OPTIONS="suppressions=$PWD/tests/fixtures/lsan.supp"
