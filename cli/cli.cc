@@ -124,6 +124,9 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
   app.add_option("--resolve", d.resolve,
                  "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, without DNS (repeatable)")
       ->check([](const std::string& r) { return resolve_entry_problem(r); });
+  app.add_flag("--robots", d.robots,
+               "Honour each site's robots.txt (fetched once per site; Crawl-delay slows that "
+               "site's starts); disallowed URLs end robots_disallowed");
   app.add_option("--disallowed-directives", d.disallowed_directives,
                  "X-Robots-Tag directives that make a response opted_out, comma-separated; '' "
                  "turns the check off")

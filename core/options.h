@@ -100,6 +100,12 @@ struct DownloadOptions {
   // header is not looked at.
   std::vector<std::string> disallowed_directives = {"noai", "noimageai", "noindex", "noimageindex",
                                                     "noml"};
+  // Honour each origin's robots.txt (stages/robots_txt.h): fetched once, before the origin's
+  // first image, on the same transfers; a URL it disallows ends robots_disallowed unfetched, and
+  // its Crawl-delay spaces that host's starts like rate_per_host. Off by default, as in
+  // img2dataset: many image lists are of CDNs whose robots.txt speaks of pages, not images, and
+  // X-Robots-Tag (checked by default) is how sites opt images out. Turn it on for crawls.
+  bool robots = false;
   // Most transfer starts per second to one host (0 = no limit), beside per_host's connection cap.
   double rate_per_host = 0;
   // Refuse to connect to loopback, private, link-local, multicast and other non-public addresses,

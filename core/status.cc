@@ -43,6 +43,8 @@ std::string_view status_name(Status s) {
       return "truncated";
     case Status::kOptedOut:
       return "opted_out";
+    case Status::kRobotsDisallowed:
+      return "robots_disallowed";
     case Status::kCount:
       break;
   }

@@ -30,6 +30,7 @@ enum class Status {
   kBlockedAddress,    // --block-private refused the address a host resolved or redirected to
   kTruncated,         // the image's data ends before it should (--fail-on truncated or error)
   kOptedOut,          // the response's X-Robots-Tag asks not to be used (--disallowed-directives)
+  kRobotsDisallowed,  // --robots: the host's robots.txt disallows the URL (or was unreachable)
   kCount              // not a status: the number of statuses
 };
 

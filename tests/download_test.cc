@@ -448,9 +448,22 @@ TEST_F(DownloadTest, ReadAheadStopsAtItsByteBound) {
     line->text = url;
     return NextLine::kLine;
   };
-  cb.done = [&](std::shared_ptr<Item>) { ++delivered; };  // never released
+  std::atomic<int64_t> second_at{0};      // when the second item came (steady clock ticks)
+  cb.done = [&](std::shared_ptr<Item>) {  // never released
+    if (++delivered == 2) second_at = Clock::now().time_since_epoch().count();
+  };
+  // Stop 300 ms after the second item (time for a third, were the bound broken), or after 10 s
+  // (a sanitizer build on a loaded machine can take seconds for two transfers).
   const auto start = Clock::now();
-  cb.cancelled = [&] { return Clock::now() - start > std::chrono::milliseconds(500); };
+  cb.cancelled = [&] {
+    const auto now = Clock::now();
+    const int64_t second = second_at;
+    return now - start > std::chrono::seconds(10) ||
+           (second != 0 &&
+            now.time_since_epoch().count() - second >
+                std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(300))
+                    .count());
+  };
   d.run(cb);
   EXPECT_EQ(delivered, 2) << "max_in_flight is 2";
   EXPECT_GT(taken, 100u) << "lines should be read ahead";

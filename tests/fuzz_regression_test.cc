@@ -43,6 +43,7 @@ TEST(FuzzRegression, TargetsTakeDegenerateInputs) {
   for (size_t n = 0; n <= sizeof junk; ++n) {
     fuzz_image(junk, n);
     fuzz_list(junk, n);
+    fuzz_robots(junk, n);
   }
 }
 

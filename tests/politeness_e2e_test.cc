@@ -75,6 +75,60 @@ TEST_F(PolitenessE2eTest, DisallowedDirectivesChooseWhatOptsOut) {
             (std::map<int, std::string>{{1, "ok"}, {2, "ok"}}));
 }
 
+// --robots: one robots.txt fetch for the origin, before its first image; the group for imgpipe
+// (not the `*` one) decides, longest match first; a disallowed line ends robots_disallowed
+// without a request, and Crawl-delay spaces the starts. Without --robots, robots.txt is not
+// asked for at all.
+TEST_F(PolitenessE2eTest, RobotsTxtIsHonouredWithRobots) {
+  server_.set_robots_txt(200,
+                         "User-agent: *\nDisallow: /\n\n"
+                         "User-agent: imgpipe\nDisallow: /image/2\nAllow: /image/20x20.jpg\n"
+                         "Crawl-delay: 0.3\n");
+  const std::vector<std::string> lines = {
+      server_.url("/image/20x20.jpg"), server_.url("/image/21x20.jpg"),
+      server_.url("/image/30x20.jpg"), server_.url("/image/31x20.jpg")};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(
+      statuses(lines, {"--robots"}, "robots"),
+      (std::map<int, std::string>{{1, "ok"}, {2, "robots_disallowed"}, {3, "ok"}, {4, "ok"}}));
+  EXPECT_GE(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.6)
+      << "three fetches 0.3 s apart";
+  EXPECT_EQ(server_.hits("/robots.txt"), 1);
+  EXPECT_EQ(server_.hits("/image/21x20.jpg"), 0);
+  const json row = manifest(dir_ / "robots")[2];
+  EXPECT_EQ(row["error"], "robots.txt disallows it (Disallow: /image/2)");
+  EXPECT_EQ(row["retryable"], false);
+  EXPECT_EQ(row["attempts"], 0);
+
+  EXPECT_EQ(statuses(lines, {}, "without").at(2), "ok");
+  EXPECT_EQ(server_.hits("/robots.txt"), 1) << "not asked for without --robots";
+}
+
+// RFC 9309 §2.3.1: a robots.txt that is missing (4xx) allows everything; one the server fails to
+// give (5xx) or that cannot be reached disallows everything, for now: retryable.
+TEST_F(PolitenessE2eTest, RobotsTxtErrorsAllowOrDisallowAsTheRfcSays) {
+  const std::vector<std::string> lines = small_images(server_, 2);
+  server_.set_robots_txt(404, "");
+  EXPECT_EQ(statuses(lines, {"--robots"}, "missing"),
+            (std::map<int, std::string>{{1, "ok"}, {2, "ok"}}));
+  server_.set_robots_txt(503, "");
+  EXPECT_EQ(statuses(lines, {"--robots"}, "failing"),
+            (std::map<int, std::string>{{1, "robots_disallowed"}, {2, "robots_disallowed"}}));
+  for (const auto& [line, row] : manifest(dir_ / "failing")) {
+    EXPECT_NE(row["error"].get<std::string>().find("HTTP 503"), std::string::npos) << row;
+    EXPECT_EQ(row["retryable"], true) << row;
+  }
+  EXPECT_EQ(server_.hits("/image/20x20.jpg"), 1) << "only the run that was allowed";
+
+  const auto unreachable = statuses({"http://127.0.0.1:1/a.jpg"}, {"--robots"}, "unreachable");
+  EXPECT_EQ(unreachable.at(1), "robots_disallowed");
+  const json row = manifest(dir_ / "unreachable")[1];
+  EXPECT_NE(row["error"].get<std::string>().find("robots.txt could not be fetched"),
+            std::string::npos)
+      << row;
+  EXPECT_EQ(row["retryable"], true);
+}
+
 // Sites see who fetches: the tool's name and version, and the --contact of whoever runs it.
 TEST_F(PolitenessE2eTest, TheUserAgentNamesTheToolAndTheContact) {
   const std::vector<std::string> lines = small_images(server_, 1);
