@@ -12,7 +12,8 @@ packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev l
           libvips-tools python3-numpy python3-pil  # vips, Pillow: the colour, resampling and
           # conformance tests' references
           python3-yaml  # docs_scale_test reads docs/SCALE.md's Kubernetes manifest
-          nginx openssl)  # tls_e2e_test's origin: TLS, HTTP/2, a self-signed certificate
+          nginx openssl  # tls_e2e_test's origin: TLS, HTTP/2, a self-signed certificate
+          iproute2 util-linux)  # dns_once_test: ip and unshare, for its network namespace
 .ci/ensure-packages.sh "${packages[@]}"
 
 build_dir="${1:-build}"

@@ -219,6 +219,8 @@ constexpr int kLinesPerPass = 1024;
 // a hostile 500 KiB file parses to at most ~1.5 MiB. An origin dropped is fetched again if its
 // lines come back.
 constexpr size_t kRobotsCacheBytes = 64 << 20;
+// Names remembered as not resolving (Impl::unresolvable_): 100,000 × ~100 B = ~10 MB at most.
+constexpr size_t kUnresolvableHosts = 100'000;
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
@@ -307,6 +309,11 @@ struct Host {
   double crawl_delay_s = 0;      // --robots: its robots.txt's Crawl-delay
   bool line_listed = false, retry_listed = false, timer_set = false;
   bool robots_wait = false;  // --robots: its head line's origin's robots.txt is being fetched
+  // A transfer to it has ended, so libcurl's DNS cache holds its name (or the name is known not
+  // to resolve): until then one transfer at a time, since libcurl 7.88 resolves a name once per
+  // transfer that finds it uncached, and --per-host transfers starting together to a new host
+  // would each look it up.
+  bool warmed = false;
 
   Host() = default;
   Host(Host&&) = default;
@@ -557,6 +564,9 @@ class Downloader::Impl {
   Hop next_hop(Transfer* t, Verdict* v);
   void park(std::unique_ptr<Transfer> t);
   void ensure_idle_easy();
+  int share(const Host* h) const { return h->warmed ? opt_.per_host : 1; }
+  bool refuse_unresolvable(Host* h, const DownloadCallbacks& cb);
+  void note_unresolvable(const Transfer& t, CURLcode rc);
   bool robots_ready(Host* h, const DownloadCallbacks& cb);
   void fetch_robots(const std::string& origin, Host* h, const DownloadCallbacks& cb);
   void finish_robots(Transfer* t, CURLcode rc, Clock::time_point now);
@@ -612,6 +622,11 @@ class Downloader::Impl {
   std::deque<std::string> robots_order_;  // cache order, for dropping the oldest
   size_t robots_bytes_ = 0;
   std::unordered_map<std::string, std::vector<Host*>> robots_waiting_;
+  // Host names that did not resolve in this run, with libcurl's message: their other lines fail
+  // at once instead of asking DNS again (libcurl caches only answers). At most
+  // kUnresolvableHosts (~100 B each), the oldest forgotten first.
+  std::unordered_map<std::string, std::string> unresolvable_;
+  std::deque<std::string> unresolvable_order_;
   bool list_done_ = false;
   bool lines_pending_ = false;  // a pass stopped reading with window room left: poll without sleep
 };
@@ -779,7 +794,7 @@ void Downloader::Impl::consider(Host* h, Clock::time_point now) {
   }
   // Parked retries count against the host's share, so a failing host cannot hold more than
   // --per-host items between running and waiting to retry.
-  if (h->head && h->running + h->parked < opt_.per_host && !h->line_listed && !h->robots_wait) {
+  if (h->head && h->running + h->parked < share(h) && !h->line_listed && !h->robots_wait) {
     line_ready_.push_back(h);
     h->line_listed = true;
   }
@@ -810,7 +825,7 @@ void Downloader::Impl::start_ready(const DownloadCallbacks& cb) {
     if (h->next_start <= now) {
       if (retry && !h->due.empty())
         start_retry(h, cb);
-      else if (!retry && h->head && h->running + h->parked < opt_.per_host)
+      else if (!retry && h->head && h->running + h->parked < share(h))
         start_line(h, cb);
     }
     consider(h, now);
@@ -848,8 +863,34 @@ std::unique_ptr<Transfer> Downloader::Impl::take_head(Host* h) {
 
 void Downloader::Impl::start_line(Host* h, const DownloadCallbacks& cb) {
   ensure_idle_easy();  // what can fail comes first, while the line is still in its queue
+  if (refuse_unresolvable(h, cb)) return;
   if (opt_.robots && !robots_ready(h, cb)) return;
   launch(take_head(h), cb);
+}
+
+// A line to a host whose name did not resolve earlier in the run ends as that lookup did,
+// without another.
+bool Downloader::Impl::refuse_unresolvable(Host* h, const DownloadCallbacks& cb) {
+  if (unresolvable_.empty()) return false;
+  const auto it = unresolvable_.find(*h->name);
+  if (it == unresolvable_.end()) return false;
+  std::unique_ptr<Transfer> t = take_head(h);
+  t->item->fail(Status::kNetworkError, it->second + " (looked up once in this run)");
+  hand_on(std::move(t), cb);
+  return true;
+}
+
+// Remembers the line's host as not resolving, when that is how its transfer (not a redirect's)
+// failed and no proxy did the resolving.
+void Downloader::Impl::note_unresolvable(const Transfer& t, CURLcode rc) {
+  if (rc != CURLE_COULDNT_RESOLVE_HOST || t.redirects > 0 || !opt_.proxy.empty()) return;
+  if (!unresolvable_.emplace(*t.host->name, t.error[0] ? t.error : "Could not resolve host").second)
+    return;
+  unresolvable_order_.push_back(*t.host->name);
+  if (unresolvable_order_.size() > kUnresolvableHosts) {
+    unresolvable_.erase(unresolvable_order_.front());
+    unresolvable_order_.pop_front();
+  }
 }
 
 // --robots: whether the host's first line may start now. Its origin's robots.txt unknown: it is
@@ -1086,6 +1127,8 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   if (hop == Hop::kFollowed) return;  // the same attempt goes on, in the same slot
   if (!raw->robots_origin.empty()) {
     std::unique_ptr<Transfer> t = std::move(slots_[raw->slot]);
+    t->host->warmed = true;
+    note_unresolvable(*t, rc);
     finish_robots(t.get(), rc, Clock::now());
     free_slots_.push_back(t->slot);
     --running_count_;
@@ -1122,6 +1165,8 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   --running_count_;
   Host* host = t->host;
   --host->running;
+  host->warmed = true;
+  note_unresolvable(*t, rc);
   t->busy_ms += std::chrono::duration<double, std::milli>(end - t->attempt_start).count();
   idle_easy_.push_back(easy);
   t->easy = nullptr;
