@@ -136,6 +136,11 @@ struct DownloadOptions {
   // its --per-host share cannot keep the lines after it from starting. Bounded in bytes, not
   // lines or concurrency, so memory stays fixed (8 MiB) whatever the list or a record holds.
   int64_t read_ahead_bytes = 8 << 20;
+  // Downloaded bodies waiting for (or in) the CPU stages, in bytes, past which no new transfer
+  // starts (stages/download.h). 64 MiB is ~350 average web images: enough queued work to keep
+  // dozens of cores busy, while --concurrency 4096 against a machine that cannot keep up no
+  // longer holds thousands of finished bodies (~0.7 GB of them here).
+  int64_t backlog_bytes = 64 << 20;
 };
 
 // How thumbnail files are named (the folder layout around the name is in OutputOptions).

@@ -196,7 +196,7 @@ void emit(Context* ctx, Item& item) {
   }
   if (!item.ok()) ctx->failed.fetch_add(1);
   ctx->finished.fetch_add(1);
-  ctx->downloader->release_slot();
+  ctx->downloader->release_slot(item);
 }
 
 // The one place every item ends. With --dedup, a duplicate may wait here for its first occurrence,

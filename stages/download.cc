@@ -221,6 +221,10 @@ constexpr int kLinesPerPass = 1024;
 constexpr size_t kRobotsCacheBytes = 64 << 20;
 // Names remembered as not resolving (Impl::unresolvable_): 100,000 × ~100 B = ~10 MB at most.
 constexpr size_t kUnresolvableHosts = 100'000;
+// Transfers that may run at once when a run starts, before slow start raises it (see
+// download.h): 256 bodies (~45 MB of web images) is what a first wave may leave waiting for the
+// CPU; up to -j256 a run starts as it always did, and -j4096 is reached in 4 round trips.
+constexpr int kStartingTransfers = 256;
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
@@ -530,10 +534,14 @@ class Downloader::Impl {
     for (int s = o.concurrency - 1; s >= 0; --s) free_slots_.push_back(s);
     idle_easy_.reserve(o.concurrency);
     backoff_.reserve(max_in_flight);
+    cap_ = std::min(o.concurrency, kStartingTransfers);
   }
 
   void run(const DownloadCallbacks& cb);
-  void release_slot() {
+  void release_slot(const Item& item) {
+    // Local files' bytes were read after they left (never counted); a download's were counted
+    // by hand_on.
+    if (item.local_path.empty()) backlog_bytes_.fetch_sub(static_cast<int64_t>(item.bytes_in));
     in_flight_.fetch_sub(1);
     wake();
   }
@@ -582,9 +590,11 @@ class Downloader::Impl {
   const std::string user_agent_;  // --user-agent, or the default naming the --contact
   std::mt19937 rng_;
 
-  std::atomic<int> in_flight_{0};      // started or handed on, not yet released by the consumer
-  std::atomic<int> running_count_{0};  // transfers running now, for the progress line
-  std::mutex wake_mu_;                 // lets release_slot() wake the poll without racing teardown
+  std::atomic<int> in_flight_{0};          // started or handed on, not yet released by the consumer
+  std::atomic<int> running_count_{0};      // transfers running now, for the progress line
+  std::atomic<int64_t> backlog_bytes_{0};  // bodies handed on, not yet released
+  int cap_ = 0;         // transfers that may run at once now: slow start toward concurrency
+  std::mutex wake_mu_;  // lets release_slot() wake the poll without racing teardown
   CURLM* multi_ = nullptr;
 
   // Everything below belongs to the run() thread. Every item it holds is in exactly one of:
@@ -815,9 +825,11 @@ void Downloader::Impl::start_ready(const DownloadCallbacks& cb) {
     cb.done(std::move(item));
   }
   const auto now = Clock::now();
-  while (!free_slots_.empty()) {
+  while (!free_slots_.empty() && running_count_.load() < cap_) {
     const bool retry = !retry_ready_.empty();
-    if (!retry && (line_ready_.empty() || in_flight_.load() >= max_in_flight_)) break;
+    if (!retry && (line_ready_.empty() || in_flight_.load() >= max_in_flight_ ||
+                   backlog_bytes_.load() >= opt_.backlog_bytes))
+      break;
     std::deque<Host*>& list = retry ? retry_ready_ : line_ready_;
     Host* h = list.front();
     list.pop_front();
@@ -1166,6 +1178,8 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   Host* host = t->host;
   --host->running;
   host->warmed = true;
+  // Slow start: one more transfer at once for each that ends while the CPU stages keep up.
+  if (backlog_bytes_.load() < opt_.backlog_bytes) cap_ = std::min(opt_.concurrency, cap_ + 1);
   note_unresolvable(*t, rc);
   t->busy_ms += std::chrono::duration<double, std::milli>(end - t->attempt_start).count();
   idle_easy_.push_back(easy);
@@ -1239,6 +1253,7 @@ void Downloader::Impl::hand_on(std::unique_ptr<Transfer> t, const DownloadCallba
   Item& item = *t->item;
   item.bytes_in = item.body.size();
   item.stage_ms[static_cast<int>(Stage::kDownload)] = t->busy_ms;
+  backlog_bytes_.fetch_add(static_cast<int64_t>(item.bytes_in));  // release_slot takes it off
   cb.done(std::move(t->item));
 }
 
@@ -1326,7 +1341,7 @@ Downloader::Downloader(const DownloadOptions& options, int max_in_flight)
     : impl_(std::make_unique<Impl>(options, max_in_flight)) {}
 Downloader::~Downloader() = default;
 void Downloader::run(const DownloadCallbacks& callbacks) { impl_->run(callbacks); }
-void Downloader::release_slot() { impl_->release_slot(); }
+void Downloader::release_slot(const Item& item) { impl_->release_slot(item); }
 void Downloader::wake() { impl_->wake(); }
 int Downloader::running() const { return impl_->running(); }
 

@@ -10,7 +10,13 @@
 // handed on without one (invalid lines, local files), and keeps it until the consumer calls
 // release_slot(); nothing starts or is handed on while max_in_flight slots are taken, so a slow
 // consumer pauses downloading instead of filling memory. Lines waiting in the read-ahead window
-// hold no slot, so a dead host's lines cannot keep other hosts' lines from starting.
+// hold no slot, so a dead host's lines cannot keep other hosts' lines from starting. Bodies
+// handed on and not yet released are the backlog: while it holds backlog_bytes, no new line
+// starts (the CPU stages are behind; more downloads would only wait in memory), and the
+// transfers running at once grow from 256 toward `concurrency` by one per transfer that ends
+// while the backlog is below it (TCP's slow start: doubling per round trip when downloads are
+// the bottleneck, stopping where the CPU is), so memory is bodies in flight, not concurrency ×
+// body size.
 // Failure: if the loop itself fails (out of memory), every item it holds — running, waiting to
 // retry, queued — is handed to `done` as failed, and run() rethrows.
 // Ownership and thread-safety: the thread that calls run() owns every curl handle; nothing else
@@ -75,8 +81,9 @@ class Downloader {
   // `cancelled` returns true (items still held are then dropped). Call once. Throws only if the
   // loop itself failed, after handing every item it held to `done` as failed.
   void run(const DownloadCallbacks& callbacks);
-  // An item handed to `done` has left the pipeline: its slot may be reused. Thread-safe.
-  void release_slot();
+  // An item handed to `done` has left the pipeline: its slot may be reused, and its downloaded
+  // bytes leave the backlog (DownloadOptions::backlog_bytes). Thread-safe.
+  void release_slot(const Item& item);
   // Something changed outside (e.g. a new list line is ready): poll again now. Thread-safe.
   void wake();
   // Transfers running now (for the progress line). Thread-safe.

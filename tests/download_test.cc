@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "fixtures/fixture_server.h"
@@ -42,8 +44,8 @@ Items fetch(const std::vector<std::string>& urls, const DownloadOptions& o) {
     return NextLine::kLine;
   };
   cb.done = [&](std::shared_ptr<Item> item) {
+    d.release_slot(*item);
     out.push_back(std::move(item));
-    d.release_slot();
   };
   cb.cancelled = [] { return false; };
   d.run(cb);
@@ -274,11 +276,21 @@ TEST_F(DownloadTest, NeverMoreThanMaxInFlightOutstanding) {
   size_t next = 0;
   std::atomic<int> held{0}, max_held{0}, delivered{0};
   std::atomic<bool> finished{false};
-  std::thread releaser([&] {  // a slow consumer: frees one slot every 5 ms
+  std::mutex mu;
+  std::deque<std::shared_ptr<Item>> holding;  // guarded by mu
+  std::thread releaser([&] {                  // a slow consumer: frees one slot every 5 ms
     while (!finished || held > 0) {
-      if (held > 0) {
+      std::shared_ptr<Item> item;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!holding.empty()) {
+          item = holding.front();
+          holding.pop_front();
+        }
+      }
+      if (item) {
         --held;
-        d.release_slot();
+        d.release_slot(*item);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -290,7 +302,11 @@ TEST_F(DownloadTest, NeverMoreThanMaxInFlightOutstanding) {
     line->text = urls[next - 1];
     return NextLine::kLine;
   };
-  cb.done = [&](std::shared_ptr<Item>) {
+  cb.done = [&](std::shared_ptr<Item> item) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      holding.push_back(item);
+    }
     int h = ++held;
     max_held = std::max(max_held.load(), h);
     ++delivered;
@@ -390,7 +406,7 @@ TEST(Download, ADeadHostUsesOnlyItsShareAndStallsNoOtherHost) {
   cb.done = [&](std::shared_ptr<Item> item) {
     if (item->url.find("/image/") != std::string::npos && item->ok() && ++healthy_ok == 50)
       last_healthy_s = std::chrono::duration<double>(Clock::now() - start).count();
-    d.release_slot();
+    d.release_slot(*item);
   };
   cb.cancelled = [&] {
     return healthy_ok == 50 || Clock::now() - start > std::chrono::seconds(10);
@@ -431,6 +447,32 @@ TEST_F(DownloadTest, RatePerHostSpacesEachHostOnItsOwn) {
   }
   EXPECT_GE(wall, 0.79);
   EXPECT_LT(wall, 1.5) << "the hosts waited for each other";
+}
+
+// Bodies handed on and not released are the backlog: past backlog_bytes no new line starts, so a
+// consumer that falls behind holds a bounded amount, whatever --concurrency and max_in_flight
+// allow. Here one byte: the first body (a new host gets one transfer until it ends) stops it.
+TEST_F(DownloadTest, NoNewTransferStartsWhileTheBacklogIsFull) {
+  DownloadOptions o = fast_options();
+  o.concurrency = 16;
+  o.per_host = 16;
+  o.backlog_bytes = 1;
+  Downloader d(o, 100);
+  std::vector<std::shared_ptr<Item>> held;
+  int next = 0;
+  DownloadCallbacks cb;
+  cb.next_line = [&](ListLine* line) {
+    if (next == 20) return NextLine::kEnd;
+    line->number = ++next;
+    line->text = server_.url("/image/" + std::to_string(20 + next) + "x20.jpg");
+    return NextLine::kLine;
+  };
+  cb.done = [&](std::shared_ptr<Item> item) { held.push_back(item); };  // never released
+  const auto start = Clock::now();
+  cb.cancelled = [&] { return Clock::now() - start > std::chrono::milliseconds(800); };
+  d.run(cb);
+  ASSERT_EQ(held.size(), 1u) << "nothing starts while the backlog is full";
+  EXPECT_TRUE(held[0]->ok()) << held[0]->error;
 }
 
 // The read-ahead window is bounded in bytes: a consumer that holds everything stops the reading
@@ -487,7 +529,7 @@ TEST_F(DownloadTest, AFailingLoopHandsEveryLineItTookOn) {
   };
   cb.done = [&](std::shared_ptr<Item> item) {
     ++seen[item->line];
-    d.release_slot();
+    d.release_slot(*item);
   };
   cb.cancelled = [] { return false; };
   EXPECT_THROW(d.run(cb), std::bad_alloc);
