@@ -75,6 +75,7 @@ bool valid_utf8(const std::string& s) {
 // What a line's URL says about where it goes and what it may carry there.
 struct LineUrl {
   std::string host;  // lower case: the --per-host key
+  int port = 0;      // the scheme's default when the URL names none
   bool credentials = false;
   std::string user, password;  // from the URL's userinfo, decoded
 };
@@ -111,6 +112,7 @@ bool split_http_url(const std::string& url, LineUrl* out, std::string* why) {
     *why = "port 0";
     return false;
   }
+  out->port = std::atoi(u.get(CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
   out->credentials = u.has(CURLUPART_USER) || u.has(CURLUPART_PASSWORD);
   if (out->credentials) {
     out->user = u.get(CURLUPART_USER, CURLU_URLDECODE);
@@ -266,6 +268,7 @@ struct QueuedLine {
   nlohmann::ordered_json extra;
   std::unique_ptr<Credentials> credentials;  // null when the URL has none
   size_t bytes = 0;                          // its share of the read-ahead window
+  int port = 0;                              // of its URL (Host::warm_ports)
   std::unique_ptr<QueuedLine> next;
 };
 
@@ -288,6 +291,7 @@ struct Transfer {
   double busy_ms = 0;          // summed over attempts, backoff excluded
   bool over_limit = false;     // the write callback refused the body as too large
   bool out_of_memory = false;  // the write callback could not grow the body
+  int port = 0;                // of the line's URL: its name:port is warm once this transfer ends
   // Non-empty: this transfer fetches that origin's robots.txt for --robots; its item is not a
   // list line and is never handed on.
   std::string robots_origin;
@@ -313,11 +317,11 @@ struct Host {
   double crawl_delay_s = 0;      // --robots: its robots.txt's Crawl-delay
   bool line_listed = false, retry_listed = false, timer_set = false;
   bool robots_wait = false;  // --robots: its head line's origin's robots.txt is being fetched
-  // A transfer to it has ended, so libcurl's DNS cache holds its name (or the name is known not
-  // to resolve): until then one transfer at a time, since libcurl 7.88 resolves a name once per
-  // transfer that finds it uncached, and --per-host transfers starting together to a new host
-  // would each look it up.
-  bool warmed = false;
+  // Ports a transfer to it has ended on, so libcurl's DNS cache (keyed by name and port) holds
+  // name:port, or the name is known not to resolve: until then one transfer at a time to that
+  // port, since libcurl 7.88 resolves once per transfer that finds the name uncached, and
+  // --per-host transfers starting together to a new host would each look it up. Usually one.
+  std::vector<int> warm_ports;
 
   Host() = default;
   Host(Host&&) = default;
@@ -572,7 +576,16 @@ class Downloader::Impl {
   Hop next_hop(Transfer* t, Verdict* v);
   void park(std::unique_ptr<Transfer> t);
   void ensure_idle_easy();
-  int share(const Host* h) const { return h->warmed ? opt_.per_host : 1; }
+  // How many may run to h now: --per-host once its head line's name:port is warm, else one.
+  int share(const Host* h) const {
+    const auto& w = h->warm_ports;
+    const bool warm = h->head && std::find(w.begin(), w.end(), h->head->port) != w.end();
+    return warm ? opt_.per_host : 1;
+  }
+  static void warm(Transfer* t) {
+    auto& w = t->host->warm_ports;
+    if (std::find(w.begin(), w.end(), t->port) == w.end()) w.push_back(t->port);
+  }
   bool refuse_unresolvable(Host* h, const DownloadCallbacks& cb);
   void note_unresolvable(const Transfer& t, CURLcode rc);
   bool robots_ready(Host* h, const DownloadCallbacks& cb);
@@ -765,6 +778,7 @@ void Downloader::Impl::hand_on_now(Status status, const std::string& why, std::s
 void Downloader::Impl::enqueue(const LineUrl& url) {
   auto q = std::make_unique<QueuedLine>();
   q->url = without_userinfo(line_.text);
+  q->port = url.port;
   if (url.credentials) q->credentials.reset(new Credentials{url.user, url.password});
   q->bytes = sizeof(QueuedLine) + heap_bytes(q->url) + json_bytes(line_.extra) +
              (url.credentials ? sizeof(Credentials) + url.user.size() + url.password.size() : 0);
@@ -868,6 +882,7 @@ std::unique_ptr<Transfer> Downloader::Impl::take_head(Host* h) {
   item.input_fields = std::move(q->extra);
   t->credentials = std::move(q->credentials);
   t->host = h;
+  t->port = q->port;
   t->max_bytes = opt_.max_bytes;
   in_flight_.fetch_add(1);
   return t;
@@ -944,6 +959,7 @@ void Downloader::Impl::fetch_robots(const std::string& origin, Host* h,
   t->item->url = origin + "/robots.txt";
   t->robots_origin = origin;
   t->host = h;
+  t->port = h->head->port;
   t->max_bytes = static_cast<int64_t>(kRobotsTxtMaxBytes);
   launch(std::move(t), cb);
 }
@@ -1139,7 +1155,7 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   if (hop == Hop::kFollowed) return;  // the same attempt goes on, in the same slot
   if (!raw->robots_origin.empty()) {
     std::unique_ptr<Transfer> t = std::move(slots_[raw->slot]);
-    t->host->warmed = true;
+    warm(t.get());
     note_unresolvable(*t, rc);
     finish_robots(t.get(), rc, Clock::now());
     free_slots_.push_back(t->slot);
@@ -1177,7 +1193,7 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   --running_count_;
   Host* host = t->host;
   --host->running;
-  host->warmed = true;
+  warm(t.get());
   // Slow start: one more transfer at once for each that ends while the CPU stages keep up.
   if (backlog_bytes_.load() < opt_.backlog_bytes) cap_ = std::min(opt_.concurrency, cap_ + 1);
   note_unresolvable(*t, rc);
