@@ -21,6 +21,7 @@
 #   TOOLS ["imgpipe aria2c+vipsthumbnail node-sharp python-seed"]; SETTINGS ["download cpu"]
 #   IMGPIPE [build/imgpipe] the binary to measure (copied first); IMGPIPE_FLAGS extra flags
 #   CORPUS_COUNT [1000] images in bench/make_corpus.sh's corpus (the URLs reuse them)
+# shellcheck disable=SC2317  # the stop_* functions and cleanup run from traps
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -53,7 +54,8 @@ export HIGH_PER_HOST=${HIGH_PER_HOST:-$PER_HOST}
 export TOOLS=${TOOLS:-imgpipe aria2c+vipsthumbnail node-sharp python-seed}
 export SETTINGS=${SETTINGS:-download cpu}
 export IMGPIPE_FLAGS=${IMGPIPE_FLAGS:-} CORPUS_COUNT=${CORPUS_COUNT:-1000}
-export SIZE=256 BATCH=16 NPROC=$(nproc)
+NPROC=$(nproc)
+export SIZE=256 BATCH=16 NPROC
 dns_addr=127.53.0.1
 domain=imgpipe.test
 
@@ -72,7 +74,9 @@ if [ "${WAN_INNER:-0}" != 1 ]; then
   "$root/.ci/ensure-packages.sh" nginx libnginx-mod-http-echo python3-dnslib python3-pil aria2 \
     libvips-tools time curl iproute2 util-linux
   # Node: whatever node/npm the machine has (often not Debian's); Debian's only if there is none.
-  command -v node >/dev/null && command -v npm >/dev/null || "$root/.ci/ensure-packages.sh" nodejs npm
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    "$root/.ci/ensure-packages.sh" nodejs npm
+  fi
   for cmd in unshare ip mount nginx aria2c vipsthumbnail curl /usr/bin/time; do
     command -v "$cmd" >/dev/null || die "$cmd missing after installing packages"
   done
@@ -100,7 +104,10 @@ if [ "${WAN_INNER:-0}" != 1 ]; then
     echo "imgpipe_built=$(date -u -r "$src" '+%Y-%m-%d %H:%M UTC')"
     echo "imgpipe_version=$("$IMGPIPE" --version 2>&1 | head -1)"
     src_repo=$(git -C "$(dirname "$src")" rev-parse --show-toplevel 2>/dev/null || true)
-    [ -n "$src_repo" ] && echo "imgpipe_tree=$src_repo @ $(git -C "$src_repo" rev-parse --short HEAD) ($(git -C "$src_repo" rev-parse --abbrev-ref HEAD))"
+    if [ -n "$src_repo" ]; then
+      dirty=$(git -C "$src_repo" status --porcelain -- cli core image pipeline stages CMakeLists.txt 2>/dev/null | head -1)
+      echo "imgpipe_tree=$src_repo @ $(git -C "$src_repo" rev-parse --short HEAD) ($(git -C "$src_repo" rev-parse --abbrev-ref HEAD))${dirty:+ + uncommitted changes}"
+    fi
     echo "imgpipe_max_concurrency=$max_conc"
   } >"$raw/imgpipe.txt"
 
@@ -161,9 +168,13 @@ if [ "${WAN_INNER:-0}" != 1 ]; then
   #   it (nginx, the DNS server, a tool) — nothing is left behind. --kill-child ends the run if
   #   unshare itself is killed.
   log "entering the namespaces"
-  status=0
+  status=0 interrupted=0
+  # A Ctrl-C reaches the run too (same process group); wait for its cleanup, then say so.
+  trap 'interrupted=1' INT TERM HUP
   WAN_INNER=1 unshare --net --mount --pid --fork --mount-proc --kill-child --propagation private \
     bash "$0" || status=$?
+  trap - INT TERM HUP
+  [ "$interrupted" = 0 ] || { log "interrupted; partial raw data in $raw"; exit 130; }
   [ "$status" -eq 0 ] || { log "the run failed (exit $status); see $state and $raw"; exit "$status"; }
   echo "elapsed_s=$(($(date +%s) - started))" >>"$raw/meta.txt"
   "$py" "$wan/report.py" "$raw" "$results"
@@ -187,8 +198,9 @@ stop_pid() {  # PID [SIGNAL]: signal it, wait up to 5 s, then KILL
 stop_tool() {
   [ -n "$tool_pid" ] || return 0
   # time -> timeout (its own process group) -> bash -c -> the tool: TERM timeout's group.
-  local t
-  for t in $(cat "/proc/$tool_pid/task/$tool_pid/children" 2>/dev/null); do kill -TERM -- "-$t" 2>/dev/null || true; done
+  local t kids
+  kids=$(cat "/proc/$tool_pid/task/$tool_pid/children" 2>/dev/null || true)
+  for t in $kids; do kill -TERM -- "-$t" 2>/dev/null || true; done
   stop_pid "$tool_pid"
   stop_pid "$mem_pid"
   tool_pid="" mem_pid=""
@@ -261,7 +273,7 @@ start_nginx() {  # LATENCY_MS RATE
 # host answer on their own addresses, a 404 is a 404, NXDOMAIN and the refused port fail, and the
 # first request on a connection waits latency x (1 + NEW_CONN_RTT).
 check_setting() {
-  local lat=$1 first_url heavy last code t
+  local lat=$1 first_url last code t
   first_url=$(awk -F'\t' '$2 == "ok" { print $4; exit }' "$raw/list/lines.tsv")
   getent ahostsv4 "h001.$domain" | grep -q '^127\.10\.0\.1 ' || die "DNS: h001 does not resolve to 127.10.0.1"
   last=$(tail -1 "$raw/list/zone.tsv")
@@ -280,8 +292,9 @@ check_setting() {
 }
 
 server_ticks() {  # CPU ticks of nginx (master, workers) and the DNS server so far
-  local pid total=0 pids="$dns_pid $nginx_pid $(cat "/proc/$nginx_pid/task/$nginx_pid/children" 2>/dev/null)"
-  for pid in $pids; do
+  local pid total=0 workers
+  workers=$(cat "/proc/$nginx_pid/task/$nginx_pid/children" 2>/dev/null || true)
+  for pid in $dns_pid $nginx_pid $workers; do
     [ -r "/proc/$pid/stat" ] || continue
     total=$((total + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")))
   done
@@ -295,6 +308,8 @@ declare -A script
 # shellcheck disable=SC2016  # expanded by bash -c at run time, shown verbatim in the report
 {
 script[imgpipe]='"$IMGPIPE" -i "$URLS" -o "$OUT" -s "$SIZE" --concurrency "$CONC" --per-host "$PER_HOST_N" --timeout "$XFER_TIMEOUT" --quiet --metrics-json "$OUT/m.json" $IMGPIPE_FLAGS'
+# Optional (add to TOOLS): imgpipe without the politeness limit, as the peers without one run.
+script[imgpipe-no-per-host]='"$IMGPIPE" -i "$URLS" -o "$OUT" -s "$SIZE" --concurrency "$CONC" --per-host "$CONC" --timeout "$XFER_TIMEOUT" --quiet --metrics-json "$OUT/m.json" $IMGPIPE_FLAGS'
 script[aria2c+vipsthumbnail]='aria2c -i "$URLS" -d "$DL" -j "$CONC" --max-connection-per-server=1 --split=1 --file-allocation=none --auto-file-renaming=false --allow-overwrite=true --max-tries=3 --retry-wait=1 --timeout="$XFER_TIMEOUT" --connect-timeout="$XFER_TIMEOUT" --summary-interval=0 --download-result=hide --console-log-level=error --quiet=true
 mkdir -p "$OUT"
 find "$DL" -type f ! -name "*.aria2" -print0 | xargs -0 -r -n "$BATCH" -P "$NPROC" env VIPS_CONCURRENCY=1 vipsthumbnail --size "$SIZE" -o "$OUT/%s.jpg[Q=85]"'
@@ -337,6 +352,7 @@ run_one() {  # SETTING CONC PER_HOST TOOL REPEAT
   if [ -f "$OUT/manifest.jsonl" ]; then
     "$py" "$wan/manifest_summary.py" "$OUT/manifest.jsonl" "$raw/list/lines.tsv" >"$raw/$tag.manifest.json" || true
     cp "$OUT/m.json" "$raw/$tag.metrics.json" 2>/dev/null || true
+    gzip -c "$OUT/manifest.jsonl" >"$raw/$tag.manifest.jsonl.gz"
   fi
   printf '%s\t' "$setting" "$conc" "$per_host" "$tool" "$rep" "$status" "$wall" "$cpu" "$rss" \
     "${pss:-0}" "${trss:-0}" "${procs:-0}" "$ok" "$bad" "$inputs" "$expected_ok" "$server" >>"$runs"

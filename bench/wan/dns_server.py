@@ -10,10 +10,11 @@ not in the zone gets NXDOMAIN (after the same delay). Answers are scheduled on t
 (call_later), so a slow answer never holds up the queries behind it: thousands can wait at once.
 
 Counts: per name and query type, written as JSON to FILE (atomically: FILE.tmp, then rename) on
-SIGUSR1 (and the counters are reset, so each tool run gets its own file) and on SIGTERM/SIGINT
-(then it exits). The JSON also has the datagrams received, answered, unparsable, the most answers
-waiting at once, and the kernel's drop count for the socket (/proc/net/udp; a drop there is a
-lookup the client has to time out and retry, which is what a too-small receive buffer causes).
+SIGUSR1 (and the counters are reset, so each tool run gets its own file) and on SIGTERM (then it
+exits; SIGINT is ignored). The JSON also has the datagrams received, answered, unparsable, the
+most answers waiting at once, and the kernel's drop count for the socket (/proc/net/udp; a drop
+there is a lookup the client has to time out and retry, which is what a too-small receive buffer
+causes).
 
 Why the receive buffer is raised: a tool starting 256 transfers at once sends 256-512 queries in
 a burst; the default buffer (~200 KB of skbs, a few hundred small datagrams) overflows, the
@@ -154,8 +155,10 @@ async def main():
     transport, server = await loop.create_datagram_endpoint(lambda: Server(args, zone), sock=sock)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGUSR1, server.dump, True)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    # A Ctrl-C in the terminal reaches every process of the run; bench/wan.sh's trap stops us
+    # (TERM) after the tool, so the last counts are still written.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     print(f"dns_server: {len(zone)} names on {args.listen}:{args.port}/udp, delay "
           f"{args.delay * 1000:.0f} ms, SO_RCVBUF {rcvbuf}", file=sys.stderr, flush=True)

@@ -8,7 +8,7 @@ import os
 import statistics
 import sys
 
-TOOL_ORDER = ["imgpipe", "aria2c+vipsthumbnail", "node-sharp", "python-seed"]
+TOOL_ORDER = ["imgpipe", "imgpipe-no-per-host", "aria2c+vipsthumbnail", "node-sharp", "python-seed"]
 
 
 def read_kv(path):
@@ -251,12 +251,50 @@ def main():
               f"({which}). imgpipe's median wall ÷ bound = {a['wall']:.2f} ÷ {b:.2f} = "
               f"**{a['wall'] / b:.2f}×**.")
             w("")
+            if setting == "download" and b == t3 and t3 > 0:
+                w(f"On this machine the *download* setting is **not** bound by the transfers: "
+                  f"{conc} in flight at {lat} ms allow {conc / (lat / 1000):.0f} lines/s, while "
+                  f"imgpipe's CPU ({a['cpu']:.2f} s for {a['ok']:.0f} thumbnails on {cores} cores) "
+                  f"allows about {a['ok'] / t3:.0f}/s. The transfer term would exceed the CPU term "
+                  f"only at concurrency ≤ {http * lat / 1000 / t3:.0f}, or latency ≥ "
+                  f"{t3 * conc / http * 1000:.0f} ms.")
+                w("")
             w(f"(Lines = the {http} that reach the origin: the {k['ok']} good ones and the "
               f"{k['404']} 404s; NXDOMAIN and refused lines never wait for a first byte. The "
               f"latency is the per-request first-byte delay; the extra round trip of each new "
               f"connection and the {dns_ms}-ms DNS answers are left out, so the bound is a little "
               f"loose, never too tight.)")
             w("")
+
+    # ---- What stands out (computed) -------------------------------------------------------------
+    notes = []
+    for setting in settings:
+        key_i = (setting, conc, "imgpipe")
+        if key_i not in groups:
+            continue
+        ai = agg(key_i)
+        others = [(t, agg((setting, conc, t))) for t in tools
+                  if not t.startswith("imgpipe") and (setting, conc, t) in groups]
+        if others:
+            best = min(others, key=lambda ta: ta[1]["wall"])
+            rel = ", ".join(f"{t} {a['wall'] / ai['wall']:.2f}×" for t, a in others)
+            notes.append(f"- *{setting}*: imgpipe {ai['wall']:.2f} s; the others' wall ÷ "
+                         f"imgpipe's: {rel}. Fastest other: {best[0]} ({best[1]['wall']:.2f} s).")
+        for t in tools:
+            key = (setting, conc, t)
+            if key in groups:
+                a = agg(key)
+                if a["ok_min"] < a["expected"]:
+                    notes.append(f"- *{setting}*: {t} made fewer thumbnails than possible "
+                                 f"(median {a['ok']:.0f}, least {a['ok_min']} of {a['expected']}).")
+                if a["dns_drops"]:
+                    notes.append(f"- *{setting}*: the DNS socket dropped {a['dns_drops']} queries "
+                                 f"during {t}'s runs: its lookups saw time-outs.")
+    if notes:
+        w("### What stands out")
+        w("")
+        L.extend(notes)
+        w("")
 
     # ---- High concurrency -----------------------------------------------------------------------
     hi = [key for key in groups if key[1] != conc]
