@@ -21,18 +21,20 @@
 #   TOOLS ["imgpipe aria2c+vipsthumbnail node-sharp python-seed"]; SETTINGS ["download cpu"]
 #   IMGPIPE [build/imgpipe] the binary to measure (copied first); IMGPIPE_FLAGS extra flags
 #   CORPUS_COUNT [1000] images in bench/make_corpus.sh's corpus (the URLs reuse them)
+#   WAN_OUT [bench/.cache/wan] raw data folder; WAN_RESULTS [bench/RESULTS-wan.md] the report
+#     (set both for a side experiment that must not replace the main results)
 # shellcheck disable=SC2317  # the stop_* functions and cleanup run from traps
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 wan=$here/wan
 cache=$here/.cache
-out_dir=$cache/wan               # raw data of the last run (git-ignored, like all of .cache)
+out_dir=${WAN_OUT:-$cache/wan}   # raw data of the last run (git-ignored, like all of .cache)
 raw=$out_dir/raw
 state=$out_dir/state             # configs, logs, pid files of the servers
 work=$out_dir/work               # scratch downloads/thumbnails: a private tmpfs inside the run
 py=/usr/bin/python3              # Debian's, with python3-pil and python3-dnslib
-results=$here/RESULTS-wan.md
+results=${WAN_RESULTS:-$here/RESULTS-wan.md}
 
 # The knobs the caller set, for the report's exact command.
 user_env=""
@@ -103,7 +105,9 @@ if [ "${WAN_INNER:-0}" != 1 ]; then
   { echo "imgpipe_source=$src"
     echo "imgpipe_built=$(date -u -r "$src" '+%Y-%m-%d %H:%M UTC')"
     echo "imgpipe_version=$("$IMGPIPE" --version 2>&1 | head -1)"
+    # The source tree it was built in, when it sits in one's build folder (TREE/build*/imgpipe).
     src_repo=$(git -C "$(dirname "$src")" rev-parse --show-toplevel 2>/dev/null || true)
+    case "$(cd "$(dirname "$src")" && pwd)" in "$src_repo"/build*) ;; *) src_repo="" ;; esac
     if [ -n "$src_repo" ]; then
       dirty=$(git -C "$src_repo" status --porcelain -- cli core image pipeline stages CMakeLists.txt 2>/dev/null | head -1)
       echo "imgpipe_tree=$src_repo @ $(git -C "$src_repo" rev-parse --short HEAD) ($(git -C "$src_repo" rev-parse --abbrev-ref HEAD))${dirty:+ + uncommitted changes}"
