@@ -17,7 +17,10 @@
 #   NEW_CONN_RTT [1]: a new connection's first request waits one latency more (the TCP handshake)
 #   DNS_DELAY_MS [30] per answer; XFER_TIMEOUT [30] s per transfer; RUN_TIMEOUT [600] s per run
 #   HIGH_CONCURRENCY [4096] for the memory run (clamped to what the binary accepts);
-#     HIGH_ALL_TOOLS [1] also runs the other tools at it; HIGH_PER_HOST [PER_HOST]
+#     HIGH_TOOLS ["imgpipe node-sharp python-seed"] the tools run at it (aria2c+vipsthumbnail
+#     takes ~50 s there and is left out by default); HIGH_PER_HOST [PER_HOST]
+#   TRACE_RUN [1]: one more imgpipe run in the download setting with --trace, not timed in the
+#     tables, for the report's timeline of what imgpipe had in flight
 #   TOOLS ["imgpipe aria2c+vipsthumbnail node-sharp python-seed"]; SETTINGS ["download cpu"]
 #   IMGPIPE [build/imgpipe] the binary to measure (copied first); IMGPIPE_FLAGS extra flags
 #   CORPUS_COUNT [1000] images in bench/make_corpus.sh's corpus (the URLs reuse them)
@@ -30,6 +33,8 @@ root=$(cd "$here/.." && pwd)
 wan=$here/wan
 cache=$here/.cache
 out_dir=${WAN_OUT:-$cache/wan}   # raw data of the last run (git-ignored, like all of .cache)
+mkdir -p "$out_dir"
+out_dir=$(cd "$out_dir" && pwd)  # absolute: nginx and the inner run need it so
 raw=$out_dir/raw
 state=$out_dir/state             # configs, logs, pid files of the servers
 work=$out_dir/work               # scratch downloads/thumbnails: a private tmpfs inside the run
@@ -40,7 +45,7 @@ results=${WAN_RESULTS:-$here/RESULTS-wan.md}
 user_env=""
 for v in LINES HOSTS ZIPF FAIL URL_SEED REPEATS CONCURRENCY PER_HOST DOWNLOAD_LATENCY_MS \
          DOWNLOAD_RATE CPU_LATENCY_MS CPU_RATE NEW_CONN_RTT DNS_DELAY_MS XFER_TIMEOUT RUN_TIMEOUT \
-         HIGH_CONCURRENCY HIGH_ALL_TOOLS HIGH_PER_HOST TOOLS SETTINGS IMGPIPE IMGPIPE_FLAGS \
+         HIGH_CONCURRENCY HIGH_TOOLS HIGH_PER_HOST TRACE_RUN TOOLS SETTINGS IMGPIPE IMGPIPE_FLAGS \
          CORPUS_COUNT; do
   if [ -n "${!v+x}" ]; then user_env+="$v=$(printf '%q' "${!v}") "; fi
 done
@@ -51,7 +56,8 @@ export DOWNLOAD_LATENCY_MS=${DOWNLOAD_LATENCY_MS:-200} DOWNLOAD_RATE=${DOWNLOAD_
 export CPU_LATENCY_MS=${CPU_LATENCY_MS:-5} CPU_RATE=${CPU_RATE:-20m}
 export NEW_CONN_RTT=${NEW_CONN_RTT:-1} DNS_DELAY_MS=${DNS_DELAY_MS:-30}
 export XFER_TIMEOUT=${XFER_TIMEOUT:-30} RUN_TIMEOUT=${RUN_TIMEOUT:-600}
-export HIGH_CONCURRENCY=${HIGH_CONCURRENCY:-4096} HIGH_ALL_TOOLS=${HIGH_ALL_TOOLS:-1}
+export HIGH_CONCURRENCY=${HIGH_CONCURRENCY:-4096} HIGH_TOOLS=${HIGH_TOOLS:-imgpipe node-sharp python-seed}
+export TRACE_RUN=${TRACE_RUN:-1}
 export HIGH_PER_HOST=${HIGH_PER_HOST:-$PER_HOST}
 export TOOLS=${TOOLS:-imgpipe aria2c+vipsthumbnail node-sharp python-seed}
 export SETTINGS=${SETTINGS:-download cpu}
@@ -305,6 +311,11 @@ server_ticks() {  # CPU ticks of nginx (master, workers) and the DNS server so f
   echo "$total"
 }
 tick=$(getconf CLK_TCK)
+# Busy CPU ticks of the whole machine (/proc/stat is not namespaced): user nice system irq softirq
+# steal. Minus the tool's and the servers' CPU, what is left over a run is other work on the
+# machine (other users' builds and tests, and this script's own bookkeeping), which the report shows
+# so that a run that had to share the cores is visible as such.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
 # --- The tools: each one bash -c script, so /usr/bin/time sees all of its children --------------
 export URLS=$raw/list/urls.txt PY=$py SEED_WAN=$wan/seed_wan.py
@@ -313,6 +324,8 @@ declare -A script
 {
 script[imgpipe]='"$IMGPIPE" -i "$URLS" -o "$OUT" -s "$SIZE" --concurrency "$CONC" --per-host "$PER_HOST_N" --timeout "$XFER_TIMEOUT" --quiet --metrics-json "$OUT/m.json" $IMGPIPE_FLAGS'
 # Optional (add to TOOLS): imgpipe without the politeness limit, as the peers without one run.
+# Not in the tables: the same imgpipe run with --trace, for the timeline.
+script[imgpipe-traced]='"$IMGPIPE" -i "$URLS" -o "$OUT" -s "$SIZE" --concurrency "$CONC" --per-host "$PER_HOST_N" --timeout "$XFER_TIMEOUT" --quiet --metrics-json "$OUT/m.json" --trace "$OUT/trace.json" $IMGPIPE_FLAGS'
 script[imgpipe-no-per-host]='"$IMGPIPE" -i "$URLS" -o "$OUT" -s "$SIZE" --concurrency "$CONC" --per-host "$CONC" --timeout "$XFER_TIMEOUT" --quiet --metrics-json "$OUT/m.json" $IMGPIPE_FLAGS'
 script[aria2c+vipsthumbnail]='aria2c -i "$URLS" -d "$DL" -j "$CONC" --max-connection-per-server=1 --split=1 --file-allocation=none --auto-file-renaming=false --allow-overwrite=true --max-tries=3 --retry-wait=1 --timeout="$XFER_TIMEOUT" --connect-timeout="$XFER_TIMEOUT" --summary-interval=0 --download-result=hide --console-log-level=error --quiet=true
 mkdir -p "$OUT"
@@ -322,20 +335,24 @@ script[python-seed]='CONCURRENCY="$CONC" TIMEOUT_S="$XFER_TIMEOUT" "$PY" "$SEED_
 }
 for t in $TOOLS; do [ -n "${script[$t]:-}" ] || die "unknown tool $t (have: ${!script[*]})"; done
 for t in $TOOLS; do printf '### %s\n%s\n\n' "$t" "${script[$t]}"; done >"$raw/scripts.txt"
+if [ "$TRACE_RUN" = 1 ]; then printf '### imgpipe-traced\n%s\n\n' "${script[imgpipe-traced]}" >>"$raw/scripts.txt"; fi
 
 runs=$raw/runs.tsv
-printf 'setting\tconc\tper_host\ttool\trepeat\texit\twall_s\tcpu_s\tmaxrss_kb\ttree_pss_kb\ttree_rss_kb\tprocs\tthumbs_ok\tthumbs_bad\tinputs\texpected_ok\tserver_cpu_s\ttag\n' >"$runs"
+printf 'setting\tconc\tper_host\ttool\trepeat\texit\twall_s\tcpu_s\tmaxrss_kb\ttree_pss_kb\ttree_rss_kb\tprocs\tthumbs_ok\tthumbs_bad\tinputs\texpected_ok\tserver_cpu_s\tother_cpu_s\ttag\n' >"$runs"
 expected_ok=$(awk -F'\t' '$2 == "ok"' "$raw/list/lines.tsv" | wc -l)
+heaviest=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["heaviest_host"])' "$raw/list/summary.json")
 inputs=$(grep -c . "$URLS")
 
 run_one() {  # SETTING CONC PER_HOST TOOL REPEAT
   local setting=$1 conc=$2 per_host=$3 tool=$4 rep=$5
   local tag="$setting.c$conc.$tool.$rep" status=0 before wall cpu rss ok bad server pss trss procs
+  local machine_before machine other
   export CONC=$conc PER_HOST_N=$per_host OUT=$work/out DL=$work/dl
   rm -rf "$OUT" "$DL"
   log "$setting  c=$conc  $tool  repeat $rep"
   dns_dump ""
   before=$(server_ticks)
+  machine_before=$(machine_ticks)
   # In the background, so a signal reaches our trap at once instead of after the tool ends.
   /usr/bin/time -v -o "$raw/$tag.time" timeout -k 10 "$RUN_TIMEOUT" bash -c "${script[$tool]}" \
     >"$raw/$tag.out" 2>"$raw/$tag.err" &
@@ -346,6 +363,7 @@ run_one() {  # SETTING CONC PER_HOST TOOL REPEAT
   wait "$mem_pid" || true
   tool_pid="" mem_pid=""
   server=$(awk -v a="$before" -v b="$(server_ticks)" -v t="$tick" 'BEGIN { printf "%.2f", (b - a) / t }')
+  machine=$(awk -v a="$machine_before" -v b="$(machine_ticks)" -v t="$tick" 'BEGIN { printf "%.2f", (b - a) / t }')
   dns_dump "$raw/$tag.dns.json"
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
          for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$raw/$tag.time")
@@ -358,10 +376,16 @@ run_one() {  # SETTING CONC PER_HOST TOOL REPEAT
     cp "$OUT/m.json" "$raw/$tag.metrics.json" 2>/dev/null || true
     gzip -c "$OUT/manifest.jsonl" >"$raw/$tag.manifest.jsonl.gz"
   fi
+  if [ -f "$OUT/trace.json" ]; then
+    "$py" "$wan/trace_timeline.py" "$OUT/trace.json" "$heaviest" 1.0 >"$raw/$tag.timeline.json" || true
+    gzip -c "$OUT/trace.json" >"$raw/$tag.trace.json.gz"
+  fi
+  other=$(awk -v m="$machine" -v c="$cpu" -v s="$server" 'BEGIN { o = m - c - s; printf "%.2f", o < 0 ? 0 : o }')
   printf '%s\t' "$setting" "$conc" "$per_host" "$tool" "$rep" "$status" "$wall" "$cpu" "$rss" \
-    "${pss:-0}" "${trss:-0}" "${procs:-0}" "$ok" "$bad" "$inputs" "$expected_ok" "$server" >>"$runs"
+    "${pss:-0}" "${trss:-0}" "${procs:-0}" "$ok" "$bad" "$inputs" "$expected_ok" "$server" \
+    "$other" >>"$runs"
   printf '%s\n' "$tag" >>"$runs"
-  log "  -> exit $status, wall ${wall}s, cpu ${cpu}s, rss $((rss / 1024)) MB, thumbnails $ok ok / $bad bad (of $expected_ok possible), servers ${server}s CPU"
+  log "  -> exit $status, wall ${wall}s, cpu ${cpu}s, rss $((rss / 1024)) MB, thumbnails $ok ok / $bad bad (of $expected_ok possible), servers ${server}s CPU, other work on the machine ${other}s CPU"
   rm -rf "$OUT" "$DL"
 }
 
@@ -390,9 +414,13 @@ for setting in $SETTINGS; do
   # The memory run: as many transfers in flight as the binary allows, on the latency-bound setting.
   if [ "$setting" = download ] && [ "$HIGH_CONC" -gt "$CONCURRENCY" ]; then
     for tool in "${tools[@]}"; do
-      [ "$tool" = imgpipe ] || [ "$HIGH_ALL_TOOLS" = 1 ] || continue
-      run_one "$setting" "$HIGH_CONC" "$HIGH_PER_HOST" "$tool" 1
+      case " $HIGH_TOOLS " in *" $tool "*) run_one "$setting" "$HIGH_CONC" "$HIGH_PER_HOST" "$tool" 1 ;; esac
     done
+  fi
+  # Where imgpipe's wall time goes: one traced run (its wall is not in the tables).
+  if [ "$setting" = download ] && [ "$TRACE_RUN" = 1 ] && [ -n "${script[imgpipe]:-}" ] &&
+     [[ " $TOOLS " == *" imgpipe "* ]]; then
+    run_one "$setting" "$CONCURRENCY" "$PER_HOST" imgpipe-traced 1
   fi
   stop_nginx
 done

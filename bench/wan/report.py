@@ -32,8 +32,8 @@ def read_runs(path):
             for k in ("conc", "per_host", "repeat", "exit", "maxrss_kb", "tree_pss_kb",
                       "tree_rss_kb", "procs", "thumbs_ok", "thumbs_bad", "inputs", "expected_ok"):
                 r[k] = int(r[k] or 0)
-            for k in ("wall_s", "cpu_s", "server_cpu_s"):
-                r[k] = float(r[k] or 0)
+            for k in ("wall_s", "cpu_s", "server_cpu_s", "other_cpu_s"):
+                r[k] = float(r.get(k) or 0)
             rows.append(r)
     return rows
 
@@ -97,6 +97,8 @@ def main():
     timeout = env.get("XFER_TIMEOUT", "30")
     repeats = int(env.get("REPEATS", 3))
 
+    traced = [r for r in runs if r["tool"].endswith("-traced")]
+    runs = [r for r in runs if not r["tool"].endswith("-traced")]
     for r in runs:
         r["dns"] = dns_stats(raw, r["tag"], summary)
 
@@ -120,6 +122,8 @@ def main():
             "inputs": rs[0]["inputs"], "expected": rs[0]["expected_ok"],
             "exits": sorted({r["exit"] for r in rs}),
             "server": med([r["server_cpu_s"] for r in rs]),
+            "other": med([r["other_cpu_s"] for r in rs]),
+            "other_max": max(r["other_cpu_s"] for r in rs),
             "dns_per_name": med([x["per_name"] for x in d]) if d else None,
             "dns_a": med([x["a"] for x in d]) if d else None,
             "dns_aaaa": med([x["aaaa"] for x in d]) if d else None,
@@ -210,7 +214,10 @@ def main():
       "once; the honest total for the multi-process tools); *thumbnails* that fully decode and "
       "fit the box, of all inputs and of the lines that can succeed; *DNS/name* = queries the DNS "
       "server saw (A + AAAA) ÷ distinct names in the list; *servers* = CPU of nginx and the DNS "
-      "server during the run (on the same 2 cores, not in the tool's CPU).")
+      "server during the run (on the same 2 cores, not in the tool's CPU); *other CPU* = the rest "
+      "of the machine's busy CPU during the run, median (most): other people's work on this "
+      "shared machine and the benchmark's own bookkeeping (~0.1 s per run); a large figure means "
+      "that run had less than 2 cores.")
     w("")
     bounds = {}
     for setting, (lat, rate) in settings.items():
@@ -218,8 +225,8 @@ def main():
         w(f"### {setting} setting: {lat} ms to first byte, limit_rate {rate}, concurrency {conc}")
         w("")
         w("| tool | wall s (min–max) | CPU s | peak RSS MB | tree PSS MB | thumbnails / inputs | "
-          "of possible | DNS/name (A, AAAA) | exit | servers CPU s | wall ÷ imgpipe |")
-        w("|---|---|---|---|---|---|---|---|---|---|---|")
+          "of possible | DNS/name (A, AAAA) | exit | servers CPU s | other CPU s | wall ÷ imgpipe |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|")
         base = agg(key_i)["wall"] if key_i in groups else None
         for t in tools:
             key = (setting, conc, t)
@@ -233,7 +240,8 @@ def main():
             w(f"| {t} | {a['wall']:.2f} ({a['wall_min']:.1f}–{a['wall_max']:.1f}) | {a['cpu']:.2f} | "
               f"{fmt_mb(a['rss'])} | {fmt_mb(a['pss'])} | {a['ok']:.0f} / {a['inputs']} | "
               f"{a['ok']:.0f} / {a['expected']} ({okp:.1%}) | {dn} | "
-              f"{','.join(map(str, a['exits']))} | {a['server']:.2f} | {ratio} |")
+              f"{','.join(map(str, a['exits']))} | {a['server']:.2f} | "
+              f"{a['other']:.2f} (≤{a['other_max']:.1f}) | {ratio} |")
         w("")
         if key_i in groups:
             a = agg(key_i)
@@ -290,6 +298,11 @@ def main():
                 if a["dns_drops"]:
                     notes.append(f"- *{setting}*: the DNS socket dropped {a['dns_drops']} queries "
                                  f"during {t}'s runs: its lookups saw time-outs.")
+    busy = [r for r in runs if r["other_cpu_s"] > 0.1 * r["wall_s"] * cores]
+    if busy:
+        notes.append(f"- {len(busy)} of {len(runs)} runs shared the machine with other work using "
+                     f"more than 10% of its CPU during the run (most: {max(r['other_cpu_s'] for r in busy):.1f} "
+                     f"CPU s in {max(busy, key=lambda r: r['other_cpu_s'])['tag']}); see *other CPU s*.")
     if notes:
         w("### What stands out")
         w("")
@@ -308,12 +321,12 @@ def main():
         note = "" if str(hc) == asked else (
             f" {asked} was asked for; this binary's `--concurrency` accepts at most "
             f"{meta.get('imgpipe_max_concurrency', hc)}, so every tool ran at {hc}.")
-        w(f"One run per tool at concurrency {hc}, per-host limit {hph} (imgpipe, Node), "
+        w(f"One run per tool at concurrency {hc} (the tools in HIGH_TOOLS), per-host limit {hph} (imgpipe, Node), "
           f"{lat} ms to first byte.{note} Goal: imgpipe's peak RSS ≤ 400 MB.")
         w("")
         w("| tool | wall s | CPU s | peak RSS MB | tree PSS MB | processes | thumbnails / possible | "
-          "DNS/name | exit |")
-        w("|---|---|---|---|---|---|---|---|---|")
+          "DNS/name | exit | other CPU s |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         for t in tools:
             key = (hi[0][0], hc, t)
             if key not in groups:
@@ -321,7 +334,8 @@ def main():
             a = agg(key)
             dn = f"{a['dns_per_name']:.2f}" if a["dns_per_name"] is not None else "-"
             w(f"| {t} | {a['wall']:.2f} | {a['cpu']:.2f} | {fmt_mb(a['rss'])} | {fmt_mb(a['pss'])} | "
-              f"{a['procs']} | {a['ok']:.0f} / {a['expected']} | {dn} | {','.join(map(str, a['exits']))} |")
+              f"{a['procs']} | {a['ok']:.0f} / {a['expected']} | {dn} | {','.join(map(str, a['exits']))} | "
+              f"{a['other']:.2f} |")
         w("")
         key = (hi[0][0], hc, "imgpipe")
         if key in groups:
@@ -330,6 +344,36 @@ def main():
             w(f"imgpipe at {hc}: peak RSS {fmt_mb(a['rss'])} MB — goal ≤ 400 MB {met}"
               + (f" (at {hc}, not 4096: the binary's limit)." if str(hc) != asked else "."))
             w("")
+
+    # ---- imgpipe's timeline ---------------------------------------------------------------------
+    for r in traced:
+        tl = load_json(os.path.join(raw, r["tag"] + ".timeline.json"))
+        if not tl or "buckets" not in tl:
+            continue
+        lat = settings.get(r["setting"], (0, ""))[0]
+        w(f"## Where imgpipe's wall time goes ({r['setting']} setting, concurrency {r['conc']})")
+        w("")
+        w(f"One more imgpipe run with `--trace` (wall {r['wall_s']:.2f} s, CPU {r['cpu_s']:.2f} s; "
+          f"not in the tables above), read by bench/wan/trace_timeline.py: per second of the run, "
+          f"the transfers in flight (time-averaged), how many of them were to the heaviest host "
+          f"({tl['heaviest_host']}, {tl['heaviest_transfers']} transfers, per-host limit "
+          f"{r['per_host']}), and the processing threads busy (of {cores} cores).")
+        w("")
+        w("| second | transfers in flight | of them to the heaviest host | started | processing threads busy |")
+        w("|---|---|---|---|---|")
+        for b in tl["buckets"]:
+            w(f"| {b['t']:.0f} | {b['in_flight']:.1f} | {b['heaviest_in_flight']:.1f} | "
+              f"{b['started']} | {b['processing_busy']:.2f} |")
+        w("")
+        hd = tl["heaviest_done"]
+        w(f"The run went on {tl['tail_s']:.2f} s after the last transfer to any other host ended: "
+          f"the heaviest host's queue alone. Its transfers done at 25% / 50% / 75% of the run: "
+          f"{hd['25%']:.0%} / {hd['50%']:.0%} / {hd['75%']:.0%}. At {r['per_host']} connections "
+          f"and {lat} ms per request, its {summary['heaviest_host_http_lines']} lines need "
+          f"{summary['heaviest_host_http_lines'] * lat / 1000 / r['per_host']:.2f} s of the "
+          f"run whatever else happens; they can only hide under the CPU-bound part if that host "
+          f"keeps its {r['per_host']} connections busy from the start.")
+        w("")
 
     # ---- DNS detail -----------------------------------------------------------------------------
     w("## DNS queries per tool")
