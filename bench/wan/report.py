@@ -252,6 +252,8 @@ def main():
             b = max(t1, t2, t3)
             bounds[setting] = (t1, t2, t3, b, a["wall"])
             which = {t1: "the transfers in flight", t2: "the heaviest host", t3: "imgpipe's CPU"}[b]
+            rs_i = groups[key_i]
+            avail = med([max(0.5, cores - r["other_cpu_s"] / r["wall_s"]) for r in rs_i if r["wall_s"] > 0])
             w(f"**Bound** for imgpipe = max(lines × latency ÷ concurrency, heaviest host's lines × "
               f"latency ÷ per-host limit, imgpipe's CPU s ÷ cores) = max({http} × {lat / 1000:g} ÷ "
               f"{conc}, {s['heaviest_host_http_lines']} × {lat / 1000:g} ÷ {per_host}, "
@@ -259,6 +261,15 @@ def main():
               f"({which}). imgpipe's median wall ÷ bound = {a['wall']:.2f} ÷ {b:.2f} = "
               f"**{a['wall'] / b:.2f}×**.")
             w("")
+            if avail < cores - 0.1:
+                b2 = max(t1, t2, a["cpu"] / avail)
+                w(f"The machine was shared during imgpipe's runs (*other CPU s*): if all of that "
+                  f"work took cores from the benchmark, only {avail:.2f} of {cores} cores were left "
+                  f"(2 − other CPU s ÷ wall), the CPU term is {a['cpu']:.2f} ÷ {avail:.2f} and the "
+                  f"bound {b2:.2f} s, so wall ÷ bound = {a['wall'] / b2:.2f}×. Other work also "
+                  f"fills whatever cores a tool leaves idle, so the truth lies between "
+                  f"{a['wall'] / b2:.2f}× and {a['wall'] / b:.2f}×; a quiet machine decides.")
+                w("")
             if setting == "download" and b == t3 and t3 > 0:
                 w(f"On this machine the *download* setting is **not** bound by the transfers: "
                   f"{conc} in flight at {lat} ms allow {conc / (lat / 1000):.0f} lines/s, while "
