@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <set>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -310,9 +311,12 @@ struct Host {
   const std::string* name = nullptr;  // the key in Impl::hosts_
   std::unique_ptr<QueuedLine> head;   // lines waiting for a start, in list order
   QueuedLine* tail = nullptr;
+  uint64_t queued = 0;  // lines in `head`'s chain: its place in Impl::line_ready_
   std::vector<std::unique_ptr<Transfer>> due;  // retries whose time has come
   int running = 0;
-  int parked = 0;  // retries waiting for their time or in `due`: still part of its share
+  int parked = 0;  // retries waiting for their time or in `due`
+  uint64_t ready_seq = 0;  // while line_listed: its key in Impl::line_ready_ (with ready_queued)
+  uint64_t ready_queued = 0;
   Clock::time_point next_start;  // --rate-per-host: no start before this
   double crawl_delay_s = 0;      // --robots: its robots.txt's Crawl-delay
   bool line_listed = false, retry_listed = false, timer_set = false;
@@ -327,6 +331,21 @@ struct Host {
   Host(Host&&) = default;
   ~Host() {  // one by one: a long chain must not free itself recursively
     while (head) head = std::move(head->next);
+  }
+};
+
+// A host in line for a start, most queued lines first, then in the order they became ready. The
+// host with the most lines left bounds the run (it never gets more than --per-host transfers at
+// once), so it gets a free transfer slot first; one start per host in turn instead left the
+// heaviest host of the WAN benchmark one transfer in flight while 300 light hosts took their
+// turns, and then alone for the run's last seconds (bench/RESULTS-wan.md). A light host waits
+// at most until the heavier queues are running at their share or drained to its size, and the
+// read-ahead window bounds how many lines can queue ahead of it.
+struct ReadyHost {
+  uint64_t queued, seq;
+  Host* host;
+  bool operator<(const ReadyHost& o) const {
+    return queued != o.queued ? queued > o.queued : seq < o.seq;
   }
 };
 
@@ -485,8 +504,13 @@ TransferTimings read_timings(CURL* easy) {
   t.connect_ms = std::max<curl_off_t>(0, connect - dns) / 1000.0;
   t.tls_ms = tls > 0 ? std::max<curl_off_t>(0, tls - connect) / 1000.0 : 0;
   t.first_byte_ms = std::max<curl_off_t>(0, first - std::max(connect, tls)) / 1000.0;
-  t.body_ms = std::max<curl_off_t>(0, total - first) / 1000.0;
-  t.reused_connection = connects == 0;
+  // No address at all: the transfer never reached a server (refused, not resolved), so it
+  // neither reused a connection nor spent time on a body.
+  char* ip = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip);
+  const bool connected = ip && *ip;
+  t.body_ms = connected && first > 0 ? std::max<curl_off_t>(0, total - first) / 1000.0 : 0;
+  t.reused_connection = connected && connects == 0;
   t.connections = static_cast<int>(connects);
   switch (version) {
     case CURL_HTTP_VERSION_1_0:
@@ -582,6 +606,19 @@ class Downloader::Impl {
     const bool warm = h->head && std::find(w.begin(), w.end(), h->head->port) != w.end();
     return warm ? opt_.per_host : 1;
   }
+  // A new line may start to h: fewer than its share running, and its retries waiting (which
+  // hold in-flight slots) at most --per-host more, so a failing host holds at most two
+  // --per-host of in-flight slots. Parked retries do not take running transfers' places:
+  // refused lines waiting out their backoff left the WAN benchmark's heaviest host 11-13 of 16.
+  bool line_may_start(const Host* h) const {
+    return h->head && h->running < share(h) && h->running + h->parked < share(h) + opt_.per_host;
+  }
+  // A due retry may start: its name:port is warm (its first attempt ended), so --per-host.
+  bool retry_may_start(const Host* h) const {
+    return !h->due.empty() && h->running < opt_.per_host;
+  }
+  void list_line(Host* h);
+  Host* pop_line_ready();
   static void warm(Transfer* t) {
     auto& w = t->host->warm_ports;
     if (std::find(w.begin(), w.end(), t->port) == w.end()) w.push_back(t->port);
@@ -616,8 +653,9 @@ class Downloader::Impl {
   bool line_taken_ = false;
   std::deque<std::shared_ptr<Item>> handoff_;  // invalid lines and local files, awaiting a slot
   std::unordered_map<std::string, Host> hosts_;
-  std::deque<Host*> line_ready_;   // hosts that can start a queued line now (may be stale)
-  std::deque<Host*> retry_ready_;  // hosts with a retry due (may be stale)
+  std::set<ReadyHost> line_ready_;  // hosts that can start a queued line now
+  uint64_t ready_seq_ = 0;          // ReadyHost::seq of the latest listed
+  std::deque<Host*> retry_ready_;   // hosts with a retry due (may be stale)
   std::vector<std::unique_ptr<Transfer>> backoff_;  // retries by time: a heap on later_retry
   std::vector<RateTimer> rate_timers_;              // --rate-per-host waits: a heap
   std::vector<std::unique_ptr<Transfer>> slots_;    // running transfers, by slot
@@ -788,7 +826,8 @@ void Downloader::Impl::enqueue(const LineUrl& url) {
   // Nothing below throws: the line moves into the queue whole.
   q->number = line_.number;
   q->extra = std::move(line_.extra);
-  if (added) q->bytes += sizeof(Host) + 64 + heap_bytes(it->first);
+  // A new host's first line also carries the host: its hosts_ node and its line_ready_ node.
+  if (added) q->bytes += sizeof(Host) + 128 + heap_bytes(it->first);
   window_bytes_ += q->bytes;
   ++queued_;
   QueuedLine* raw = q.get();
@@ -797,7 +836,12 @@ void Downloader::Impl::enqueue(const LineUrl& url) {
   else
     h.head = std::move(q);
   h.tail = raw;
+  ++h.queued;
   line_taken_ = false;
+  if (h.line_listed) {  // its place moves up with its queue
+    line_ready_.erase({h.ready_queued, h.ready_seq, &h});
+    list_line(&h);
+  }
   consider(&h, Clock::now());
 }
 
@@ -812,23 +856,34 @@ void Downloader::Impl::consider(Host* h, Clock::time_point now) {
     }
     return;
   }
-  if (!h->due.empty() && !h->retry_listed) {
+  if (retry_may_start(h) && !h->retry_listed) {
     retry_ready_.push_back(h);
     h->retry_listed = true;
   }
-  // Parked retries count against the host's share, so a failing host cannot hold more than
-  // --per-host items between running and waiting to retry.
-  if (h->head && h->running + h->parked < share(h) && !h->line_listed && !h->robots_wait) {
-    line_ready_.push_back(h);
-    h->line_listed = true;
+  if (line_may_start(h) && !h->line_listed && !h->robots_wait) {
+    h->ready_seq = ++ready_seq_;
+    list_line(h);
   }
   const bool idle = !h->head && h->due.empty() && h->running == 0 && h->parked == 0;
   if (idle && !h->line_listed && !h->retry_listed && !h->timer_set)
     hosts_.erase(hosts_.find(*h->name));
 }
 
+void Downloader::Impl::list_line(Host* h) {
+  h->ready_queued = h->queued;
+  line_ready_.insert({h->ready_queued, h->ready_seq, h});
+  h->line_listed = true;
+}
+
+Host* Downloader::Impl::pop_line_ready() {
+  Host* h = line_ready_.begin()->host;
+  line_ready_.erase(line_ready_.begin());
+  h->line_listed = false;
+  return h;
+}
+
 // Hands on what waits for an in-flight slot, then starts transfers while there is room: retries
-// first (they already hold a slot), then queued lines, one host after another.
+// first (they already hold a slot), then queued lines, the longest queue first (ReadyHost).
 void Downloader::Impl::start_ready(const DownloadCallbacks& cb) {
   while (!handoff_.empty() && in_flight_.load() < max_in_flight_) {
     std::shared_ptr<Item> item = std::move(handoff_.front());
@@ -844,14 +899,18 @@ void Downloader::Impl::start_ready(const DownloadCallbacks& cb) {
     if (!retry && (line_ready_.empty() || in_flight_.load() >= max_in_flight_ ||
                    backlog_bytes_.load() >= opt_.backlog_bytes))
       break;
-    std::deque<Host*>& list = retry ? retry_ready_ : line_ready_;
-    Host* h = list.front();
-    list.pop_front();
-    (retry ? h->retry_listed : h->line_listed) = false;
+    Host* h = nullptr;
+    if (retry) {
+      h = retry_ready_.front();
+      retry_ready_.pop_front();
+      h->retry_listed = false;
+    } else {
+      h = pop_line_ready();
+    }
     if (h->next_start <= now) {
-      if (retry && !h->due.empty())
+      if (retry && retry_may_start(h))
         start_retry(h, cb);
-      else if (!retry && h->head && h->running + h->parked < share(h))
+      else if (!retry && line_may_start(h))
         start_line(h, cb);
     }
     consider(h, now);
@@ -874,6 +933,7 @@ std::unique_ptr<Transfer> Downloader::Impl::take_head(Host* h) {
   std::unique_ptr<QueuedLine> q = std::move(h->head);
   h->head = std::move(q->next);
   if (!h->head) h->tail = nullptr;
+  --h->queued;
   window_bytes_ -= q->bytes;
   --queued_;
   Item& item = *t->item;

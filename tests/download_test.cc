@@ -230,6 +230,10 @@ TEST(Download, ConnectionRefusedIsANetworkError) {
   Item item = fetch_one("http://127.0.0.1:" + std::to_string(port) + "/x.jpg", o);
   EXPECT_EQ(item.status, Status::kNetworkError);
   EXPECT_EQ(item.attempts, 2);  // connection errors are transient
+  // It never reached a server: no connection to have reused, no body time.
+  EXPECT_FALSE(item.timings.reused_connection);
+  EXPECT_EQ(item.timings.connections, 0);
+  EXPECT_EQ(item.timings.body_ms, 0);
 }
 
 TEST_F(DownloadTest, InvalidLinesBecomeItemsWithoutTransfers) {
@@ -447,6 +451,120 @@ TEST_F(DownloadTest, RatePerHostSpacesEachHostOnItsOwn) {
   }
   EXPECT_GE(wall, 0.79);
   EXPECT_LT(wall, 1.5) << "the hosts waited for each other";
+}
+
+// The time each line's transfer started and its row arrived, by URL.
+struct Timeline {
+  std::map<std::string, Clock::time_point> started, done;
+  Clock::time_point t0 = Clock::now();
+  double s(Clock::time_point t) const { return std::chrono::duration<double>(t - t0).count(); }
+};
+
+Timeline fetch_timeline(const std::vector<std::string>& urls, const DownloadOptions& o,
+                        Items* items) {
+  Timeline tl;
+  Downloader d(o, o.concurrency + 4);
+  size_t next = 0;
+  DownloadCallbacks cb;
+  cb.next_line = [&](ListLine* line) {
+    if (next == urls.size()) return NextLine::kEnd;
+    line->number = next + 1;
+    line->text = urls[next++];
+    return NextLine::kLine;
+  };
+  cb.done = [&](std::shared_ptr<Item> item) {
+    tl.started[item->url] = item->started;
+    tl.done[item->url] = Clock::now();
+    d.release_slot(*item);
+    items->push_back(std::move(item));
+  };
+  cb.cancelled = [] { return false; };
+  d.run(cb);
+  return tl;
+}
+
+// The host with the most queued lines gets a free transfer slot first: it bounds the run, since it
+// never gets more than --per-host at once. Here one heavy host's 40 lines come after 64 light
+// hosts' single lines, with 8 transfers at once: the heavy host runs its 4 while light lines are
+// still waiting. Taking the hosts in turn, it got its first start only after every light line.
+TEST(Download, TheHostWithTheMostQueuedLinesStartsFirst) {
+  fixtures::FixtureServer server({0, /*latency_ms=*/100, 0});
+  DownloadOptions o = fast_options();
+  o.concurrency = 8;
+  o.per_host = 4;
+  const std::string port = std::to_string(server.port());
+  std::vector<std::string> light, heavy;
+  for (int i = 0; i < 64; ++i) {
+    const std::string name = "light" + std::to_string(i) + ".test";
+    o.resolve.push_back(name + ":" + port + ":127.0.0.1");
+    light.push_back("http://" + name + ":" + port + "/image/12x" + std::to_string(10 + i) + ".jpg");
+  }
+  o.resolve.push_back("heavy.test:" + port + ":127.0.0.1");
+  for (int i = 0; i < 40; ++i)
+    heavy.push_back("http://heavy.test:" + port + "/image/10x" + std::to_string(10 + i) + ".jpg");
+  std::vector<std::string> urls = light;
+  urls.insert(urls.end(), heavy.begin(), heavy.end());
+  Items items;
+  Timeline tl = fetch_timeline(urls, o, &items);
+  ASSERT_EQ(items.size(), urls.size());
+  for (const auto& item : items) EXPECT_TRUE(item->ok()) << item->url << ": " << item->error;
+  std::vector<Clock::time_point> heavy_starts;
+  for (const auto& u : heavy) heavy_starts.push_back(tl.started[u]);
+  std::sort(heavy_starts.begin(), heavy_starts.end());
+  Clock::time_point last_light{};
+  for (const auto& u : light) last_light = std::max(last_light, tl.started[u]);
+  EXPECT_LT(tl.s(heavy_starts[4]), tl.s(last_light))
+      << "the heavy host did not get its --per-host share while light lines waited";
+  // And never more than its share: the intervals [start, row) of its lines overlap at most 4.
+  int most = 0;
+  for (const auto& u : heavy) {
+    int at_once = 0;
+    for (const auto& v : heavy)
+      at_once += tl.started[v] <= tl.started[u] && tl.done[v] > tl.started[u];
+    most = std::max(most, at_once);
+  }
+  EXPECT_LE(most, 4);
+}
+
+// Retries waiting out their backoff do not take the places of running transfers: a host's
+// refused lines (another port of the same name) wait to retry while its good lines run at
+// --per-host. Counted against the share, they held the good lines back until they ended.
+TEST(Download, RetriesWaitingForTheirTimeLeaveTheHostsShareToItsOtherLines) {
+  fixtures::FixtureServer server({0, /*latency_ms=*/100, 0});
+  int closed;
+  {
+    fixtures::FixtureServer gone;
+    closed = gone.port();
+  }
+  DownloadOptions o = fast_options();
+  o.concurrency = 16;
+  o.per_host = 4;
+  o.retries = 1;
+  o.retry_backoff_s = 2;  // the retry comes 1-3 s after the refusal
+  const std::string port = std::to_string(server.port()), shut = std::to_string(closed);
+  o.resolve = {"h.test:" + port + ":127.0.0.1", "h.test:" + shut + ":127.0.0.1"};
+  std::vector<std::string> refused, good;
+  for (int i = 0; i < 4; ++i) refused.push_back("http://h.test:" + shut + "/" + std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    good.push_back("http://h.test:" + port + "/image/10x" + std::to_string(10 + i) + ".jpg");
+  std::vector<std::string> urls = refused;
+  urls.insert(urls.end(), good.begin(), good.end());
+  Items items;
+  Timeline tl = fetch_timeline(urls, o, &items);
+  ASSERT_EQ(items.size(), urls.size());
+  Clock::time_point last_good{}, first_refused = Clock::time_point::max();
+  for (const auto& item : items) {
+    if (item->url.find(":" + shut + "/") != std::string::npos) {
+      EXPECT_EQ(item->status, Status::kNetworkError);
+      EXPECT_EQ(item->attempts, 2) << "the refused line was not retried: the test proved nothing";
+      first_refused = std::min(first_refused, tl.done[item->url]);
+    } else {
+      EXPECT_TRUE(item->ok()) << item->url << ": " << item->error;
+      last_good = std::max(last_good, tl.done[item->url]);
+    }
+  }
+  EXPECT_LT(tl.s(last_good), tl.s(first_refused)) << "the good lines waited for the retries";
+  EXPECT_LE(server.peak_concurrent(), 4) << "more than --per-host transfers to the host at once";
 }
 
 // Bodies handed on and not released are the backlog: past backlog_bytes no new line starts, so a
