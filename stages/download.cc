@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <set>
 #include <mutex>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
@@ -314,7 +314,7 @@ struct Host {
   uint64_t queued = 0;  // lines in `head`'s chain: its place in Impl::line_ready_
   std::vector<std::unique_ptr<Transfer>> due;  // retries whose time has come
   int running = 0;
-  int parked = 0;  // retries waiting for their time or in `due`
+  int parked = 0;          // retries waiting for their time or in `due`
   uint64_t ready_seq = 0;  // while line_listed: its key in Impl::line_ready_ (with ready_queued)
   uint64_t ready_queued = 0;
   Clock::time_point next_start;  // --rate-per-host: no start before this
@@ -653,9 +653,9 @@ class Downloader::Impl {
   bool line_taken_ = false;
   std::deque<std::shared_ptr<Item>> handoff_;  // invalid lines and local files, awaiting a slot
   std::unordered_map<std::string, Host> hosts_;
-  std::set<ReadyHost> line_ready_;  // hosts that can start a queued line now
-  uint64_t ready_seq_ = 0;          // ReadyHost::seq of the latest listed
-  std::deque<Host*> retry_ready_;   // hosts with a retry due (may be stale)
+  std::set<ReadyHost> line_ready_;                  // hosts that can start a queued line now
+  uint64_t ready_seq_ = 0;                          // ReadyHost::seq of the latest listed
+  std::deque<Host*> retry_ready_;                   // hosts with a retry due (may be stale)
   std::vector<std::unique_ptr<Transfer>> backoff_;  // retries by time: a heap on later_retry
   std::vector<RateTimer> rate_timers_;              // --rate-per-host waits: a heap
   std::vector<std::unique_ptr<Transfer>> slots_;    // running transfers, by slot
