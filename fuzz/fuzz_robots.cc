@@ -1,5 +1,6 @@
 // libFuzzer target: untrusted bytes as a robots.txt, parsed and matched against paths (one of
-// them from the input itself), and as a URL whose path robots.txt matching would use.
+// them from the input itself), as a URL whose path robots.txt matching would use, and as an
+// X-Robots-Tag header value.
 #include <cstddef>
 #include <cstdint>
 

@@ -6,12 +6,14 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/item.h"
 #include "stages/decode.h"
 #include "stages/encode.h"
 #include "stages/reader.h"
 #include "stages/resize.h"
+#include "stages/robots_tag.h"
 #include "stages/robots_txt.h"
 
 namespace imgpipe {
@@ -98,6 +100,12 @@ void fuzz_robots(const uint8_t* data, size_t size) {
   const double delay = rules.crawl_delay();
   if (!(delay >= 0 && delay <= kRobotsMaxCrawlDelay)) std::abort();  // NaN fails both
   if (rules.memory_bytes() > 3 * kRobotsTxtMaxBytes + 12 * rules.rule_count() + 4096) std::abort();
+  // The same bytes as an X-Robots-Tag value: what opts out is one of the directives asked for.
+  static const std::vector<std::string> disallowed = {"noai", "noimageai", "noindex",
+                                                      "noimageindex", "noml"};
+  const std::string opted = robots_tag_opt_out(bytes, disallowed);
+  if (!opted.empty() && std::find(disallowed.begin(), disallowed.end(), opted) == disallowed.end())
+    std::abort();
 }
 
 }  // namespace imgpipe
