@@ -63,6 +63,8 @@ void add_download_flags(CLI::App& app, DownloadOptions& d) {
   app.add_option("--retries", d.retries, "Extra attempts for transient failures")
       ->check(CLI::Range(0, 10))
       ->capture_default_str();
+  app.add_flag("--retry-connrefused", d.retry_refused,
+               "Retry refused connections too (as curl's flag); the row is retryable either way");
   // ≤ 60 s: the first delay; doubled per retry it reaches hours at 10 retries already.
   app.add_option("--retry-backoff", d.retry_backoff_s, "First retry delay in seconds, doubling")
       ->check(CLI::Range(0.0, 60.0))

@@ -57,8 +57,12 @@ struct DownloadOptions {
   int concurrency = 64;
   // Simultaneous connections to one host: polite to a single origin, yet enough to fill a fast one.
   int per_host = 16;
-  // Extra attempts after a transient failure (connection error, timeout, 408, 429, 5xx).
+  // Extra attempts after a transient failure (a reset, timeout, 408, 429, 5xx).
   int retries = 2;
+  // Retry refused (and unreachable) connections too, as curl's --retry-connrefused. Off: the
+  // host's answer seconds later is almost always the same, and the retries' backoff (~2 s at
+  // the defaults) only lengthens the run; the row says retryable, so --resume tries it later.
+  bool retry_refused = false;
   // First retry waits about this long; each later one doubles it, with ±50% jitter so that many
   // failed transfers do not come back at the same instant.
   double retry_backoff_s = 0.5;

@@ -293,6 +293,7 @@ struct Transfer {
   bool over_limit = false;     // the write callback refused the body as too large
   bool out_of_memory = false;  // the write callback could not grow the body
   int port = 0;                // of the line's URL: its name:port is warm once this transfer ends
+  bool probe = false;          // started while that name:port was not warm (Host::probing)
   // Non-empty: this transfer fetches that origin's robots.txt for --robots; its item is not a
   // list line and is never handed on.
   std::string robots_origin;
@@ -322,10 +323,12 @@ struct Host {
   bool line_listed = false, retry_listed = false, timer_set = false;
   bool robots_wait = false;  // --robots: its head line's origin's robots.txt is being fetched
   // Ports a transfer to it has ended on, so libcurl's DNS cache (keyed by name and port) holds
-  // name:port, or the name is known not to resolve: until then one transfer at a time to that
-  // port, since libcurl 7.88 resolves once per transfer that finds the name uncached, and
-  // --per-host transfers starting together to a new host would each look it up. Usually one.
+  // name:port, or the name is known not to resolve: until then one transfer at a time to such a
+  // port (`probing`), since libcurl 7.88 resolves once per transfer that finds the name
+  // uncached, and --per-host transfers starting together to a new host would each look it up.
+  // Transfers to its warm ports go on meanwhile. Usually one port.
   std::vector<int> warm_ports;
+  bool probing = false;  // a transfer to a port not in warm_ports is running
 
   Host() = default;
   Host(Host&&) = default;
@@ -423,6 +426,7 @@ struct Verdict {
   Status status = Status::kOk;
   std::string error;
   bool transient = false;  // worth another attempt
+  bool later = false;      // transient, but only in a later run (--resume), not after a backoff
 };
 
 Verdict classify_http(long code) {
@@ -442,7 +446,7 @@ Verdict classify_out_of_memory(const Transfer& t, long http_code) {
           "out of memory in libcurl (or a response status line over 100 KB)"};
 }
 
-Verdict classify(CURLcode rc, Transfer& t, long http_code) {
+Verdict classify(CURLcode rc, Transfer& t, long http_code, bool retry_refused) {
   // A response with a body was judged by on_body before its first byte; one without, here.
   if (rc == CURLE_OK && t.item->body.empty() && http_code / 100 == 2)
     t.opted_out = robots_opt_out(&t);
@@ -474,7 +478,9 @@ Verdict classify(CURLcode rc, Transfer& t, long http_code) {
       return {Status::kBlockedProtocol, detail, false};
     case CURLE_COULDNT_CONNECT:
       if (t.socket_failed) return {Status::kNetworkError, "out of memory checking the address"};
-      return {Status::kNetworkError, detail, true};
+      // Refused or unreachable: a definite answer, which a second later is most likely the same
+      // (curl retries it only with --retry-connrefused); a later run may find the host back.
+      return {Status::kNetworkError, detail, true, !retry_refused};
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_PARTIAL_FILE:
@@ -600,18 +606,18 @@ class Downloader::Impl {
   Hop next_hop(Transfer* t, Verdict* v);
   void park(std::unique_ptr<Transfer> t);
   void ensure_idle_easy();
-  // How many may run to h now: --per-host once its head line's name:port is warm, else one.
-  int share(const Host* h) const {
-    const auto& w = h->warm_ports;
-    const bool warm = h->head && std::find(w.begin(), w.end(), h->head->port) != w.end();
-    return warm ? opt_.per_host : 1;
+  static bool is_warm(const Host* h, int port) {
+    return std::find(h->warm_ports.begin(), h->warm_ports.end(), port) != h->warm_ports.end();
   }
-  // A new line may start to h: fewer than its share running, and its retries waiting (which
-  // hold in-flight slots) at most --per-host more, so a failing host holds at most two
-  // --per-host of in-flight slots. Parked retries do not take running transfers' places:
-  // refused lines waiting out their backoff left the WAN benchmark's heaviest host 11-13 of 16.
+  // A new line may start to h: fewer than --per-host running, and no other transfer to a port
+  // not yet warm running if its port is not warm either (the name is looked up once). Its
+  // retries waiting out their backoff (which hold in-flight slots) count only against a second
+  // --per-host, so a failing host holds at most twice that many in-flight slots: counted
+  // against the first, refused lines waiting to retry left the WAN benchmark's heaviest host
+  // 11-13 of its 16.
   bool line_may_start(const Host* h) const {
-    return h->head && h->running < share(h) && h->running + h->parked < share(h) + opt_.per_host;
+    return h->head && h->running < opt_.per_host && h->running + h->parked < 2 * opt_.per_host &&
+           (!h->probing || is_warm(h, h->head->port));
   }
   // A due retry may start: its name:port is warm (its first attempt ended), so --per-host.
   bool retry_may_start(const Host* h) const {
@@ -619,9 +625,10 @@ class Downloader::Impl {
   }
   void list_line(Host* h);
   Host* pop_line_ready();
+  // A transfer ended: its name:port is warm from now on.
   static void warm(Transfer* t) {
-    auto& w = t->host->warm_ports;
-    if (std::find(w.begin(), w.end(), t->port) == w.end()) w.push_back(t->port);
+    if (!is_warm(t->host, t->port)) t->host->warm_ports.push_back(t->port);
+    if (t->probe) t->host->probing = t->probe = false;
   }
   bool refuse_unresolvable(Host* h, const DownloadCallbacks& cb);
   void note_unresolvable(const Transfer& t, CURLcode rc);
@@ -838,9 +845,10 @@ void Downloader::Impl::enqueue(const LineUrl& url) {
   h.tail = raw;
   ++h.queued;
   line_taken_ = false;
-  if (h.line_listed) {  // its place moves up with its queue
-    line_ready_.erase({h.ready_queued, h.ready_seq, &h});
-    list_line(&h);
+  if (h.line_listed) {  // its place moves up with its queue (the same node: no allocation)
+    auto node = line_ready_.extract({h.ready_queued, h.ready_seq, &h});
+    node.value().queued = h.ready_queued = h.queued;
+    line_ready_.insert(std::move(node));
   }
   consider(&h, Clock::now());
 }
@@ -1089,6 +1097,7 @@ void Downloader::Impl::launch(std::unique_ptr<Transfer> t, const DownloadCallbac
   if (t->item->attempts++ == 0) t->item->started = t->attempt_start;
   Host& host = *t->host;
   ++host.running;
+  if (!is_warm(&host, t->port)) host.probing = t->probe = true;
   const double gap_s = std::max(opt_.rate_per_host > 0 ? 1 / opt_.rate_per_host : 0.0,
                                 host.crawl_delay_s);  // --rate-per-host, Crawl-delay
   if (gap_s > 0)
@@ -1231,8 +1240,8 @@ void Downloader::Impl::finish(CURLMsg* msg, const DownloadCallbacks& cb) {
   Item& item = *raw->item;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &item.http_status);
   item.timings = read_timings(easy);
-  if (hop == Hop::kNone) v = classify(rc, *raw, item.http_status);
-  const bool retry = v.transient && item.attempts <= opt_.retries;
+  if (hop == Hop::kNone) v = classify(rc, *raw, item.http_status, opt_.retry_refused);
+  const bool retry = v.transient && !v.later && item.attempts <= opt_.retries;
   if (!retry && v.status == Status::kOk && item.body.empty())
     v = {Status::kNotAnImage, "empty body"};
   const auto end = Clock::now();

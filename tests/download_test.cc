@@ -219,6 +219,8 @@ TEST_F(DownloadTest, EmptyBodyIsNotAnImage) {
   EXPECT_EQ(fetch_one(server_.url("/empty")).status, Status::kNotAnImage);
 }
 
+// A refused connection is retryable in a later run, and retried in this one only when asked
+// (curl's --retry-connrefused).
 TEST(Download, ConnectionRefusedIsANetworkError) {
   int port;
   {
@@ -227,9 +229,16 @@ TEST(Download, ConnectionRefusedIsANetworkError) {
   }
   DownloadOptions o = fast_options();
   o.retries = 1;
-  Item item = fetch_one("http://127.0.0.1:" + std::to_string(port) + "/x.jpg", o);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/x.jpg";
+  Item once = fetch_one(url, o);
+  EXPECT_EQ(once.status, Status::kNetworkError);
+  EXPECT_EQ(once.attempts, 1);
+  EXPECT_TRUE(once.transient);
+  o.retry_refused = true;
+  Item item = fetch_one(url, o);
   EXPECT_EQ(item.status, Status::kNetworkError);
-  EXPECT_EQ(item.attempts, 2);  // connection errors are transient
+  EXPECT_EQ(item.attempts, 2);
+  EXPECT_TRUE(item.transient);
   // It never reached a server: no connection to have reused, no body time.
   EXPECT_FALSE(item.timings.reused_connection);
   EXPECT_EQ(item.timings.connections, 0);
@@ -540,6 +549,7 @@ TEST(Download, RetriesWaitingForTheirTimeLeaveTheHostsShareToItsOtherLines) {
   o.concurrency = 16;
   o.per_host = 4;
   o.retries = 1;
+  o.retry_refused = true;
   o.retry_backoff_s = 2;  // the retry comes 1-3 s after the refusal
   const std::string port = std::to_string(server.port()), shut = std::to_string(closed);
   o.resolve = {"h.test:" + port + ":127.0.0.1", "h.test:" + shut + ":127.0.0.1"};
@@ -565,6 +575,34 @@ TEST(Download, RetriesWaitingForTheirTimeLeaveTheHostsShareToItsOtherLines) {
   }
   EXPECT_LT(tl.s(last_good), tl.s(first_refused)) << "the good lines waited for the retries";
   EXPECT_LE(server.peak_concurrent(), 4) << "more than --per-host transfers to the host at once";
+}
+
+// One transfer at a time to a name:port not yet used (so the name is looked up once), but
+// transfers to the host's other, warm ports do not hold it back: here the line to a second port
+// starts while the first port's lines still run. Counted against the whole host, it waited for
+// all of them.
+TEST(Download, ANewPortOfAHostDoesNotWaitForItsWarmPortsTransfers) {
+  fixtures::FixtureServer slow({0, /*latency_ms=*/200, 0});
+  fixtures::FixtureServer other;
+  DownloadOptions o = fast_options();
+  o.per_host = 4;
+  const std::string a = std::to_string(slow.port()), b = std::to_string(other.port());
+  o.resolve = {"h.test:" + a + ":127.0.0.1", "h.test:" + b + ":127.0.0.1"};
+  std::vector<std::string> urls;
+  for (int i = 0; i < 8; ++i)
+    urls.push_back("http://h.test:" + a + "/image/10x" + std::to_string(10 + i) + ".jpg");
+  const std::string second_port = "http://h.test:" + b + "/image/20x20.jpg";
+  urls.push_back(second_port);
+  Items items;
+  Timeline tl = fetch_timeline(urls, o, &items);
+  ASSERT_EQ(items.size(), urls.size());
+  Clock::time_point last_slow{};
+  for (const auto& item : items) {
+    EXPECT_TRUE(item->ok()) << item->url << ": " << item->error;
+    if (item->url != second_port) last_slow = std::max(last_slow, tl.done[item->url]);
+  }
+  EXPECT_LT(tl.s(tl.started[second_port]), tl.s(last_slow))
+      << "the second port's line waited for the first port's transfers to end";
 }
 
 // Bodies handed on and not released are the backlog: past backlog_bytes no new line starts, so a
