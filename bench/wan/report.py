@@ -198,7 +198,7 @@ def main():
       f"{per_host}`, Node's undici Agent `connections: {per_host}` per origin; aria2c and the "
       f"Python script have no per-host limit (aria2c `-j` and the thread count are totals). "
       f"Retries as each tool does by default or as bench/run.sh has it: imgpipe `--retries 2` "
-      f"(backoff 0.5 s, doubling; refused connections are retried, 404 and NXDOMAIN are not), "
+      f"(backoff 0.5 s, doubling; resets, timeouts and 5xx are retried; refused connections (without `--retry-connrefused`), 404 and NXDOMAIN are not), "
       f"aria2c `--max-tries=3 --retry-wait=1`, Node and Python none.")
     w(f"- **Repeats**: {repeats} per tool and setting, tools interleaved within each repeat (the "
       f"first tool rotating); medians reported. /usr/bin/time -v for wall, CPU (user+sys of the "
