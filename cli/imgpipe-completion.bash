@@ -23,6 +23,12 @@ _imgpipe_options() {
     END { if (pending != "") emit(pending, 0) }'
 }
 
+# Sets COMPREPLY to the paths that start with $2: folders ($1 is -d), or files and folders (-f).
+_imgpipe_paths() {
+  compopt -o filenames 2>/dev/null || true  # a / after folders; fails outside a Tab (tests)
+  mapfile -t COMPREPLY < <(compgen "$1" -- "$2")
+}
+
 # Sets COMPREPLY to the values of option $1, whose type is $2, that start with $3.
 _imgpipe_values() {
   local option=$1 type=$2 cur=$3
@@ -30,11 +36,10 @@ _imgpipe_values() {
     TEXT | TEXT:FILE)
       # Perhaps a path: folders for the output, files (and folders on the way) for the rest. A
       # TEXT with a default (TEXT=256, TEXT=white) is a word, and numbers are numbers: nothing.
-      compopt -o filenames 2>/dev/null || true  # fails outside a completion (tests)
       if [[ $option == -o || $option == --output ]]; then
-        mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+        _imgpipe_paths -d "$cur"
       else
-        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        _imgpipe_paths -f "$cur"
       fi
       ;;
     *"|"*)
@@ -74,7 +79,7 @@ _imgpipe() {
     mapfile -t COMPREPLY < <(compgen -W "$(awk '{ gsub(",", " ", $1); print $1 }' <<<"$options")" \
       -- "$cur")
   elif [[ $word == run || $word == status ]]; then
-    mapfile -t COMPREPLY < <(compgen -d -- "$cur")  # OUTDIR, the plan's folder
+    _imgpipe_paths -d "$cur"  # OUTDIR, the plan's folder
   fi
   return 0
 }

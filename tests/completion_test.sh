@@ -44,7 +44,11 @@ expect() {
   [[ $got == "$want" ]] || fail "'$*': offered [${got//$'\n'/ }], expected [${want//$'\n'/ }]"
 }
 
-expect $'compare\nplan\nrun\nstatus' imgpipe ''
+# The command words, as the main --help's first lines name them: "imgpipe compare [OPTIONS]: ...",
+# "imgpipe plan | run | status: ...".
+words=$(imgpipe --help | sed '/^Usage:/q' | grep -oE '(imgpipe|\|) [a-z]+' | cut -d' ' -f2 | sort -u)
+[[ $(wc -l <<<"$words") -ge 4 ]] || fail "imgpipe --help names the command words no more"
+expect "$words" imgpipe ''
 expect plan imgpipe pl
 expect $'--files-per-folder\n--fit' imgpipe --fi
 expect $'contain\ncover' imgpipe -i l -o o --fit c

@@ -98,15 +98,20 @@ std::set<std::string> tag_words(const std::string& roff) {
   return words;
 }
 
-// The flags of `imgpipe [word] --help`, from CLI11's option lines ("  -i,--input TEXT ...").
-Flags help_flags(const std::string& word) {
+// What `imgpipe [word] --help` prints.
+std::string help_text(const std::string& word) {
   std::vector<const char*> args = {"imgpipe"};
   if (!word.empty()) args.push_back(word.c_str());
   args.push_back("--help");
   testing::internal::CaptureStdout();
   const CommandLine cl = parse_command_line(static_cast<int>(args.size()), args.data());
-  const std::string help = testing::internal::GetCapturedStdout();
   EXPECT_EQ(cl.exit_code, kExitOk) << word;
+  return testing::internal::GetCapturedStdout();
+}
+
+// The flags of `imgpipe [word] --help`, from CLI11's option lines ("  -i,--input TEXT ...").
+Flags help_flags(const std::string& word) {
+  const std::string help = help_text(word);
   static const std::regex names(R"((?:^|\n)  (-[^ \n{]+))");
   static const std::regex one("[^,]+");
   Flags flags;
@@ -119,15 +124,35 @@ Flags help_flags(const std::string& word) {
   return flags;
 }
 
-// The command words and the section that documents each one's flags.
-const std::map<std::string, std::string>& commands() {
-  static const std::map<std::string, std::string> sections = {
-      {"", ".SH OPTIONS"},         // a plain run
-      {"compare", ".SH OPTIONS"},  // "takes every option of a plain run"
-      {"plan", ".SS \"imgpipe plan\""},
-      {"run", ".SS \"imgpipe run\""},
-      {"status", ".SS \"imgpipe status\""}};
+// The command words, as the main --help's first lines name them ("imgpipe compare [OPTIONS]: ...",
+// "imgpipe plan | run | status: ...").
+std::set<std::string> command_words() {
+  const std::string help = help_text("");
+  const std::string header = help.substr(0, help.find("\nUsage:"));
+  static const std::regex word(R"((?:imgpipe|\|) ([a-z]+))");
+  std::set<std::string> words;
+  for (std::sregex_iterator it(header.begin(), header.end(), word), end; it != end; ++it)
+    words.insert((*it)[1]);
+  return words;
+}
+
+// Each command and the section that documents its flags: OPTIONS for a plain run and for a word
+// that takes the same options (compare: its --help is the plain run's), else its own section.
+std::map<std::string, std::string> commands() {
+  std::map<std::string, std::string> sections = {{"", ".SH OPTIONS"}};
+  for (const std::string& w : command_words())
+    sections[w] = help_text(w) == help_text("") ? ".SH OPTIONS" : ".SS \"imgpipe " + w + "\"";
   return sections;
+}
+
+// Each command word has its section under COMMANDS.
+TEST(ManPage, HasASectionForEveryCommand) {
+  ASSERT_FALSE(page().empty()) << IMGPIPE_MAN_PAGE << " not found";
+  const std::set<std::string> words = command_words();
+  EXPECT_EQ(words, (std::set<std::string>{"compare", "plan", "run", "status"}))
+      << "a new command word? document it, then name it here";
+  for (const std::string& w : words)
+    EXPECT_FALSE(section(".SS \"imgpipe " + w + "\"").empty()) << "no section for imgpipe " << w;
 }
 
 // Each flag of a command's --help is in its section: as an item of its own in OPTIONS, named at
