@@ -86,14 +86,21 @@ def build_package(cpack, build_dir, work, version):
 
 
 # soname → the package that holds it for this architecture (libcurl.so.4 → libcurl4), as dpkg -S
-# says; in the multiarch folder, since libc6-i386 has a libm.so.6 too.
-def owner(soname):
+# says (one call: each reads dpkg's whole file list); in the multiarch folder, since libc6-i386
+# has a libm.so.6 too.
+def owners(sonames):
     multiarch = run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"]).stdout.strip()
-    for line in run(["dpkg", "-S", "*/" + soname], check=False).stdout.splitlines():
+    found = {}
+    listing = run(["dpkg", "-S"] + ["*/" + s for s in sonames], check=False).stdout
+    for line in listing.splitlines():
         package, path = line.split(": ", 1)
-        if path.endswith("/%s/%s" % (multiarch, soname)):
-            return package.split(":")[0]
-    fail("no package here holds %s for %s" % (soname, multiarch))
+        folder, soname = os.path.split(path)
+        if folder.endswith("/" + multiarch) and soname in sonames:
+            found[soname] = package.split(":")[0]
+    for soname in sonames:
+        if soname not in found:
+            fail("no package here holds %s for %s" % (soname, multiarch))
+    return found
 
 
 def check_depends(deb, root):
@@ -103,8 +110,7 @@ def check_depends(deb, root):
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", elf)
     if len(needed) < 10:  # curl, tbb, the codecs, libc...: far more than 10
         fail("the packaged binary links only %s" % needed)
-    for soname in needed:
-        package = owner(soname)
+    for soname, package in owners(needed).items():
         if package not in named:
             fail("the binary links %s (package %s) but Depends is: %s" % (soname, package, depends))
     print("Depends: " + depends)
