@@ -13,7 +13,8 @@ packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev l
           # conformance tests' references
           python3-yaml  # docs_scale_test reads docs/SCALE.md's Kubernetes manifest
           nginx openssl  # tls_e2e_test's origin: TLS, HTTP/2, a self-signed certificate
-          iproute2 util-linux)  # dns_once_test: ip and unshare, for its network namespace
+          iproute2 util-linux  # dns_once_test: ip and unshare, for its network namespace
+          chromium)  # report_e2e_test renders --report's page headless: screenshots, DOM, console
 .ci/ensure-packages.sh "${packages[@]}"
 
 build_dir="${1:-build}"
