@@ -134,15 +134,15 @@ constexpr double kSmallW = 420;
 constexpr double kRowH = 20;
 
 std::string bar_chart(const Json& root, const std::vector<BarRow>& rows, int decimals,
-                      const std::string& unit, const std::string& label) {
+                      const std::string& unit, const std::string& label, double width = kSmallW) {
   constexpr double kLabelW = 84, kValueW = 74;
-  const double bar_w = kSmallW - kLabelW - kValueW;
+  const double bar_w = width - kLabelW - kValueW;
   double top = 0, height = 6;
   for (const BarRow& r : rows) {
     top = std::max(top, number(root, r.pointer));
     height += kRowH + (r.gap_before ? 6 : 0);
   }
-  std::string s = svg_open(kSmallW, height, label);
+  std::string s = svg_open(width, height, label);
   double y = 3;
   for (const BarRow& r : rows) {
     y += r.gap_before ? 6 : 0;
@@ -295,7 +295,7 @@ double y_top(double peak, double bound, std::string* above) {
   double top = std::max(peak, bound);
   if (above && peak > 0 && bound > 3 * peak) {
     top = peak * 1.15;
-    *above = "above the scale";
+    *above = "↑ above";  // two short lines: the compact chart's margin is 70 units
   }
   const double step = nice_step(std::max(top, 1.0), 4);
   return std::ceil(std::max(top, 1.0) / step - 1e-9) * step;
@@ -316,7 +316,7 @@ std::string time_axis(const Panel& p, double y, bool compact) {
   std::string s;
   for (double t = 0; t <= p.time_s * 1.0001; t += step)
     s += text(p.x(t), y, fixed(t, step_decimals(step)), "middle", "muted");
-  return s + text(p.x0 + p.width + 4, y, "s", "start", "muted");
+  return s + text(p.x0 + p.width + 16, y, "s", "start", "muted");  // clear of the last tick
 }
 
 double peak(const std::vector<double>& v) {
@@ -325,10 +325,11 @@ double peak(const std::vector<double>& v) {
 
 std::string transfers_panel(const Panel& p, const TimelineSamples& t, const TimelineBounds& b,
                             const std::string& above) {
-  std::string s = y_ticks(p) + area(p, t, t.transfers, "area-dl");
+  const std::string s = y_ticks(p) + area(p, t, t.transfers, "area-dl");
   const std::string j = "-j " + std::to_string(b.concurrency);
-  s += above.empty() ? bound_line(p, b.concurrency, j, "bound")
-                     : text(p.x0 + p.width + 4, p.top + 10, html_escape(j + ": " + above));
+  if (above.empty()) return s + bound_line(p, b.concurrency, j, "bound");
+  return s + text(p.x0 + p.width + 4, p.top + 10, html_escape(j)) +
+         text(p.x0 + p.width + 4, p.top + 24, html_escape(above), "start", "muted");
   return s;
 }
 
@@ -662,7 +663,8 @@ std::string speedup_charts(const Json& root, size_t runs) {
                       std::string(field) == "download"     ? "dl"
                       : std::string(field) == "processing" ? "cpu"
                                                            : "all"});
-    s += figure(caption, bar_chart(root, rows, kSig, "×", caption));
+    // Narrower than the other small charts: three share a row.
+    s += figure(caption, bar_chart(root, rows, kSig, "×", caption, 320));
   }
   return s + "</div>\n";
 }
@@ -712,9 +714,24 @@ std::string compare_table(const Json& root) {
   return s + "</tbody></table></div>\n";
 }
 
+// In (a) a half busy under half its span waited for the other: its speedups then measure the
+// other half (compare.cc's table says the same).
+std::string waiting_note(const Json& root, const char* half, const std::string& at,
+                         const char* waited_for) {
+  if (!(number(root, at + "/span_s") > 0) || number(root, at + "/effective_concurrency") >= 0.5)
+    return "";
+  return std::string("<p class=\"note\">In (a) ") + half + " was busy " +
+         metric(root, at + "/effective_concurrency", 0, "span", 100) + "% of its span and waited " +
+         waited_for + " the rest, so its speedups measure the other half more than its own.</p>\n";
+}
+
 // Speedups over unequal work mislead (compare.cc says the same in its table's notes).
 std::string compare_notes(const Json& root) {
   std::string s;
+  if (!root["runs"].empty())
+    s += waiting_note(root, "downloading", "/runs/0/report/stages/0",
+                      "for processing to free room") +
+         waiting_note(root, "processing", "/runs/0/report/processing", "for downloads");
   if (root.value("interrupted", false))
     s += "<p class=\"warn\">Interrupted: only " + std::to_string(root["runs"].size()) +
          " of the 4 runs finished.</p>\n";

@@ -150,6 +150,7 @@ TEST(ReportTest, TheCompareLessonAndBarsAreTheCompareJsons) {
         names[k], "setting <" + std::to_string(k) + ">", {}, sample_report(scales[k]), {}};
     run.options.download.concurrency = k % 2 ? 64 : 1;
     run.options.threads = k < 2 ? 1 : 2;
+    if (k == 0) run.report.processing.effective_concurrency = 0.36;  // (a) waited for downloads
     result.runs.push_back(run);
   }
   const Json json = compare_json(result);
@@ -162,6 +163,8 @@ TEST(ReportTest, TheCompareLessonAndBarsAreTheCompareJsons) {
                         "/runs/2/report/processing/effective_concurrency"})
     EXPECT_TRUE(has(numbers, p)) << p << " is not on the page";
   EXPECT_NE(html.find("from concurrency"), std::string::npos);
+  EXPECT_NE(html.find("In (a) processing was busy"), std::string::npos);
+  EXPECT_EQ(html.find("In (a) downloading was busy"), std::string::npos);
   EXPECT_NE(html.find("setting &lt;2&gt;"), std::string::npos) << "descriptions are escaped";
 }
 
@@ -217,6 +220,21 @@ TEST(ReportTest, AMillionLineRunGivesASmallPage) {
   const std::string cmp = compare_report_html(sample_info(), compare_json(result),
                                               std::vector<TimelineSamples>(4, big));
   EXPECT_LT(cmp.size(), 400'000u);
+}
+
+// -j 4096 with one transfer running: the bound would flatten the chart, so it is named instead.
+TEST(ReportTest, ABoundFarAboveThePeakIsNamedNotDrawn) {
+  Timeline t(Clock::now());
+  t.add_s(Track::kDownload, 0, 1.25);
+  RunInfo info = sample_info();
+  info.concurrency = 4096;
+  const std::string html = run_report_html(info, to_json(sample_report()), t.samples());
+  EXPECT_NE(html.find(">-j 4096</text>"), std::string::npos);
+  EXPECT_NE(html.find("↑ above"), std::string::npos);
+  info.concurrency = 2;
+  const std::string drawn = run_report_html(info, to_json(sample_report()), t.samples());
+  EXPECT_EQ(drawn.find("↑ above"), std::string::npos);
+  EXPECT_NE(drawn.find("class=\"bound\""), std::string::npos);
 }
 
 TEST(ReportTest, AnEmptyRunStillGivesAPage) {
