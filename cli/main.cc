@@ -145,37 +145,9 @@ int run_status(const Options& options) {
   return status.done.size() == status.plan.shard_lines.size() ? kExitOk : kExitSomeFailed;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);  // a peer closing a socket must not kill us
-  std::signal(SIGXFSZ, SIG_IGN);  // a file size limit is a write error to report, not a kill
-  CommandLine cl = parse_command_line(argc, argv);
-  if (cl.exit_code) return *cl.exit_code;
-  const Options& options = cl.options;
-  // Read before the run: the report's date is when it started.
-  RunInfo info = describe_run(std::vector<std::string>(argv, argv + argc), options);
-  switch (cl.command) {
-    case Command::kCompare:
-      return run_compare(options, info);
-    case Command::kPlan:
-      return run_plan(options);
-    case Command::kRun:
-      return run_shards_command(options);
-    case Command::kStatus:
-      return run_status(options);
-    case Command::kThumbnails:
-      break;
-  }
-
-  if (!report_path_ok(options)) return kExitUsage;
-  RunResult result;
-  try {
-    result = run(options);
-  } catch (const SetupError& e) {
-    std::cerr << "imgpipe: " << e.what() << "\n";
-    return kExitUsage;
-  }
+// What a plain run prints and writes after it ended: the --resume line, the table or JSON, the
+// metrics file, the report.
+bool report_run(const Options& options, const RunResult& result, RunInfo info) {
   if (options.resume) {
     std::cerr << "imgpipe: --resume: " << result.resumed << " lines were already done";
     if (result.resumed_failed > 0)
@@ -190,16 +162,27 @@ int main(int argc, char** argv) {
     std::cout << metrics.dump(2) << "\n";
   else if (!options.quiet)
     std::cout << format_table(result.report);
-  if (!stdout_ok()) return kExitUsage;
+  if (!stdout_ok()) return false;
   if (!options.metrics_json.empty() && !write_metrics_json(options.metrics_json, metrics)) {
     std::cerr << "imgpipe: cannot write " << options.metrics_json << "\n";
-    return kExitUsage;
+    return false;
   }
   info.resumed = result.resumed;
   info.interrupted = result.interrupted;
-  if (!options.report.empty() &&
-      !write_report_file(options.report, run_report_html(info, metrics, result.timeline)))
+  return options.report.empty() ||
+         write_report_file(options.report, run_report_html(info, metrics, result.timeline));
+}
+
+int run_thumbnails(const Options& options, const RunInfo& info) {
+  if (!report_path_ok(options)) return kExitUsage;
+  RunResult result;
+  try {
+    result = run(options);
+  } catch (const SetupError& e) {
+    std::cerr << "imgpipe: " << e.what() << "\n";
     return kExitUsage;
+  }
+  if (!report_run(options, result, info)) return kExitUsage;
   if (!result.error.empty()) {
     std::cerr << "imgpipe: " << result.error << "\n";
     return kExitUsage;
@@ -207,4 +190,29 @@ int main(int argc, char** argv) {
   if (result.interrupted) return kExitInterrupted;
   // A failure kept from an earlier run is still a line that failed.
   return result.report.total.failed + result.resumed_failed == 0 ? kExitOk : kExitSomeFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a peer closing a socket must not kill us
+  std::signal(SIGXFSZ, SIG_IGN);  // a file size limit is a write error to report, not a kill
+  CommandLine cl = parse_command_line(argc, argv);
+  if (cl.exit_code) return *cl.exit_code;
+  const Options& options = cl.options;
+  // Read before the run: the report's date is when it started.
+  const RunInfo info = describe_run(std::vector<std::string>(argv, argv + argc), options);
+  switch (cl.command) {
+    case Command::kCompare:
+      return run_compare(options, info);
+    case Command::kPlan:
+      return run_plan(options);
+    case Command::kRun:
+      return run_shards_command(options);
+    case Command::kStatus:
+      return run_status(options);
+    case Command::kThumbnails:
+      break;
+  }
+  return run_thumbnails(options, info);
 }
