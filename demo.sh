@@ -25,11 +25,12 @@ build/imgpipe -i sample_urls/demo.txt -o "$out" --overwrite --quiet >/dev/null |
 # The demo origin is one host; --per-host 64 lets it take the full --concurrency, as a list spread
 # over many hosts would. --overwrite: each demo run starts afresh in the same folder. Flags given
 # to demo.sh come after and win.
-flags=(--per-host 64 --overwrite --metrics-json "$out/metrics.json" "$@")
+flags=(--per-host 64 --overwrite --metrics-json "$out/metrics.json" --report "$out/report.html" "$@")
 echo "imgpipe -i sample_urls/demo.txt -o $out ${flags[*]}"
 status=0
 build/imgpipe -i sample_urls/demo.txt -o "$out" "${flags[@]}" || status=$?
 echo
 echo "thumbnails: $out/   manifest: $out/manifest.jsonl   metrics: $out/metrics.json (exit $status)"
+echo "report: $out/report.html (open it in a browser: where the time went)"
 echo "compare: ./demo.sh --concurrency 1 (download speedup)   ./demo.sh --threads 1 (processing speedup)"
 exit "$status"

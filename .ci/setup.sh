@@ -15,7 +15,8 @@ packages=(g++ cmake make pkg-config libcurl4-openssl-dev libtbb-dev libstb-dev l
           nginx openssl  # tls_e2e_test's origin: TLS, HTTP/2, a self-signed certificate
           iproute2 util-linux  # dns_once_test: ip and unshare, for its network namespace
           dpkg-dev file  # cpack -G DEB: dpkg-shlibdeps for Depends; file, CPack's ELF finder
-          groff-base man-db)  # man_page_test's groff -ww, man --warnings and lexgrog; man -w
+          groff-base man-db  # man_page_test's groff -ww, man --warnings and lexgrog; man -w
+          chromium)  # report_e2e_test renders --report's page headless: screenshots, DOM, console
 .ci/ensure-packages.sh "${packages[@]}"
 
 build_dir="${1:-build}"

@@ -309,6 +309,12 @@ void add_run_flags(CLI::App& app, Options& o) {
   app.add_option("--metrics-json", o.metrics_json, "Write the stage metrics as JSON here");
   app.add_flag("--json", o.json, "Print the metrics as JSON on stdout instead of the table");
   app.add_option("--trace", o.trace, "Write a Chrome trace (Perfetto, chrome://tracing) here");
+  app.add_option("--report", o.report,
+                 "Write an HTML report here: one self-contained page of charts showing where the "
+                 "run's time went (with compare: the four runs side by side)")
+      ->check([](const std::string& p) {
+        return p.empty() ? std::string("--report needs a file name") : std::string();
+      });
   app.add_flag("--quiet", o.quiet, "No metrics table, no progress line");
   app.add_flag("!--no-progress", o.progress, "No progress line on a terminal");
 }

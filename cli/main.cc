@@ -8,16 +8,32 @@
 #include "cli/cli.h"
 #include "pipeline/compare.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/report.h"
 #include "pipeline/shards.h"
 
 using namespace imgpipe;
 
 namespace {
 
-bool write_metrics_json(const std::string& path, const Report& report) {
+bool write_metrics_json(const std::string& path, const nlohmann::ordered_json& metrics) {
   std::ofstream out(path);
-  out << to_json(report).dump(2) << "\n";
+  out << metrics.dump(2) << "\n";
   return static_cast<bool>(out);
+}
+
+// --report is checked before the run, so a long run never ends unable to write it.
+bool report_path_ok(const Options& options) {
+  std::string why;
+  if (options.report.empty() || check_report_path(options.report, &why)) return true;
+  std::cerr << "imgpipe: " << why << "\n";
+  return false;
+}
+
+bool write_report_file(const std::string& path, const std::string& html) {
+  std::string why;
+  if (write_report(path, html, &why)) return true;
+  std::cerr << "imgpipe: " << why << "\n";
+  return false;
 }
 
 // Flushes stdout and says whether everything written to it arrived: a full disk, a closed pipe or
@@ -29,7 +45,8 @@ bool stdout_ok() {
   return false;
 }
 
-int run_compare(const Options& options) {
+int run_compare(const Options& options, const RunInfo& info) {
+  if (!report_path_ok(options)) return kExitUsage;
   CompareResult result;
   try {
     result = compare(options);
@@ -37,11 +54,17 @@ int run_compare(const Options& options) {
     std::cerr << "imgpipe compare: " << e.what() << "\n";
     return kExitUsage;
   }
+  const nlohmann::ordered_json json = compare_json(result);  // the report's numbers too
   if (options.json)
-    std::cout << compare_json(result).dump(2) << "\n";
+    std::cout << json.dump(2) << "\n";
   else
     std::cout << format_compare(result);
   if (!stdout_ok()) return kExitUsage;
+  std::vector<TimelineSamples> timelines;
+  for (const CompareRun& run : result.runs) timelines.push_back(run.timeline);
+  if (!options.report.empty() &&
+      !write_report_file(options.report, compare_report_html(info, json, timelines)))
+    return kExitUsage;
   return result.interrupted ? kExitInterrupted : kExitOk;
 }
 
@@ -122,6 +145,53 @@ int run_status(const Options& options) {
   return status.done.size() == status.plan.shard_lines.size() ? kExitOk : kExitSomeFailed;
 }
 
+// What a plain run prints and writes after it ended: the --resume line, the table or JSON, the
+// metrics file, the report.
+bool report_run(const Options& options, const RunResult& result, RunInfo info) {
+  if (options.resume) {
+    std::cerr << "imgpipe: --resume: " << result.resumed << " lines were already done";
+    if (result.resumed_failed > 0)
+      std::cerr << " (" << result.resumed_failed
+                << " of them failed in a way another try would not change: kept; "
+                   "--retry-failed all does them again)";
+    std::cerr << "\n";
+  }
+  // One JSON for --json, --metrics-json and --report: the report draws these very numbers.
+  const nlohmann::ordered_json metrics = to_json(result.report);
+  if (options.json)
+    std::cout << metrics.dump(2) << "\n";
+  else if (!options.quiet)
+    std::cout << format_table(result.report);
+  if (!stdout_ok()) return false;
+  if (!options.metrics_json.empty() && !write_metrics_json(options.metrics_json, metrics)) {
+    std::cerr << "imgpipe: cannot write " << options.metrics_json << "\n";
+    return false;
+  }
+  info.resumed = result.resumed;
+  info.interrupted = result.interrupted;
+  return options.report.empty() ||
+         write_report_file(options.report, run_report_html(info, metrics, result.timeline));
+}
+
+int run_thumbnails(const Options& options, const RunInfo& info) {
+  if (!report_path_ok(options)) return kExitUsage;
+  RunResult result;
+  try {
+    result = run(options);
+  } catch (const SetupError& e) {
+    std::cerr << "imgpipe: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (!report_run(options, result, info)) return kExitUsage;
+  if (!result.error.empty()) {
+    std::cerr << "imgpipe: " << result.error << "\n";
+    return kExitUsage;
+  }
+  if (result.interrupted) return kExitInterrupted;
+  // A failure kept from an earlier run is still a line that failed.
+  return result.report.total.failed + result.resumed_failed == 0 ? kExitOk : kExitSomeFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,9 +200,11 @@ int main(int argc, char** argv) {
   CommandLine cl = parse_command_line(argc, argv);
   if (cl.exit_code) return *cl.exit_code;
   const Options& options = cl.options;
+  // Read before the run: the report's date is when it started.
+  const RunInfo info = describe_run(std::vector<std::string>(argv, argv + argc), options);
   switch (cl.command) {
     case Command::kCompare:
-      return run_compare(options);
+      return run_compare(options, info);
     case Command::kPlan:
       return run_plan(options);
     case Command::kRun:
@@ -142,36 +214,5 @@ int main(int argc, char** argv) {
     case Command::kThumbnails:
       break;
   }
-
-  RunResult result;
-  try {
-    result = run(options);
-  } catch (const SetupError& e) {
-    std::cerr << "imgpipe: " << e.what() << "\n";
-    return kExitUsage;
-  }
-  if (options.resume) {
-    std::cerr << "imgpipe: --resume: " << result.resumed << " lines were already done";
-    if (result.resumed_failed > 0)
-      std::cerr << " (" << result.resumed_failed
-                << " of them failed in a way another try would not change: kept; "
-                   "--retry-failed all does them again)";
-    std::cerr << "\n";
-  }
-  if (options.json)
-    std::cout << to_json(result.report).dump(2) << "\n";
-  else if (!options.quiet)
-    std::cout << format_table(result.report);
-  if (!stdout_ok()) return kExitUsage;
-  if (!options.metrics_json.empty() && !write_metrics_json(options.metrics_json, result.report)) {
-    std::cerr << "imgpipe: cannot write " << options.metrics_json << "\n";
-    return kExitUsage;
-  }
-  if (!result.error.empty()) {
-    std::cerr << "imgpipe: " << result.error << "\n";
-    return kExitUsage;
-  }
-  if (result.interrupted) return kExitInterrupted;
-  // A failure kept from an earlier run is still a line that failed.
-  return result.report.total.failed + result.resumed_failed == 0 ? kExitOk : kExitSomeFailed;
+  return run_thumbnails(options, info);
 }

@@ -281,6 +281,9 @@ struct Options {
   bool quiet = false;        // no metrics table on stdout, no progress line
   bool json = false;         // the metrics as JSON on stdout instead of the table
   std::string trace;         // Chrome trace-event file of every item's stages; empty = none
+  // The HTML report's file (pipeline/report.h); empty = none. When set, run() also keeps the
+  // report's sampled timeline (pipeline/timeline.h); the caller writes the file.
+  std::string report;
   // Skip lines whose manifest row is ok and whose files exist; redo the rest. The manifest is
   // rewritten first to hold only those rows, so afterwards it has exactly one row per line.
   bool resume = false;

@@ -86,7 +86,7 @@ CompareResult compare(const Options& base) {
   check_input(base.input);
   CompareResult r;
   for (const Variant& v : kVariants) {
-    CompareRun run{v.name, "", options_for(base, v), {}};
+    CompareRun run{v.name, "", options_for(base, v), {}, {}};
     run.description = describe(run.options);
     RunResult result = run_named(run.name, run.options);
     if (result.interrupted) {
@@ -94,6 +94,7 @@ CompareResult compare(const Options& base) {
       break;
     }
     run.report = std::move(result.report);
+    run.timeline = std::move(result.timeline);
     r.runs.push_back(std::move(run));
   }
   return r;

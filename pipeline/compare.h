@@ -12,6 +12,7 @@
 
 #include "core/options.h"
 #include "pipeline/metrics.h"
+#include "pipeline/timeline.h"
 
 namespace imgpipe {
 
@@ -21,6 +22,7 @@ struct CompareRun {
   std::string description;  // the setting in words, with the real numbers
   Options options;
   Report report;
+  TimelineSamples timeline;  // with base.report set: this run over time, for the HTML report
 };
 
 struct CompareResult {
@@ -33,7 +35,8 @@ struct CompareResult {
 // Runs base.input four times, into base.output_dir/<name>, downloading every time (a cache would
 // hide the very cost being measured). Every run has metrics_json and trace cleared, quiet set,
 // json and resume off, overwrite on (a second compare into the same OUTDIR measures afresh); the
-// rest of base is kept except:
+// rest of base is kept (report too: each run then keeps its timeline; the caller writes one report
+// of all four) except:
 //   a-sequential  download.concurrency = per_host = 1, threads = 1
 //   b-concurrent  threads = 1
 //   c-parallel    download.concurrency = per_host = 1

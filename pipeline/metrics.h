@@ -103,6 +103,8 @@ class Metrics {
   // One item reached the end of the pipeline, with its final status.
   void record_item(const Item& item, Clock::time_point end);
   OverlapTracker& overlap() { return overlap_; }
+  // Time zero of the run: its wall time (total.span_s) is measured from here.
+  Clock::time_point start() const { return run_start_; }
   Report report() const;
 
  private:

@@ -62,6 +62,7 @@ struct Context {
   std::unique_ptr<TarSink> tar;  // --output-format webdataset, else null; used by emit() only
   std::unique_ptr<Downloader> downloader;
   std::unique_ptr<TraceWriter> trace;  // --trace, else null
+  std::unique_ptr<Timeline> timeline;  // --report, else null: the same intervals, bucketed
   ResumeSet resume;                    // --resume: lines already done; empty without it
   // Set when the run must stop early (a signal, or a bug). Our own flag: graph::is_cancelled()
   // reads a plain bool that wait_for_all() writes, a data race when polled from the curl thread.
@@ -81,6 +82,14 @@ uint64_t payload_bytes(const Item& item) {
   uint64_t n = item.body.size() + item.image.bytes();
   for (const Thumb& t : item.thumbs) n += t.image.bytes() + t.encoded.size() + t.bytes;
   return n;
+}
+
+// One interval of an item's life, for --trace and the report's timeline: both draw the same events.
+void record_interval(Context* ctx, Track track, const char* name, Clock::time_point start,
+                     Clock::time_point end, const Item& item, Status status) {
+  if (ctx->trace)
+    ctx->trace->interval(track, name, start, end, item.line, item.url, status_name(status).data());
+  if (ctx->timeline) ctx->timeline->add(track.kind, start, end);
 }
 
 // Runs one stage function on an item: times it, records it (metrics, overlap, trace), and turns
@@ -106,10 +115,8 @@ void run_step(Stage stage, Context* ctx, Item& item, Fn fn, const Reservation* h
   double ms = std::chrono::duration<double, std::milli>(end - start).count();
   item.stage_ms[static_cast<int>(stage)] += ms;
   ctx->metrics.record_stage(stage, {start, end, ms, item.ok(), in, payload_bytes(item)});
-  if (ctx->trace)
-    ctx->trace->interval({Track::kWorker, current_worker_index()},
-                         kStageNames[static_cast<int>(stage)], start, end, item.line, item.url,
-                         status_name(item.status).data());
+  record_interval(ctx, {Track::kWorker, current_worker_index()},
+                  kStageNames[static_cast<int>(stage)], start, end, item, item.status);
 }
 
 // A node body for a CPU stage: failed items and --dedup duplicates pass straight through.
@@ -248,9 +255,7 @@ std::thread start_curl_thread(flow::graph& g, Gateway& gateway, Context* ctx, Li
                             Clock::time_point e) {
       ctx->metrics.overlap().end(Activity::kDownload);
       ctx->metrics.record_transfer(item.timings);
-      if (ctx->trace)
-        ctx->trace->interval({Track::kDownload, slot}, "download", s, e, item.line, item.url,
-                             status_name(attempt).data());
+      record_interval(ctx, {Track::kDownload, slot}, "download", s, e, item, attempt);
     };
     // The downloader has handed every line it took on as a row before it throws: let the graph
     // finish them (no cancel), and make the run report the failure (exit 2).
@@ -494,6 +499,8 @@ RunResult run(const Options& options, OutputDir* outdir) {
   Context ctx(options);
   open_output(options, &ctx, outdir);
   ctx.trace = open_trace(options, Clock::now());
+  // From the metrics' time zero, so the chart's time axis is the metrics' wall time.
+  if (!options.report.empty()) ctx.timeline = std::make_unique<Timeline>(ctx.metrics.start());
   const int threads = effective_threads(options);
   // In-flight bound: every running transfer, plus up to 4 downloaded items per core waiting for
   // or inside the CPU stages — enough to keep each core fed when downloads finish in bursts, and
@@ -540,6 +547,7 @@ RunResult run(const Options& options, OutputDir* outdir) {
   result.resumed_failed = ctx.resume.skipped_failed();
   result.report = ctx.metrics.report();
   result.report.tls_verified = !options.download.insecure;
+  if (ctx.timeline) result.timeline = ctx.timeline->samples();
   return result;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/options.h"
 #include "pipeline/metrics.h"
+#include "pipeline/timeline.h"
 
 namespace imgpipe {
 
@@ -24,6 +25,7 @@ struct RunResult {
   bool interrupted = false;  // SIGINT/SIGTERM stopped it early; --resume completes it
   uint64_t resumed = 0;      // --resume: lines skipped as already done
   uint64_t resumed_failed = 0;  // of those, failures kept as final (not retryable)
+  TimelineSamples timeline;     // with options.report: the run over time, for the HTML report
 };
 
 // Processes options.input into options.output_dir. Throws SetupError before doing any work if the

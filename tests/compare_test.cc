@@ -158,7 +158,7 @@ TEST_F(CompareTest, AMissingListFailsNamingTheRun) {
 // Reports with zero spans (nothing ran) must print "-", never inf or nan.
 TEST(FormatCompare, ZeroSpansPrintDashes) {
   CompareResult r;
-  for (const char* name : kNames) r.runs.push_back({name, "nothing", Options{}, Report{}});
+  for (const char* name : kNames) r.runs.push_back({name, "nothing", Options{}, Report{}, {}});
   std::string table = format_compare(r);
   EXPECT_EQ(table.find("inf"), std::string::npos) << table;
   EXPECT_EQ(table.find("nan"), std::string::npos) << table;
@@ -182,7 +182,7 @@ TEST(FormatCompare, SummaryComesFromTheReports) {
     rep.total.ok = 10;
     Options o;
     o.threads = 2;
-    r.runs.push_back({kNames[i], "", o, rep});
+    r.runs.push_back({kNames[i], "", o, rep, {}});
   }
   std::string table = format_compare(r);
   EXPECT_NE(table.find("downloads: 4.0x faster with 64 at once (a->b)"), std::string::npos)
@@ -204,7 +204,7 @@ TEST(FormatCompare, SummaryComesFromTheReports) {
 // An interrupted compare prints what finished and says it stopped; no summary without all four.
 TEST(FormatCompare, InterruptedShowsTheRunsThatFinished) {
   CompareResult r;
-  r.runs.push_back({kNames[0], "", Options{}, Report{}});
+  r.runs.push_back({kNames[0], "", Options{}, Report{}, {}});
   r.interrupted = true;
   std::string table = format_compare(r);
   EXPECT_NE(table.find("a-sequential"), std::string::npos) << table;
