@@ -30,25 +30,41 @@ DownloadOptions fast_options() {
   return o;
 }
 
-// Runs the downloader over `urls`, releasing each slot as soon as the item arrives.
-Items fetch(const std::vector<std::string>& urls, const DownloadOptions& o) {
+// The time each line's transfer started and its row arrived, by URL.
+struct Timeline {
+  std::map<std::string, Clock::time_point> started, done;
+  Clock::time_point t0 = Clock::now();
+  double s(Clock::time_point t) const { return std::chrono::duration<double>(t - t0).count(); }
+};
+
+// Runs the downloader over `urls` as fetch() does, and says when each line started and ended.
+Timeline fetch_timeline(const std::vector<std::string>& urls, const DownloadOptions& o,
+                        Items* items) {
+  Timeline tl;
   Downloader d(o, o.concurrency + 4);
   size_t next = 0;
-  Items out;
   DownloadCallbacks cb;
   cb.next_line = [&](ListLine* line) {
     if (next == urls.size()) return NextLine::kEnd;
     line->number = next + 1;
     line->text = urls[next++];
-    line->too_long = false;
     return NextLine::kLine;
   };
   cb.done = [&](std::shared_ptr<Item> item) {
+    tl.started[item->url] = item->started;
+    tl.done[item->url] = Clock::now();
     d.release_slot(*item);
-    out.push_back(std::move(item));
+    items->push_back(std::move(item));
   };
   cb.cancelled = [] { return false; };
   d.run(cb);
+  return tl;
+}
+
+// Runs the downloader over `urls`, releasing each slot as soon as the item arrives.
+Items fetch(const std::vector<std::string>& urls, const DownloadOptions& o) {
+  Items out;
+  fetch_timeline(urls, o, &out);
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a->line < b->line; });
   return out;
 }
@@ -460,36 +476,6 @@ TEST_F(DownloadTest, RatePerHostSpacesEachHostOnItsOwn) {
   }
   EXPECT_GE(wall, 0.79);
   EXPECT_LT(wall, 1.5) << "the hosts waited for each other";
-}
-
-// The time each line's transfer started and its row arrived, by URL.
-struct Timeline {
-  std::map<std::string, Clock::time_point> started, done;
-  Clock::time_point t0 = Clock::now();
-  double s(Clock::time_point t) const { return std::chrono::duration<double>(t - t0).count(); }
-};
-
-Timeline fetch_timeline(const std::vector<std::string>& urls, const DownloadOptions& o,
-                        Items* items) {
-  Timeline tl;
-  Downloader d(o, o.concurrency + 4);
-  size_t next = 0;
-  DownloadCallbacks cb;
-  cb.next_line = [&](ListLine* line) {
-    if (next == urls.size()) return NextLine::kEnd;
-    line->number = next + 1;
-    line->text = urls[next++];
-    return NextLine::kLine;
-  };
-  cb.done = [&](std::shared_ptr<Item> item) {
-    tl.started[item->url] = item->started;
-    tl.done[item->url] = Clock::now();
-    d.release_slot(*item);
-    items->push_back(std::move(item));
-  };
-  cb.cancelled = [] { return false; };
-  d.run(cb);
-  return tl;
 }
 
 // The host with the most queued lines gets a free transfer slot first: it bounds the run, since it

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "fixtures/e2e_fixture.h"
+#include "fixtures/report_labels.h"
 
 namespace imgpipe {
 namespace {
@@ -28,19 +29,8 @@ struct Rendered {
   std::string out, err;
 };
 
-struct Labelled {
-  std::string pointer, value, scale, text;
-};
-
-// Every number the page labels with data-metric (report.h), in document order.
-std::vector<Labelled> labelled(const std::string& html) {
-  static const std::regex kLabel(
-      R"re(data-metric="([^"]*)" data-value="([^"]*)"(?: data-scale="([^"]*)")?>([^<]*)<)re");
-  std::vector<Labelled> out;
-  for (std::sregex_iterator it(html.begin(), html.end(), kLabel), end; it != end; ++it)
-    out.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4]});
-  return out;
-}
+using fixtures::Labelled;
+using fixtures::labelled;
 
 // What a screenshot shows, in numbers: not blank, charts drawn, light or dark.
 struct Picture {

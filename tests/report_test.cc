@@ -16,6 +16,7 @@
 #include <regex>
 #include <set>
 
+#include "fixtures/report_labels.h"
 #include "fixtures/temp_dir.h"
 #include "pipeline/compare.h"
 #include "pipeline/metrics.h"
@@ -86,19 +87,8 @@ TimelineSamples sample_timeline(double run_s = 1.25, int intervals = 2000) {
   return t.samples();
 }
 
-struct Labelled {
-  std::string pointer, value, scale, text;
-};
-
-// Every number the page labels with data-metric, in page order.
-std::vector<Labelled> labelled(const std::string& html) {
-  static const std::regex kLabel(
-      R"re(data-metric="([^"]*)" data-value="([^"]*)"(?: data-scale="([^"]*)")?>([^<]*)<)re");
-  std::vector<Labelled> out;
-  for (std::sregex_iterator it(html.begin(), html.end(), kLabel), end; it != end; ++it)
-    out.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4]});
-  return out;
-}
+using fixtures::Labelled;
+using fixtures::labelled;
 
 // Each labelled number is the JSON's value at its pointer, and its text is that value (times its
 // scale) rounded to the decimals shown.
